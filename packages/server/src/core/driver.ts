@@ -1,0 +1,99 @@
+import type { AgentClient } from '@shed/protocol';
+import type { SandboxId } from './ids.js';
+import type { PhaseTimer } from './phase-timer.js';
+
+/** Resource limits of one sandbox, enforced with cgroups (v2, or v1 on hybrid/legacy hosts). */
+export interface Resources {
+  /** Memory limit; the sandbox's processes are OOM-killed inside it, never the host's. @default 512 */
+  memoryMiB: number;
+  /** CPU limit in thousandths of a core (1000 = one core). @default 1000 */
+  cpuMillis: number;
+  /** Maximum number of processes and threads. @default 512 */
+  pidsMax: number;
+}
+
+/** How sandbox ids map to host ids: sandbox id 0 is host id `hostId`, for `size` ids. */
+export interface IdMap {
+  hostId: number;
+  size: number;
+}
+
+export type NetworkMode = 'none';
+
+/** What a driver needs to start a sandbox. Everything here is decided by core before the driver runs. */
+export interface DriverCreateSpec {
+  readonly id: SandboxId;
+  /** Read-only lower layers, topmost first (snapshot layers…, then the image's rootfs). */
+  readonly lowerDirs: readonly string[];
+  readonly hostname: string;
+  readonly resources: Resources;
+  readonly network: NetworkMode;
+  readonly idMap: IdMap;
+  /**
+   * A directory owned by shed for this sandbox (writable layer, work dir, runtime files). It
+   * survives a daemon restart; a writable layer already in it is reused (start after stop).
+   */
+  readonly stateDir: string;
+  /** Where transient files go (agent socket directory, runtime state): tmpfs, gone at reboot. */
+  readonly runDir: string;
+}
+
+/**
+ * What is currently true about a running sandbox in the kernel: pids, cgroups, mounts,
+ * sockets. Never stored in SQLite; kept in memory and in a per-sandbox handles.json, and
+ * enough on its own to tear the sandbox down after a daemon crash. Drivers put their own
+ * fields in `data`; core treats it as opaque.
+ */
+export interface DriverHandles {
+  readonly driver: string;
+  readonly id: SandboxId;
+  readonly data: Readonly<Record<string, unknown>>;
+}
+
+export interface RunningSandbox {
+  readonly handles: DriverHandles;
+  /** The linked agent; it pushed READY before this value existed. */
+  readonly agent: AgentClient;
+}
+
+export interface DriverOpOptions {
+  signal?: AbortSignal;
+  /** Phases of the operation are recorded here when given. */
+  timer?: PhaseTimer;
+}
+
+export interface DriverProbe {
+  /** Whether the driver can run sandboxes on this host at all. */
+  readonly usable: boolean;
+  /** Human-readable facts: which runtime, which cgroup mode, which quirks were handled. */
+  readonly notes: readonly string[];
+  /** Why it is unusable, and how to fix it, when `usable` is false. */
+  readonly problems: readonly string[];
+}
+
+/**
+ * One interface for every way of isolating a sandbox (containers now, VMs later). Every
+ * driver passes the conformance suite in test/conformance. Each method either completes or
+ * throws a ShedError and leaves nothing half-made behind.
+ */
+export interface Driver {
+  readonly name: string;
+  /** Detects what the host offers. Cheap enough to call at daemon start. */
+  probe(): Promise<DriverProbe>;
+  /** Starts a sandbox and resolves once its agent is linked (the agent's READY push). */
+  create(spec: DriverCreateSpec, opts?: DriverOpOptions): Promise<RunningSandbox>;
+  /** Re-links a sandbox still running after the host process restarted; null when it is dead. */
+  adopt(handles: DriverHandles, opts?: DriverOpOptions): Promise<RunningSandbox | null>;
+  /** The one liveness check: are this sandbox's processes alive? */
+  isAlive(handles: DriverHandles): Promise<boolean>;
+  /** Freezes every process (cgroup freezer). */
+  pause(handles: DriverHandles): Promise<void>;
+  resume(handles: DriverHandles): Promise<void>;
+  /**
+   * Stops the processes (SIGTERM, then SIGKILL after `graceMs`) and releases kernel state
+   * (mounts, cgroups, runtime state), keeping the writable layer for a later start.
+   */
+  stop(handles: DriverHandles, opts?: { graceMs?: number }): Promise<void>;
+  /** Stop, then remove everything including the writable layer. Idempotent. */
+  destroy(handles: DriverHandles): Promise<void>;
+}

@@ -1,0 +1,77 @@
+/**
+ * Versioned schema migrations, applied in order inside one transaction each. Never edit a
+ * migration that has shipped: add a new one. `PRAGMA user_version` records the version.
+ *
+ * What lives here is what a sandbox *is*. What is currently true in the kernel (pids,
+ * cgroups, mounts, sockets) never does: see core/driver.ts DriverHandles.
+ */
+export interface Migration {
+  readonly version: number;
+  readonly sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE blobs (
+        digest      TEXT PRIMARY KEY,            -- sha256:<hex>
+        media_type  TEXT NOT NULL,
+        size_bytes  INTEGER NOT NULL,            -- apparent size of the blob
+        created_at  INTEGER NOT NULL             -- ms since epoch
+      ) STRICT;
+
+      CREATE TABLE images (
+        digest        TEXT PRIMARY KEY,          -- manifest digest, sha256:<hex>
+        config        TEXT NOT NULL,             -- JSON: core/images.ts ImageConfig
+        source        TEXT NOT NULL,             -- how it arrived: pull, oci-layout, docker-archive, rootfs-tar, dir, builtin
+        disk_bytes    INTEGER NOT NULL,          -- allocated blocks of its unpacked rootfs
+        created_at    INTEGER NOT NULL,
+        last_used_at  INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE image_layers (
+        image_digest  TEXT NOT NULL REFERENCES images(digest) ON DELETE CASCADE,
+        position      INTEGER NOT NULL,          -- 0 = bottom layer
+        blob_digest   TEXT NOT NULL REFERENCES blobs(digest),
+        PRIMARY KEY (image_digest, position)
+      ) STRICT;
+
+      CREATE TABLE image_names (
+        name          TEXT PRIMARY KEY,          -- 'default', 'debian', '127.0.0.1:5000/app:1'
+        image_digest  TEXT NOT NULL REFERENCES images(digest) ON DELETE CASCADE
+      ) STRICT;
+
+      CREATE TABLE sandboxes (
+        id            TEXT PRIMARY KEY,          -- sb-<12 hex>
+        name          TEXT UNIQUE,               -- unique per host when set
+        image_digest  TEXT NOT NULL REFERENCES images(digest),
+        driver        TEXT NOT NULL,
+        spec          TEXT NOT NULL,             -- JSON: resources, env, labels, ttl, network policy
+        state         TEXT NOT NULL,             -- core/state.ts SandboxState
+        state_reason  TEXT,                      -- why it is in that state (e.g. 'processes vanished')
+        last_error    TEXT,                      -- JSON {code, message} of the last failure
+        timings       TEXT NOT NULL DEFAULT '{}',-- JSON: PhaseTimings of the last create/start
+        created_at    INTEGER NOT NULL,
+        updated_at    INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX sandboxes_state ON sandboxes(state);
+
+      -- Every create/delete/stop/start (later fork/snapshot) writes its intent here before
+      -- acting and its outcome after, so a restart can finish or roll back what a crash cut.
+      CREATE TABLE operations (
+        id               TEXT PRIMARY KEY,       -- op-<16 hex>
+        kind             TEXT NOT NULL,
+        sandbox_id       TEXT,
+        idempotency_key  TEXT UNIQUE,
+        state            TEXT NOT NULL,          -- pending | done | failed | rolled_back
+        request          TEXT NOT NULL,          -- JSON
+        result           TEXT,                   -- JSON, when done
+        error            TEXT,                   -- JSON {code, message}, when failed
+        created_at       INTEGER NOT NULL,
+        finished_at      INTEGER
+      ) STRICT;
+      CREATE INDEX operations_pending ON operations(state) WHERE state = 'pending';
+    `,
+  },
+];
