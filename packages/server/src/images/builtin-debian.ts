@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ShedError } from '../core/errors.js';
 import { findMirror } from './apt-sources.js';
@@ -17,6 +17,21 @@ export interface DebianBuildOptions {
   readonly debootstrapPath?: string;
   readonly fresh?: boolean;
   readonly signal?: AbortSignal;
+}
+
+/**
+ * Drops what debootstrap leaves for apt's own use: the downloaded .debs (~90 MiB) and the
+ * package lists (~50 MiB), as Debian's official container images do. `apt-get update`
+ * fetches the lists again in a sandbox that needs them.
+ */
+async function trimRootfs(root: string): Promise<void> {
+  for (const dir of ['var/cache/apt/archives', 'var/lib/apt/lists']) {
+    for (const name of await readdir(join(root, dir)).catch(() => [])) {
+      if (name !== 'partial' && name !== 'lock') await rm(join(root, dir, name), { recursive: true, force: true });
+    }
+  }
+  await rm(join(root, 'var/cache/apt/pkgcache.bin'), { force: true });
+  await rm(join(root, 'var/cache/apt/srcpkgcache.bin'), { force: true });
 }
 
 export function debianTarball(cacheDir: string, suite = 'bookworm'): string {
@@ -45,6 +60,7 @@ export async function ensureDebianTarball(o: DebianBuildOptions): Promise<string
     if (r.code !== 0) {
       throw new ShedError('unavailable', `debootstrap of ${suite} from ${mirror} failed (${r.signal ?? `exit ${r.code}`}): ${r.output.trim().split('\n').slice(-5).join(' | ')}`);
     }
+    await trimRootfs(target);
     const tmpTar = join(work, 'rootfs.tar');
     await writeTar(dirEntries(target, { skipped: 0 }), tmpTar);
     await rename(tmpTar, out);
