@@ -22,7 +22,7 @@ export function entryParts(name: string, limits: Pick<ImageLimits, 'maxPathDepth
   const parts = name.split('/').filter((p) => p !== '' && p !== '.');
   if (parts.includes('..')) throw invalidArgument(`${what} '${printable(name)}' contains '..'; refusing a path that climbs out of the rootfs`);
   if (parts.length > limits.maxPathDepth) {
-    throw invalidArgument(`${what} '${printable(name).slice(0, 80)}…' is ${parts.length} directories deep, over the limit of ${limits.maxPathDepth}`);
+    throw invalidArgument(`${what} '${printable(name).slice(0, 80)}…' has ${parts.length} path components, over the limit of ${limits.maxPathDepth}`);
   }
   const long = parts.find((p) => Buffer.byteLength(p) > NAME_MAX);
   if (long !== undefined) throw invalidArgument(`${what} '${printable(name).slice(0, 80)}…' has a component longer than ${NAME_MAX} bytes`);
