@@ -5,9 +5,9 @@ import { LIMITS } from './limits.js';
 /** An absolute path in the sandbox. `..` segments and relative paths are refused. */
 export const SandboxPath = Type.String({ minLength: 1, maxLength: LIMITS.pathChars, pattern: '^/', description: 'Absolute path in the sandbox' });
 
-export const FILE_TYPES = ['file', 'directory', 'symlink', 'char-device', 'block-device', 'fifo', 'socket'] as const;
-export const FileType = Type.Union(FILE_TYPES.map((t) => Type.Literal(t)));
-export type FileType = Static<typeof FileType>;
+export const FILE_KINDS = ['file', 'directory', 'symlink', 'char-device', 'block-device', 'fifo', 'socket'] as const;
+export const FileKind = Type.Union(FILE_KINDS.map((t) => Type.Literal(t)));
+export type FileKind = Static<typeof FileKind>;
 
 export const PathQuery = Closed({ path: SandboxPath });
 
@@ -28,10 +28,10 @@ export const StatQuery = Closed({
   followSymlinks: Type.Optional(Type.Boolean({ default: false })),
 });
 
-export const FileStat = Closed(
+export const FileStatResponse = Closed(
   {
     path: Type.String(),
-    type: FileType,
+    type: FileKind,
     mode: Type.Integer({ description: 'Permission bits' }),
     sizeBytes: Type.Integer(),
     uid: Type.Integer(),
@@ -41,19 +41,19 @@ export const FileStat = Closed(
   },
 
 );
-export type FileStat = Static<typeof FileStat>;
+export type FileStatResponse = Static<typeof FileStatResponse>;
 
-export const DirEntry = Closed({
+export const DirListEntry = Closed({
   name: Type.String(),
-  type: FileType,
+  type: FileKind,
   mode: Type.Integer(),
   sizeBytes: Type.Integer(),
   mtime: Time,
   target: Type.Optional(Type.String()),
 });
-export type DirEntry = Static<typeof DirEntry>;
+export type DirListEntry = Static<typeof DirListEntry>;
 
-export const ListDirResponse = Closed({ entries: Type.Array(DirEntry) });
+export const ListDirResponse = Closed({ entries: Type.Array(DirListEntry) });
 export type ListDirResponse = Static<typeof ListDirResponse>;
 
 export const MkdirRequest = Closed({

@@ -1,4 +1,4 @@
-import type { DirEntry, FileStat, ImageInfo as WireImage, ProcessExit, SandboxInfo } from '@shed/protocol';
+import type { DirListEntry, FileStatResponse, ImageInfo as WireImage, ProcessExit, SandboxInfo } from '@shed/protocol';
 import type { AgentDirEntry, AgentExit, AgentFileStat } from '../core/agent-port.js';
 import type { ImageInfo } from '../core/images.js';
 import type { PhaseTimings } from '../core/phase-timer.js';
@@ -34,14 +34,14 @@ export function processExit(exit: AgentExit): ProcessExit {
   return { exitCode: exit.exitCode, signal: exit.signal, timedOut: exit.timedOut };
 }
 
-export function fileStat(path: string, s: AgentFileStat): FileStat {
+export function fileStat(path: string, s: AgentFileStat): FileStatResponse {
   return {
     path, type: s.type, mode: s.mode & 0o7777, sizeBytes: s.sizeBytes, uid: s.uid, gid: s.gid, mtime: isoNs(s.mtimeNs),
     ...(s.target === undefined ? {} : { target: s.target }),
   };
 }
 
-export function dirEntry(e: AgentDirEntry): DirEntry {
+export function dirEntry(e: AgentDirEntry): DirListEntry {
   return {
     name: e.name, type: e.type, mode: e.mode & 0o7777, sizeBytes: e.sizeBytes, mtime: isoNs(e.mtimeNs),
     ...(e.target === undefined ? {} : { target: e.target }),

@@ -1,5 +1,5 @@
 import {
-  Empty, FileStat, ListDirResponse, MkdirRequest, PathQuery, ROUTES, ReadFileQuery, RemoveRequest, RenameRequest, SandboxParams,
+  Empty, FileStatResponse, ListDirResponse, MkdirRequest, PathQuery, ROUTES, ReadFileQuery, RemoveRequest, RenameRequest, SandboxParams,
   StatQuery, WriteFileQuery, WriteFileResponse,
 } from '@shed/protocol';
 import { Readable } from 'node:stream';
@@ -22,7 +22,7 @@ export function fileRoutes(app: Api, { files }: ApiDeps): void {
     return { sizeBytes };
   });
 
-  app.get(ROUTES.fileStat, { schema: { params: SandboxParams, querystring: StatQuery, response: { 200: FileStat } } }, async (req) => {
+  app.get(ROUTES.fileStat, { schema: { params: SandboxParams, querystring: StatQuery, response: { 200: FileStatResponse } } }, async (req) => {
     const { path, followSymlinks } = req.query;
     return fileStat(path, await files.stat(req.params.sandbox, path, { followSymlinks }));
   });
