@@ -3,6 +3,7 @@ import {
   SpawnResponse, StdinQuery, StdinResponse, WaitResponse, encodeOutputRecord,
 } from '@shed/protocol';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { ProcessEvent } from '../../core/process-output.js';
 import { errorBody, toShedError } from '../errors.js';
 import { abortOnClose } from '../abort.js';
@@ -33,7 +34,12 @@ export function processRoutes(app: Api, { commands }: ApiDeps): void {
   app.get(ROUTES.output, { schema: { params: ProcessParams, querystring: OutputQuery } }, async (req, reply) => {
     const { sandbox, procId } = req.params;
     const events = commands.output(sandbox, procId, { ...req.query, signal: abortOnClose(reply.raw) });
-    return reply.type(OUTPUT_CONTENT_TYPE).send(Readable.from(records(events), { objectMode: false }));
+    // Headers go out now, not with the first output: a client waits for them before it
+    // writes the stdin that a process like `cat` needs before it prints anything.
+    reply.hijack();
+    reply.raw.writeHead(200, { 'content-type': OUTPUT_CONTENT_TYPE });
+    reply.raw.flushHeaders();
+    await pipeline(Readable.from(records(events), { objectMode: false }), reply.raw).catch(() => undefined);
   });
 
   app.post(ROUTES.stdin, { schema: { params: ProcessParams, querystring: StdinQuery, response: { 200: StdinResponse } } }, async (req, reply) => {

@@ -1,0 +1,18 @@
+// The public surface of @shed/server: named exports only (CONVENTIONS.md §11).
+
+export { ERROR_CODES, ShedError, asShedError, invalidArgument, isErrorCode, notFound } from './core/errors.js';
+export type { ErrorCode, ShedErrorOptions } from './core/errors.js';
+export { isImageDigest, isSandboxId, newOperationId, newSandboxId } from './core/ids.js';
+export type { ImageDigest, OperationId, SandboxId } from './core/ids.js';
+export type { IdMap } from './core/driver.js';
+export { openDb } from './store/db.js';
+export type { Db, OpenDbOptions } from './store/db.js';
+
+// Sandboxes: the driver port, the service, its persistence, and the daemon that serves them.
+export type { Driver, DriverCreateSpec, DriverHandles, DriverOpOptions, DriverProbe, Resources, RunningSandbox } from './core/driver.js';
+export type { ImageAdmin } from './core/image-admin.js';
+export type { ImageService, ResolvedImage } from './core/images.js';
+export { SandboxService, type SandboxServiceDeps } from './core/sandbox-service.js';
+export type { Persistence, SandboxRecord } from './core/sandboxes.js';
+export { sqlitePersistence } from './store/persistence.js';
+export { serve, type Backends, type Running, type ServeOptions } from './daemon/serve.js';
