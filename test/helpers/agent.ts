@@ -8,9 +8,9 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { AgentListener, type AgentClient } from '@shed/protocol';
-import { trackNamespace, trackTempDir } from './leaks.js';
-import { childrenOf, isRunning, pidNamespace } from './procs.js';
 import { jailCommand, prepareJail } from './jail.js';
+import { RUN_TAG, trackTempDir } from './leaks.js';
+import { childrenOf, isRunning } from './procs.js';
 
 const repo = resolve(fileURLToPath(import.meta.url), '../../../..');
 export const AGENT_BINARY = join(repo, 'agent/out/shed-agent');
@@ -34,18 +34,26 @@ export interface StartAgentOptions {
   readyTimeoutMs?: number;
 }
 
-export interface RunningAgent {
+/** A launched agent process, whatever listens for it. */
+export interface LaunchedAgent {
   readonly dir: string;
-  readonly listener: AgentListener;
-  /** The first connection. */
-  readonly client: AgentClient;
   /** Pid of the `unshare` process this helper spawned. */
   readonly launcherPid: number;
-  /** Host pid of the agent (PID 1 inside its namespace). */
-  readonly agentPid: number;
+  /** Rejects if the launcher exits (the agent failed to start or died). */
+  readonly exited: Promise<never>;
+  /** Host pid of the agent (PID 1 of its namespace); call once it has connected. */
+  findAgentPid(): Promise<number>;
   /** What the agent wrote to stderr so far (capped). */
   stderr(): string;
   stop(): Promise<void>;
+}
+
+export interface RunningAgent extends LaunchedAgent {
+  readonly listener: AgentListener;
+  /** The first connection. */
+  readonly client: AgentClient;
+  /** Host pid of the agent (PID 1 of its namespace). */
+  readonly agentPid: number;
 }
 
 /** Why functional agent tests cannot run here, or undefined when they can. */
@@ -57,55 +65,77 @@ export async function agentUnavailable(binary = AGENT_BINARY): Promise<string | 
   );
 }
 
-export async function startAgent(opts: StartAgentOptions = {}): Promise<RunningAgent> {
+/**
+ * Launches an agent connecting to whatever `listen` sets up on the socket path it is given.
+ * `close` is called on teardown.
+ */
+export async function launchAgent<L extends { close(): Promise<void> }>(
+  opts: StartAgentOptions,
+  listen: (socketPath: string) => Promise<L>,
+): Promise<{ agent: LaunchedAgent; listener: L }> {
   const dir = await mkdtemp(join(tmpdir(), 'shed-agent-test-'));
   trackTempDir(dir);
   const binary = opts.binary ?? AGENT_BINARY;
-  let listener: AgentListener | undefined;
-  let child: ChildProcess | undefined;
+  let listener: L | undefined;
   try {
     const jail = opts.jail === true ? await prepareJail(dir, binary) : undefined;
-    listener = await AgentListener.listen(jail?.hostSocket ?? join(dir, 'agent.sock'), { readyTimeoutMs: opts.readyTimeoutMs });
-    const agentArgs = ['--connect', `unix:${jail?.agentSocket ?? listener.path}`, ...(opts.args ?? [])];
+    const socketPath = jail?.hostSocket ?? join(dir, 'agent.sock');
+    listener = await listen(socketPath);
+    const agentArgs = ['--connect', `unix:${jail?.agentSocket ?? socketPath}`, ...(opts.args ?? [])];
     const ns = ['--pid', '--fork', '--kill-child', ...(opts.uts === true ? ['--uts'] : [])];
     const args = jail !== undefined ? [...ns, '--mount', ...jailCommand(jail, agentArgs)] : [...ns, '--mount-proc', binary, ...agentArgs];
-    child = spawn('unshare', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    return await attach(dir, listener, child, opts.readyTimeoutMs ?? 10_000);
+    const child = spawn('unshare', args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, [RUN_TAG]: dir } });
+    return { agent: launched(dir, child, listener), listener };
   } catch (err) {
-    await teardown(dir, listener, child, undefined);
+    await listener?.close();
+    await rm(dir, { recursive: true, force: true });
     throw err;
   }
 }
 
-async function attach(dir: string, listener: AgentListener, child: ChildProcess, timeoutMs: number): Promise<RunningAgent> {
+function launched(dir: string, child: ChildProcess, listener: { close(): Promise<void> }): LaunchedAgent {
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => {
     if (stderr.length < STDERR_LIMIT_BYTES) stderr += c.toString();
   });
   const exited = new Promise<never>((_, reject) => {
-    child.once('exit', (code, sig) => reject(new Error(`agent launcher exited (${code ?? sig}) before connecting: ${stderr}`)));
+    child.once('exit', (code, sig) => reject(new Error(`agent launcher exited (${code ?? sig}): ${stderr}`)));
   });
   exited.catch(() => undefined);
-  const client = await Promise.race([listener.accept({ signal: AbortSignal.timeout(timeoutMs) }), exited]);
-  const launcherPid = child.pid ?? 0;
-  const [agentPid] = await childrenOf(launcherPid);
-  if (agentPid === undefined) throw new Error('the agent process was not found under unshare');
-  const ns = await pidNamespace(agentPid);
-  if (ns !== undefined) trackNamespace(ns);
+  let pid: number | undefined;
+  const findAgentPid = async (): Promise<number> => {
+    if (pid !== undefined) return pid;
+    const [found] = await childrenOf(child.pid ?? 0);
+    if (found === undefined) throw new Error('the agent process was not found under unshare');
+    pid = found;
+    return found;
+  };
   return {
-    dir, listener, client, launcherPid, agentPid,
+    dir, launcherPid: child.pid ?? 0, exited, findAgentPid,
     stderr: () => stderr,
-    stop: () => teardown(dir, listener, child, agentPid),
+    stop: async () => {
+      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+        const gone = new Promise((r) => child.once('exit', r));
+        process.kill(child.pid, 'SIGKILL');
+        await gone;
+      }
+      for (let i = 0; pid !== undefined && (await isRunning(pid)) && i < 100; i++) await sleep(20);
+      await listener.close();
+      await rm(dir, { recursive: true, force: true });
+    },
   };
 }
 
-async function teardown(dir: string, listener: AgentListener | undefined, child: ChildProcess | undefined, agentPid: number | undefined): Promise<void> {
-  if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-    const gone = new Promise((r) => child.once('exit', r));
-    process.kill(child.pid, 'SIGKILL');
-    await gone;
+/** Launches an agent and waits for its first connection through an AgentListener. */
+export async function startAgent(opts: StartAgentOptions = {}): Promise<RunningAgent> {
+  const listen = (path: string): Promise<AgentListener> => AgentListener.listen(path, { readyTimeoutMs: opts.readyTimeoutMs });
+  const { agent, listener } = await launchAgent(opts, listen);
+  try {
+    const timeout = AbortSignal.timeout(opts.readyTimeoutMs ?? 10_000);
+    const client = await Promise.race([listener.accept({ signal: timeout }), agent.exited]);
+    return { ...agent, listener, client, agentPid: await agent.findAgentPid() };
+  } catch (err) {
+    await agent.stop();
+    throw err;
   }
-  for (let i = 0; agentPid !== undefined && (await isRunning(agentPid)) && i < 100; i++) await sleep(20);
-  await listener?.close();
-  await rm(dir, { recursive: true, force: true });
 }

@@ -1,33 +1,41 @@
 // A leak check for tests that start agents: after a test file, nothing it started may
-// remain — no process in a pid namespace it created, no process naming one of its temp
-// dirs, no temp dir.
+// remain — no process it launched, none in a pid namespace one of them created, no temp
+// dir. Launched processes carry SHED_TEST_RUN=<their temp dir> in their environment
+// (kept across unshare, sh and chroot), which identifies them even when their command
+// line does not (a jailed agent) and tells them apart from agents other tests run.
 import assert from 'node:assert/strict';
-import { access } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { allPids, cmdline, isRunning, pidNamespace } from './procs.js';
 
-const namespaces = new Set<string>();
+export const RUN_TAG = 'SHED_TEST_RUN';
 const tempDirs = new Set<string>();
 
-/** Remembers a pid namespace an agent was started in. */
-export function trackNamespace(ns: string): void {
-  namespaces.add(ns);
-}
-
-/** Remembers a temp dir; agents started there name it in their command line. */
+/** Remembers a temp dir; processes launched for it carry `${RUN_TAG}=<dir>`. */
 export function trackTempDir(dir: string): void {
   tempDirs.add(dir);
 }
 
+async function tagOf(pid: number): Promise<string | undefined> {
+  const env = await readFile(`/proc/${pid}/environ`, 'utf8').catch(() => '');
+  const entry = env.split('\0').find((e) => e.startsWith(`${RUN_TAG}=`));
+  return entry?.slice(RUN_TAG.length + 1);
+}
+
 async function leftovers(): Promise<string[]> {
-  const found: string[] = [];
+  const procs: { pid: number; ns: string | undefined; ours: boolean }[] = [];
   for (const pid of await allPids()) {
     // Zombies hold nothing but a pid, and reaping orphans is the host init's job.
     if (pid === process.pid || !(await isRunning(pid))) continue;
-    const ns = await pidNamespace(pid);
-    const cmd = (await cmdline(pid)) ?? '';
-    if ((ns !== undefined && namespaces.has(ns)) || [...tempDirs].some((d) => cmd.includes(d))) {
-      found.push(`pid ${pid} (${ns ?? '?'}): ${cmd}`);
+    const tag = await tagOf(pid);
+    procs.push({ pid, ns: await pidNamespace(pid), ours: tag !== undefined && tempDirs.has(tag) });
+  }
+  // A namespace is ours when one of our launched processes lives in it (its init does).
+  const ourNamespaces = new Set(procs.filter((p) => p.ours && p.ns !== undefined).map((p) => p.ns));
+  const found: string[] = [];
+  for (const p of procs) {
+    if (p.ours || (p.ns !== undefined && ourNamespaces.has(p.ns) && p.ns !== (await pidNamespace(process.pid)))) {
+      found.push(`pid ${p.pid} (${p.ns ?? '?'}): ${(await cmdline(p.pid)) ?? ''}`);
     }
   }
   for (const d of tempDirs) {
