@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { link, lstat, mkdir, readFile, readdir, readlink, symlink as mkSymlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ShedError } from '@shed/server';
+import { imageAdmin, ShedError } from '@shed/server';
+import { Readable } from 'node:stream';
 import { dockerArchive, tarDirectory, writeOciLayout } from './helpers/oci.js';
 import { diskState, openTestStore, type TestStore } from './helpers/store.js';
 import { dir, file, gzip, makeTar, sha256, zstd } from './helpers/tars.js';
@@ -125,6 +126,18 @@ describe('image import formats', () => {
     assert.ok(e1 instanceof ShedError && e1.code === 'not_found', String(e1));
     const e2 = await t.store.resolve('nothing-here:1').catch((e: unknown) => e);
     assert.ok(e2 instanceof ShedError && e2.code === 'not_found' && /shed image pull/.test(e2.message), String(e2));
+  });
+
+  it('serves the API port: an uploaded archive stream, remove and prune', async () => {
+    const admin = imageAdmin(t.store);
+    const tar = await dockerArchive([base], ['ignored:1']);
+    const info = await admin.importTar(Readable.from([tar]), { name: 'uploaded:1' });
+    assert.deepEqual(info.names, ['uploaded:1'], 'the upload is named as asked, not by its RepoTags');
+    assert.equal(await content('uploaded:1', 'etc/os'), 'base');
+    await admin.remove('uploaded:1');
+    assert.ok(!(await admin.list()).some((i) => i.digest === info.digest));
+    const pruned = await admin.prune({});
+    assert.deepEqual(pruned.removed, []);
   });
 
   it('leaves no temp files after all these imports', async () => {

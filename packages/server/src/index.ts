@@ -5,6 +5,16 @@ export type { ErrorCode, ShedErrorOptions } from './core/errors.js';
 export { isImageDigest, isSandboxId, newOperationId, newSandboxId } from './core/ids.js';
 export type { ImageDigest, OperationId, SandboxId } from './core/ids.js';
 export type { IdMap } from './core/driver.js';
+export { openDb } from './store/db.js';
+export type { Db, OpenDbOptions } from './store/db.js';
+
+// Sandboxes: the driver port, the service, its persistence, and the daemon that serves them.
+export type { Driver, DriverCreateSpec, DriverHandles, DriverOpOptions, DriverProbe, Resources, RunningSandbox } from './core/driver.js';
+export type { ImageAdmin } from './core/image-admin.js';
+export { SandboxService, type SandboxServiceDeps } from './core/sandbox-service.js';
+export type { Persistence, SandboxRecord } from './core/sandboxes.js';
+export { sqlitePersistence } from './store/persistence.js';
+export { serve, type Backends, type Running, type ServeOptions } from './daemon/serve.js';
 
 // Images: the port core depends on, its SQLite persistence, and the store behind it.
 export type {
@@ -25,10 +35,9 @@ export type {
   ResolvedImage,
 } from './core/images.js';
 export type { BlobRecord, ImageRecord, ImageRepo, NewImage } from './core/image-repo.js';
-export { openDb } from './store/db.js';
-export type { Db, OpenDbOptions } from './store/db.js';
 export { SqliteImageRepo } from './store/images-repo.js';
-export { ImageStore, listTemp } from './images/image-store.js';
+export { ImageStore } from './images/image-store.js';
+export { imageAdmin } from './images/image-admin.js';
 export type { ImageStoreOptions } from './images/image-store.js';
 export { DEFAULT_LIMITS } from './images/limits.js';
 export type { ImageLimits } from './images/limits.js';

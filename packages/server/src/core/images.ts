@@ -60,6 +60,8 @@ export interface ImportOptions {
 }
 
 export interface PullOptions {
+  /** The name to give the image. @default the reference, with ':latest' when it has no tag */
+  name?: string;
   /**
    * Skip TLS verification and allow plain HTTP. @default true for registries on
    * 127.0.0.0/8, ::1 and localhost, false otherwise

@@ -1,5 +1,6 @@
-import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { notFound, ShedError } from '../core/errors.js';
 import type { IdMap } from '../core/driver.js';
 import type { ImageDigest } from '../core/ids.js';
@@ -118,8 +119,23 @@ export class ImageStore implements ImageService {
     return this.importAs(path, opts);
   }
 
+  /** Imports an archive (docker-archive, OCI layout or rootfs tar) arriving as a stream (an upload). */
+  async importStream(tar: Readable, opts: ImportOptions = {}): Promise<ImageInfo> {
+    const work = await mkdtemp(join(this.deps.tmpDir, '.tmp-upload-'));
+    try {
+      const file = await BlobStore.writeVerified(tar, work, {
+        maxBytes: this.deps.limits.maxBlobBytes,
+        what: 'the uploaded archive',
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
+      return await this.importAs(file.path, opts);
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  }
+
   async pull(ref: string, opts: PullOptions = {}): Promise<ImageInfo> {
-    const name = withDefaultTag(ref);
+    const name = opts.name ?? withDefaultTag(ref);
     const work = await mkdtemp(join(this.deps.tmpDir, '.tmp-pull-'));
     try {
       const layout = join(work, 'layout');
@@ -303,9 +319,4 @@ export class ImageStore implements ImageService {
   private gc(): GcContext {
     return { repo: this.opts.repo, blobs: this.blobs, imagesDir: this.deps.imagesDir, tmpDir: this.deps.tmpDir, imageBlobs: (r) => this.imageBlobs(r) };
   }
-}
-
-/** Lists the stray entries of a data dir's tmp/ (for tests and `shed doctor`). */
-export async function listTemp(dataDir: string): Promise<string[]> {
-  return readdir(join(dataDir, 'tmp')).catch(() => []);
 }
