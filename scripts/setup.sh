@@ -34,9 +34,7 @@ fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm dependencies"
-  # npm ci refuses a lock file without entries for other platforms' optional packages, and
-  # the registry mirror here serves none; npm install then installs exactly the locked tree.
-  npm ci --no-audit --no-fund --loglevel=error 2>/dev/null || npm install --no-audit --no-fund --loglevel=error
+  npm ci --no-audit --no-fund --loglevel=error
 else
   say "npm dependencies present"
 fi
