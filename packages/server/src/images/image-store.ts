@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { notFound, ShedError } from '../core/errors.js';
 import type { IdMap } from '../core/driver.js';
-import type { ImageDigest } from '../core/ids.js';
+import { isImageDigest, type ImageDigest } from '../core/ids.js';
 import type { ImageRecord, ImageRepo } from '../core/image-repo.js';
 import type {
   BuildOptions,
@@ -197,7 +197,7 @@ export class ImageStore implements ImageService {
   }
 
   private lookup(ref: string): ImageDigest | undefined {
-    if (isDigest(ref)) return this.opts.repo.getImage(ref as ImageDigest)?.digest; // Cast: checked to be sha256:<hex> just above.
+    if (isImageDigest(ref)) return this.opts.repo.getImage(ref)?.digest;
     for (const n of nameCandidates(ref)) {
       const d = this.opts.repo.lookupName(n);
       if (d !== undefined) return d;

@@ -1,8 +1,16 @@
+import { Type } from '@sinclair/typebox';
 import { ShedError } from '../core/errors.js';
 import { isImageDigest, type ImageDigest } from '../core/ids.js';
 import type { BlobRecord, ImageRecord, ImageRepo, NewImage } from '../core/image-repo.js';
-import type { ImageConfig, ImageSource } from '../core/images.js';
+import type { ImageSource } from '../core/images.js';
 import type { Db } from './db.js';
+import { parseJsonColumn } from './json-column.js';
+
+/** images.config: a core/images.ts ImageConfig, closed like every JSON column (row-schemas.ts). */
+const ConfigColumn = Type.Object(
+  { env: Type.Array(Type.String()), workingDir: Type.String(), user: Type.Optional(Type.String()) },
+  { additionalProperties: false },
+);
 
 const SOURCES: readonly ImageSource[] = ['pull', 'oci-layout', 'docker-archive', 'rootfs-tar', 'dir', 'builtin'];
 
@@ -133,7 +141,7 @@ export class SqliteImageRepo implements ImageRepo {
     }[];
     return {
       digest,
-      config: parseConfig(row.config, digest),
+      config: parseJsonColumn(ConfigColumn, row.config, `config of image ${digest}`),
       source: parseSource(row.source, digest),
       diskBytes: row.disk_bytes,
       createdAt: row.created_at,
@@ -157,26 +165,4 @@ function parseSource(value: string, digest: string): ImageSource {
   const found = SOURCES.find((s) => s === value);
   if (found === undefined) throw corrupt('source', digest);
   return found;
-}
-
-/** Strict parse of the config column, written by putImage from an ImageConfig. */
-function parseConfig(text: string, digest: string): ImageConfig {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch {
-    throw corrupt('config', digest);
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw corrupt('config', digest);
-  const o = v as Record<string, unknown>; // Narrowed: a non-null, non-array object.
-  const known = new Set(['env', 'workingDir', 'user']);
-  if (Object.keys(o).some((k) => !known.has(k))) throw corrupt('config', digest);
-  const env = o['env'];
-  const workingDir = o['workingDir'];
-  const user = o['user'];
-  if (!Array.isArray(env) || !env.every((e) => typeof e === 'string')) throw corrupt('config', digest);
-  if (typeof workingDir !== 'string') throw corrupt('config', digest);
-  if (user !== undefined && typeof user !== 'string') throw corrupt('config', digest);
-  // Element cast: every element was checked to be a string just above.
-  return { env: env as string[], workingDir, ...(user === undefined ? {} : { user }) };
 }
