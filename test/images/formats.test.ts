@@ -140,6 +140,29 @@ describe('image import formats', () => {
     assert.deepEqual(pruned.removed, []);
   });
 
+  it('stops an aborted import part way, keeping nothing of it', async () => {
+    const many = await makeTar(Array.from({ length: 3000 }, (_, i) => file(`many/f${i}`, `${i}`)));
+    await writeFile(join(t.work, 'many.tar'), many);
+    const before = await diskState(t.dataDir);
+    const ac = new AbortController();
+    let unpacking = false;
+    const err = await t.store
+      .import(join(t.work, 'many.tar'), {
+        names: ['aborted:1'],
+        signal: ac.signal,
+        onProgress: (p) => {
+          if (p.phase === 'stage' && !unpacking) {
+            unpacking = true;
+            setTimeout(() => ac.abort(new Error('stopped by test')), 20);
+          }
+        },
+      })
+      .catch((e: unknown) => e);
+    assert.ok(err instanceof Error && err.message === 'stopped by test', String(err));
+    assert.deepEqual(await diskState(t.dataDir), before, 'no blob, rootfs or temp dir of the aborted import');
+    await assert.rejects(t.store.resolve('aborted:1'), (e: unknown) => e instanceof ShedError && e.code === 'not_found');
+  });
+
   it('leaves no temp files after all these imports', async () => {
     assert.deepEqual((await diskState(t.dataDir)).tmp, []);
   });

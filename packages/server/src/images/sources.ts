@@ -115,6 +115,7 @@ export class TarSource implements ArchiveSource {
     } catch (err) {
       dec.close();
       tar.destroy();
+      if (signal?.aborted) throw err;
       throw err instanceof Error && err.constructor === Error ? invalidArgument(`the archive is not a readable tar: ${err.message}`) : err;
     }
     return src;

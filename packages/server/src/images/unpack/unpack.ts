@@ -101,7 +101,7 @@ async function applyLayer(layer: LayerFile, compression: Compression, writer: Ro
   } catch (err) {
     dec.close();
     tar.destroy();
-    throw inLayer(err, layer.what);
+    throw opts.signal?.aborted ? err : inLayer(err, layer.what);
   }
   return hasher.digest();
 }
