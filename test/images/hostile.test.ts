@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { ShedError, type ImageLimits } from '@shed/server';
-import { writeOciLayout } from './helpers/oci.js';
+import { dockerArchive, writeOciLayout } from './helpers/oci.js';
 import { diskState, openTestStore, type TestStore } from './helpers/store.js';
 import { dir, file, gzip, hardlink, makeTar, symlink, type TarSpec } from './helpers/tars.js';
 
@@ -129,6 +129,12 @@ describe('hostile archives', () => {
     const bomb = gzip(await makeTar([file('zeros', Buffer.alloc(64 << 20))]));
     assert.ok(bomb.length < 200 << 10, `the bomb is small compressed (${bomb.length} bytes)`);
     await refuses(bomb, 'decompression bomb', { maxLayerBytes: 8 << 20 });
+  });
+
+  it('stops a compressed archive that inflates past the image cap while staging', async () => {
+    const layer = await makeTar([file('zeros', Buffer.alloc(16 << 20))]);
+    const bomb = gzip(await dockerArchive([layer], ['bomb:1']));
+    await refuses(bomb, 'decompression bomb', { maxImageBytes: 4 << 20 });
   });
 
   it('refuses a header that claims more bytes than the archive has', async () => {

@@ -5,6 +5,7 @@ import { extract } from 'tar-stream';
 import { invalidArgument, ShedError } from '../core/errors.js';
 import type { ImportOptions } from '../core/images.js';
 import { openDecompressed, sniffCompression } from './compression.js';
+import { ByteCap } from './limits.js';
 
 export type ArchiveFormat = 'oci-layout' | 'docker-archive' | 'rootfs';
 
@@ -20,19 +21,19 @@ const ARCHIVE_NAME = new RegExp(
 );
 
 /** Decides what an import path holds, unless the caller said. */
-export async function detectInput(path: string, format: ImportOptions['format'] = 'auto'): Promise<DetectedInput> {
+export async function detectInput(path: string, format: ImportOptions['format'], maxBytes: number): Promise<DetectedInput> {
   const st = await lstat(path).catch((err: unknown) => {
     throw new ShedError('not_found', `cannot import '${path}': it does not exist`, { cause: err, details: { path } });
   });
   if (!st.isDirectory() && !st.isFile()) throw invalidArgument(`cannot import '${path}': it is neither a directory nor a file`);
   const isDir = st.isDirectory();
-  if (format !== 'auto') return { format, isDir };
+  if (format !== undefined && format !== 'auto') return { format, isDir };
   if (isDir) {
     if (await exists(join(path, 'oci-layout'))) return { format: 'oci-layout', isDir };
     if (await exists(join(path, 'manifest.json'))) return { format: 'docker-archive', isDir };
     return { format: 'rootfs', isDir };
   }
-  return { format: await scanTar(path), isDir };
+  return { format: await scanTar(path, maxBytes), isDir };
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -40,10 +41,10 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /** Reads entry names until one cannot belong to an image archive (usually the first of a rootfs). */
-async function scanTar(path: string): Promise<ArchiveFormat> {
+async function scanTar(path: string, maxBytes: number): Promise<ArchiveFormat> {
   const dec = openDecompressed(path, await sniffCompression(path));
   const tar = extract();
-  const fed = pipeline(dec.stream, tar);
+  const fed = pipeline(dec.stream, new ByteCap(maxBytes, 'the archive uncompressed'), tar);
   fed.catch(() => {}); // Ended early on purpose below, or awaited.
   const seen = new Set<string>();
   let archive = true;
@@ -59,6 +60,7 @@ async function scanTar(path: string): Promise<ArchiveFormat> {
     }
     if (archive) await fed;
   } catch (err) {
+    if (err instanceof ShedError) throw err;
     throw invalidArgument(`'${path}' is not a tar archive (plain, gzip or zstd): ${err instanceof Error ? err.message : String(err)}`);
   } finally {
     dec.close();

@@ -49,7 +49,7 @@ export interface ImportRequest extends ImportOptions {
 
 /** Imports any supported input into the blob store and an unpacked rootfs; returns the image digest. */
 export async function importPath(deps: ImporterDeps, path: string, req: ImportRequest): Promise<ImageDigest> {
-  const input = await detectInput(path, req.format);
+  const input = await detectInput(path, req.format, deps.limits.maxImageBytes);
   await mkdir(deps.tmpDir, { recursive: true, mode: 0o700 });
   const staging = await mkdtemp(join(deps.tmpDir, '.tmp-import-'));
   try {

@@ -7,7 +7,7 @@ import { extract } from 'tar-stream';
 import { invalidArgument } from '../core/errors.js';
 import { BlobStore, type StoredBlob } from './blob-store.js';
 import { openDecompressed, sniffCompression } from './compression.js';
-import type { ImageLimits } from './limits.js';
+import { ByteCap, type ImageLimits } from './limits.js';
 
 /**
  * The files of an image archive (OCI layout or docker-archive), whether a directory or a
@@ -89,7 +89,9 @@ export class TarSource implements ArchiveSource {
     const src = new TarSource(limits);
     const dec = openDecompressed(tarPath, await sniffCompression(tarPath));
     const tar = extract();
-    const fed = pipeline(dec.stream, tar, ...(signal ? [{ signal }] : []));
+    // The whole archive is capped too: a compressed archive of many capped blobs is still a bomb.
+    const cap = new ByteCap(limits.maxImageBytes, 'the archive uncompressed');
+    const fed = pipeline(dec.stream, cap, tar, ...(signal ? [{ signal }] : []));
     fed.catch(() => {}); // Awaited below; an early failure must not go unhandled meanwhile.
     let count = 0;
     try {
