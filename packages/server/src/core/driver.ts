@@ -96,4 +96,9 @@ export interface Driver {
   stop(handles: DriverHandles, opts?: { graceMs?: number }): Promise<void>;
   /** Stop, then remove everything including the writable layer. Idempotent. */
   destroy(handles: DriverHandles): Promise<void>;
+  /**
+   * Lets go of this process's link to a running sandbox without touching it (daemon shutdown):
+   * the sandbox keeps running and a later `adopt` re-links it.
+   */
+  release(handles: DriverHandles): Promise<void>;
 }
