@@ -217,80 +217,6 @@ void conn_protocol_error(const char *code, const char *fmt, ...)
 	timer_arm(conn.timer.fd, CLOSE_GRACE_US);
 }
 
-void conn_reply_ok(uint32_t stream)
-{
-	size_t at = frame_begin(&conn.out, MSG_OK, stream);
-	frame_end(&conn.out, at);
-}
-
-void conn_reply_error(uint32_t stream, int err, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	size_t at = frame_begin(&conn.out, MSG_ERROR, stream);
-	tlv_str(&conn.out, TAG_ERRNO, errno_name(err));
-	if (msg[0])
-		tlv_str(&conn.out, TAG_MESSAGE, msg);
-	frame_end(&conn.out, at);
-}
-
-void conn_send_credit(uint32_t stream, uint64_t offset)
-{
-	size_t at = frame_begin(&conn.out, MSG_CREDIT, stream);
-	tlv_u64(&conn.out, TAG_OFFSET, offset);
-	frame_end(&conn.out, at);
-}
-
-static const char *frame_error_code(enum frame_result r)
-{
-	switch (r) {
-	case FRAME_ERR_TOO_LARGE: return "frame_too_large";
-	case FRAME_ERR_UNKNOWN_TYPE: return "unknown_type";
-	case FRAME_ERR_FLAGS: return "reserved_flags";
-	case FRAME_ERR_STREAM: return "wrong_stream";
-	case FRAME_ERR_OVERRUN: return "field_overrun";
-	case FRAME_ERR_UNKNOWN_TAG: return "unknown_tag";
-	case FRAME_ERR_TAG_NOT_ALLOWED: return "tag_not_allowed";
-	case FRAME_ERR_REPEATED_TAG: return "repeated_tag";
-	case FRAME_ERR_VALUE_SIZE: return "bad_value_size";
-	case FRAME_ERR_NUL_IN_STRING: return "nul_in_string";
-	case FRAME_ERR_SHORT_DATA: return "short_data";
-	case FRAME_ERR_NONEMPTY: return "nonempty_payload";
-	case FRAME_OK:
-	case FRAME_MORE:
-		break;
-	}
-	return "bad_frame";
-}
-
-static void frame_error(enum frame_result r, const struct msg *m)
-{
-	const struct msg_spec *spec = msg_spec(m->type);
-	const char *type = spec ? spec->name : "?";
-	switch (r) {
-	case FRAME_ERR_TOO_LARGE:
-		conn_protocol_error(frame_error_code(r), "len %u exceeds %u", m->len, FRAME_MAX_PAYLOAD);
-		break;
-	case FRAME_ERR_UNKNOWN_TYPE:
-		conn_protocol_error(frame_error_code(r), "type 0x%x", m->type);
-		break;
-	case FRAME_ERR_OVERRUN:
-	case FRAME_ERR_UNKNOWN_TAG:
-	case FRAME_ERR_TAG_NOT_ALLOWED:
-	case FRAME_ERR_REPEATED_TAG:
-	case FRAME_ERR_VALUE_SIZE:
-	case FRAME_ERR_NUL_IN_STRING:
-		conn_protocol_error(frame_error_code(r), "tag %u in %s on stream %u", m->bad_tag, type, m->stream);
-		break;
-	default:
-		conn_protocol_error(frame_error_code(r), "%s on stream %u (len %u)", type, m->stream, m->len);
-		break;
-	}
-}
-
 static void on_hello(const struct msg *m)
 {
 	if (!msg_has(m, TAG_VERSION) || !msg_has(m, TAG_CAPS)) {
@@ -346,7 +272,7 @@ static void receive(const uint8_t *data, size_t n)
 		if (r == FRAME_MORE)
 			return;
 		if (r != FRAME_OK) {
-			frame_error(r, &m);
+			conn_frame_error(r, &m);
 			return;
 		}
 		on_frame(&m);

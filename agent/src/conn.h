@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "frame.h"
 #include "transport.h"
 
 /* Data producers (process output, file reads, listings) add frames only while the
@@ -30,6 +31,8 @@ struct buf *conn_queue(void);
 void conn_reply_ok(uint32_t stream);
 __attribute__((format(printf, 3, 4))) void conn_reply_error(uint32_t stream, int err, const char *fmt, ...);
 void conn_send_credit(uint32_t stream, uint64_t offset);
+/* The protocol error for a decoder result (reply.c). */
+void conn_frame_error(enum frame_result r, const struct msg *m);
 /* Sends ERROR {EPROTO} on stream 0, stops serving, closes once it is flushed and
  * reconnects. `code` is one of the protocol error codes (e.g. "unknown_tag"). */
 __attribute__((format(printf, 2, 3))) void conn_protocol_error(const char *code, const char *fmt, ...);

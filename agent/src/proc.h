@@ -78,5 +78,12 @@ int proc_resize(struct proc *p, uint16_t rows, uint16_t cols);
 /* The attached stream went away: the record may now be evicted. */
 void proc_detached(struct proc *p);
 
+/* Between proc.c (records) and procio.c (their fds). */
+void proc_io_init(struct proc *p, int out_fd, int err_fd, int in_fd);
+/* Reaped and every output fd at EOF: the record is finished (EXIT may go out). */
+void proc_maybe_done(struct proc *p);
+/* Nothing reads stdin any more: drop what is queued, count it as consumed. */
+void proc_stdin_gone(struct proc *p);
+
 /* Provided by procreq.c: stdin progress to credit back on the attached stream. */
 void proc_stream_input_progress(struct proc *p);
