@@ -42,7 +42,9 @@ export async function createContainer(ctx: CreateContext, spec: DriverCreateSpec
   const run = new StepRunner(ctx, opts, stack);
   try {
     await run.step('dirs', async () => {
-      await mkdir(spec.runDir, { recursive: true, mode: 0o700 });
+      // 0711 here and on the state dir: the runtime sets up mounts as the mapped root, an
+      // unprivileged host uid, which must traverse to the rootfs and the bind sources.
+      await mkdir(spec.runDir, { recursive: true, mode: 0o711 });
       stack.push('run dir', () => rm(spec.runDir, { recursive: true, force: true }));
       await mkdir(layout.runtimeRoot, { recursive: true, mode: 0o700 });
     });
@@ -150,6 +152,7 @@ class StepRunner {
   async step<T>(name: CreateStep, fn: () => Promise<T>): Promise<T> {
     this.opts.signal?.throwIfAborted();
     await this.ctx.beforeStep?.(name);
+    this.opts.signal?.throwIfAborted();
     const timed = this.opts.timer === undefined ? fn() : this.opts.timer.time(`driver.${name}`, fn);
     return timed;
   }

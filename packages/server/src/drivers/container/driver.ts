@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AgentListener } from '@shed/protocol';
+import type { AgentClient, AgentListener } from '@shed/protocol';
 import type { Driver, DriverCreateSpec, DriverHandles, DriverOpOptions, DriverProbe, RunningSandbox } from '../../core/driver.js';
 import { ShedError } from '../../core/errors.js';
 import type { SandboxId } from '../../core/ids.js';
@@ -49,7 +49,7 @@ export class ContainerDriver implements Driver {
   readonly #agentPath: string;
   #facts: Promise<HostFacts> | undefined;
   /** Host ends of the agent links this process holds, by sandbox. */
-  readonly #listeners = new Map<SandboxId, AgentListener>();
+  readonly #links = new Map<SandboxId, { listener: AgentListener; agent: AgentClient }>();
 
   constructor(opts: ContainerDriverOptions = {}) {
     this.#opts = opts;
@@ -77,19 +77,19 @@ export class ContainerDriver implements Driver {
       beforeStep: this.#opts.beforeStep,
     };
     const created = await createContainer(ctx, spec, opts);
-    this.#listeners.set(spec.id, created.listener);
+    this.#links.set(spec.id, { listener: created.listener, agent: created.agent });
     return { handles: created.handles, agent: created.agent };
   }
 
   async adopt(handles: DriverHandles, opts: DriverOpOptions = {}): Promise<RunningSandbox | null> {
     const h = parseContainerHandles(handles);
     if (!(await this.isAlive(h))) return null;
-    await this.#closeListener(h.id);
+    await this.#closeLink(h.id);
     const d = h.data;
     const listener = await listenForAgent(dirname(d.socketPath), d.socketPath, await this.#idMapOf(d.initPid));
     try {
       const agent = await awaitAgent(listener, this.#opts.adoptTimeoutMs ?? 5_000, opts.signal);
-      this.#listeners.set(h.id, listener);
+      this.#links.set(h.id, { listener, agent });
       return { handles: h, agent };
     } catch (err) {
       await listener.close();
@@ -113,7 +113,7 @@ export class ContainerDriver implements Driver {
 
   async stop(handles: DriverHandles, opts: { graceMs?: number } = {}): Promise<void> {
     const h = parseContainerHandles(handles);
-    await this.#closeListener(h.id);
+    await this.#closeLink(h.id);
     if (await this.isAlive(h)) await terminateWorkload(h.data, opts.graceMs ?? 10_000);
     await releaseKernelState(h.data);
   }
@@ -129,13 +129,15 @@ export class ContainerDriver implements Driver {
    * shutdown): the agent keeps running and reconnects to whoever adopts it.
    */
   async release(handles: DriverHandles): Promise<void> {
-    await this.#closeListener(parseContainerHandles(handles).id);
+    await this.#closeLink(parseContainerHandles(handles).id);
   }
 
-  async #closeListener(id: SandboxId): Promise<void> {
-    const l = this.#listeners.get(id);
-    this.#listeners.delete(id);
-    await l?.close();
+  // The agent connection goes first: the listener's close waits for its connections to end.
+  async #closeLink(id: SandboxId): Promise<void> {
+    const link = this.#links.get(id);
+    this.#links.delete(id);
+    await link?.agent.close();
+    await link?.listener.close();
   }
 
   // The id map is not in the handles: read it back from the kernel (uid_map of the init).

@@ -51,12 +51,12 @@ export async function probeHost(opts: HostProbeOptions): Promise<HostFacts> {
       (opts.runtime === 'auto' ? notes : problems).push(`${name}: not installed (install the '${name}' package)`);
       continue;
     }
-    let failure = await trialRun(path, layout);
+    let failure = await trialRun(path, layout, opts.agentPath);
     if (failure !== null && HYBRID_REFUSAL.test(failure)) {
       const fixed = await fixHybrid(layout, opts.fixHybridCgroups, notes);
       if (fixed) {
         layout = await readCgroupLayout();
-        failure = await trialRun(path, layout);
+        failure = await trialRun(path, layout, opts.agentPath);
       }
     }
     if (failure === null) {

@@ -43,7 +43,7 @@ export interface PreparedDirs {
  * upper), so root inside can create files in `/`.
  */
 export async function prepareOverlayDirs(stateDir: string, dirs: OverlayDirs, idMap: IdMap): Promise<PreparedDirs> {
-  const madeStateDir = (await mkdir(stateDir, { recursive: true, mode: 0o700 })) !== undefined;
+  const madeStateDir = (await mkdir(stateDir, { recursive: true, mode: 0o711 })) !== undefined;
   await Promise.all([mkdir(dirs.work, { recursive: true }), mkdir(dirs.target, { recursive: true })]);
   const freshUpper = await mkdir(dirs.upper, { mode: 0o755 }).then(
     () => true,

@@ -33,19 +33,8 @@ export class OciRuntime {
    * a pipe would keep this call waiting for as long as the agent lives.
    */
   async start(id: string, bundle: string, pidFile: string, opts: StartOptions): Promise<void> {
-    const log = await open(opts.logPath, 'a');
-    const before = (await log.stat()).size;
-    try {
-      await runCommand(this.path, ['--root', this.root, 'run', '--detach', '--bundle', bundle, '--pid-file', pidFile, id], {
-        signal: opts.signal,
-        outputFd: log.fd,
-        errorCode: 'unavailable',
-      });
-    } catch (err) {
-      throw await withLogTail(err, opts.logPath, before);
-    } finally {
-      await log.close();
-    }
+    const args = ['--root', this.root, 'run', '--detach', '--bundle', bundle, '--pid-file', pidFile, id];
+    await runLogged(this.path, args, opts.logPath, opts.signal);
   }
 
   pause(id: string): Promise<unknown> {
@@ -69,6 +58,23 @@ export class OciRuntime {
 
   async has(id: string): Promise<boolean> {
     return (await stat(`${this.root}/${id}`).catch(() => null)) !== null;
+  }
+}
+
+/**
+ * Runs a runtime command whose container process inherits stdio: the output goes to
+ * `logPath`, since a pipe would stay open (and this call waiting) for as long as the
+ * container lives. On failure the runtime's own words are read back from the log.
+ */
+export async function runLogged(file: string, args: readonly string[], logPath: string, signal?: AbortSignal): Promise<void> {
+  const log = await open(logPath, 'a');
+  const before = (await log.stat()).size;
+  try {
+    await runCommand(file, args, { signal, outputFd: log.fd, errorCode: 'unavailable' });
+  } catch (err) {
+    throw await withLogTail(err, logPath, before);
+  } finally {
+    await log.close();
   }
 }
 
