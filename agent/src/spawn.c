@@ -133,6 +133,20 @@ static int set_ids(const struct spawn_req *r)
 	return 0;
 }
 
+/* The host may shield the agent from the OOM killer (a negative oom_score_adj) so that a
+ * sandbox running out of memory loses a workload process, never its init. Children
+ * inherit the value, so each one puts itself back to neutral. Raising the value needs no
+ * privilege; without /proc (or on failure) the child just keeps the inherited value. */
+static void reset_oom_score(void)
+{
+	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t n = write(fd, "0", 1);
+	(void)n;
+	close(fd);
+}
+
 __attribute__((noreturn)) static void child(const struct spawn_req *r, int report_fd)
 {
 	int report[2] = { SPAWN_SETUP, 0 };
@@ -142,6 +156,7 @@ __attribute__((noreturn)) static void child(const struct spawn_req *r, int repor
 	signal(SIGPIPE, SIG_DFL);
 	umask(CHILD_UMASK);
 	setrlimit(RLIMIT_NOFILE, &child_nofile);
+	reset_oom_score();
 	if (setup_fds(r) < 0)
 		goto fail;
 	report[0] = SPAWN_IDS;

@@ -151,6 +151,23 @@ export function driverConformance(name: string, target: () => Promise<Conformanc
       assert.deepEqual(await kernelLeaks(live), []);
     });
 
+    it('destroy with bare handles (the full ones lost) removes everything', async () => {
+      const spec = env.spec();
+      const sb = await create(driver, spec);
+      await sb.agent.writeFile('/junk', 'x');
+      await driver.release(sb.handles);
+      const bare: DriverHandles = { driver: sb.handles.driver, id: spec.id, data: { stateDir: spec.stateDir, runDir: spec.runDir } };
+      const second = t.makeDriver();
+      assert.equal(await second.isAlive(bare), false, 'bare handles never claim a live sandbox');
+      assert.equal(await second.adopt(bare), null);
+      await second.destroy(bare);
+      live.delete(sb.handles);
+      assert.equal(await driver.isAlive(sb.handles), false);
+      assert.equal(await exists(spec.stateDir), false);
+      assert.deepEqual(await kernelLeaks(live), []);
+      await second.destroy(bare);
+    });
+
     it('adopt after a host-side restart reconnects to the same processes', async () => {
       const sb = await create();
       const sleeper = sb.agent.exec({ argv: ['sleep', '300'] });

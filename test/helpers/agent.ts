@@ -119,9 +119,12 @@ function launched(dir: string, child: ChildProcess, listener: { close(): Promise
         process.kill(child.pid, 'SIGKILL');
         await gone;
       }
-      for (let i = 0; pid !== undefined && (await isRunning(pid)) && i < 100; i++) await sleep(20);
-      await listener.close();
-      await rm(dir, { recursive: true, force: true });
+      try {
+        for (let i = 0; pid !== undefined && (await isRunning(pid)) && i < 100; i++) await sleep(20);
+        await listener.close();
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
     },
   };
 }

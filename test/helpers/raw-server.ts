@@ -88,7 +88,8 @@ export class RawAgentServer {
 
   async close(): Promise<void> {
     for (const s of this.#waiting.splice(0)) s.destroy();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    // Unlinks the socket at once; handed-out connections are their holders' to close.
+    this.#server.close();
   }
 }
 

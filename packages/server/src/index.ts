@@ -16,10 +16,20 @@ export { ContainerDriver } from './drivers/container/driver.js';
 export type { ContainerDriverOptions } from './drivers/container/driver.js';
 export { CREATE_STEPS } from './drivers/container/create.js';
 export type { CreateStep } from './drivers/container/create.js';
-export { parseContainerHandles, readHandlesFile } from './drivers/container/handles.js';
-export type { ContainerHandleData, ContainerHandles } from './drivers/container/handles.js';
+export { parseAnyContainerHandles, parseContainerHandles } from './drivers/container/handles.js';
+export type { BareContainerHandles, BareHandleData, ContainerHandleData, ContainerHandles } from './drivers/container/handles.js';
 export { cgroupScope, readCgroupLayout } from './drivers/container/cgroups.js';
 export type { CgroupLayout } from './drivers/container/cgroups.js';
 export { runtimeRootFor } from './drivers/container/layout.js';
 export { sweepOrphans } from './drivers/container/sweep.js';
 export type { SweepOptions, SweepReport } from './drivers/container/sweep.js';
+export { openDb } from './store/db.js';
+export type { Db, OpenDbOptions } from './store/db.js';
+
+// Sandboxes: the driver port, the service, its persistence, and the daemon that serves them.
+export type { ImageAdmin } from './core/image-admin.js';
+export type { ImageService, ResolvedImage } from './core/images.js';
+export { SandboxService, type SandboxServiceDeps } from './core/sandbox-service.js';
+export type { Persistence, SandboxRecord } from './core/sandboxes.js';
+export { sqlitePersistence } from './store/persistence.js';
+export { serve, type Backends, type Running, type ServeOptions } from './daemon/serve.js';

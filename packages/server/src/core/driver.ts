@@ -43,6 +43,10 @@ export interface DriverCreateSpec {
  * sockets. Never stored in SQLite; kept in memory and in a per-sandbox handles.json, and
  * enough on its own to tear the sandbox down after a daemon crash. Drivers put their own
  * fields in `data`; core treats it as opaque.
+ *
+ * Drivers also accept "bare" handles for teardown (stop, destroy; isAlive answers false and
+ * adopt null): `data` = `{ stateDir, runDir }` of the sandbox, for when the full handles are
+ * lost (crash mid-create, host reboot). Everything else is found from the id by name.
  */
 export interface DriverHandles {
   readonly driver: string;

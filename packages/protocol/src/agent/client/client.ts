@@ -99,8 +99,8 @@ export class AgentClient extends EventEmitter<AgentClientEvents> {
 
   /** Starts a process. Read its output (iterate, or stdout/stderr) or it blocks once the window fills. */
   exec(opts: ExecOptions): ExecHandle {
-    this.need('exec');
-    if (opts.pty !== undefined && opts.pty !== false) this.need('pty');
+    this.#need('exec');
+    if (opts.pty !== undefined && opts.pty !== false) this.#need('pty');
     if (opts.argv.length === 0) throw new AgentError('invalid_argument', 'exec needs a program: argv is empty');
     const pty = typeof opts.pty === 'object' ? opts.pty : undefined;
     const handle = new ExecHandle(this.#link, {
@@ -135,7 +135,7 @@ export class AgentClient extends EventEmitter<AgentClientEvents> {
 
   /** Follows a process again (after detach or a reconnect), replaying output from `offset`. */
   attach(procId: number, opts: AttachOptions = {}): ExecHandle {
-    this.need('attach');
+    this.#need('attach');
     opts.signal?.throwIfAborted();
     const handle = new ExecHandle(this.#link, {
       outputWindowBytes: opts.windowBytes ?? DEFAULT_WINDOW_BYTES,
@@ -167,14 +167,14 @@ export class AgentClient extends EventEmitter<AgentClientEvents> {
 
   /** The agent's processes, running and recently exited. */
   async ps(opts: CallOptions = {}): Promise<ProcessInfo[]> {
-    this.need('attach');
+    this.#need('attach');
     const r = await request(this.#link, (stream) => ({ type: 'PS', stream, fields: {} }), 'ps', opts.signal);
     return r.entries.map((e) => processInfo(e, 0));
   }
 
   /** Streams a file's bytes. Leaving the loop early abandons the rest. */
   read(path: string, opts: ReadOptions = {}): AsyncIterable<Buffer> {
-    this.need('files');
+    this.#need('files');
     return new FileReader(this.#link, {
       path,
       offset: opts.offset ?? 0,
@@ -201,7 +201,7 @@ export class AgentClient extends EventEmitter<AgentClientEvents> {
 
   /** Writes a file from bytes, text or a stream of chunks; resolves with the bytes written. */
   async writeFile(path: string, data: string | Uint8Array | AsyncIterable<Uint8Array>, opts: WriteFileOptions = {}): Promise<number> {
-    this.need('files');
+    this.#need('files');
     const chunks = typeof data === 'string' ? [Buffer.from(data)] : data instanceof Uint8Array ? [data] : data;
     const flags =
       (opts.create === false ? 0 : FWRITE_CREATE) |
@@ -217,7 +217,7 @@ export class AgentClient extends EventEmitter<AgentClientEvents> {
   }
 
   async stat(path: string, opts: StatOptions = {}): Promise<FileStat> {
-    this.need('files');
+    this.#need('files');
     const flags = opts.followSymlinks === true ? 1 : undefined;
     const r = await request(this.#link, (stream) => ({ type: 'STAT', stream, fields: { path, flags } }), `stat ${path}`, opts.signal);
     return fileStat(r.ok, 0);
@@ -225,32 +225,32 @@ export class AgentClient extends EventEmitter<AgentClientEvents> {
 
   /** A directory's entries (not `.` or `..`); symlinks are described, not followed. */
   async list(path: string, opts: CallOptions = {}): Promise<DirEntry[]> {
-    this.need('files');
+    this.#need('files');
     const r = await request(this.#link, (stream) => ({ type: 'LIST', stream, fields: { path } }), `list ${path}`, opts.signal);
     return r.entries.map((e) => dirEntry(e, 0));
   }
 
   async mkdir(path: string, opts: MkdirOptions = {}): Promise<void> {
-    this.need('files');
+    this.#need('files');
     const flags = opts.parents === true ? 1 : undefined;
     await request(this.#link, (stream) => ({ type: 'MKDIR', stream, fields: { path, mode: opts.mode, flags } }), `mkdir ${path}`, opts.signal);
   }
 
   /** Removes a file, symlink or directory; never follows a symlink. */
   async remove(path: string, opts: RemoveOptions = {}): Promise<void> {
-    this.need('files');
+    this.#need('files');
     const flags = opts.recursive === true ? 1 : undefined;
     await request(this.#link, (stream) => ({ type: 'REMOVE', stream, fields: { path, flags } }), `remove ${path}`, opts.signal);
   }
 
   async rename(from: string, to: string, opts: CallOptions = {}): Promise<void> {
-    this.need('files');
+    this.#need('files');
     await request(this.#link, (stream) => ({ type: 'RENAME', stream, fields: { path: from, path2: to } }), `rename ${from}`, opts.signal);
   }
 
   /** Sets the hostname and the default environment of later execs, in one round trip. */
   async configure(opts: ConfigureOptions): Promise<void> {
-    this.need('configure');
+    this.#need('configure');
     const fields = { hostname: opts.hostname, env: envList(opts.env) };
     await request(this.#link, (stream) => ({ type: 'CONFIGURE', stream, fields }), 'configure', opts.signal);
   }
@@ -268,7 +268,7 @@ export class AgentClient extends EventEmitter<AgentClientEvents> {
   }
 
   /** Throws `failed_precondition` unless the agent and this host agreed on `cap`. */
-  need(cap: Capability): void {
+  #need(cap: Capability): void {
     if (!this.ready.caps.has(cap)) {
       throw new AgentError('failed_precondition', `the agent (${this.ready.agentVersion}) does not offer '${cap}'; update the agent`);
     }

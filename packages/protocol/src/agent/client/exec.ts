@@ -205,8 +205,8 @@ export class ExecHandle implements StreamSink, AsyncIterable<OutputChunk> {
     this.#done = true;
     this.#link.release(this.#stream);
     this.#output.finish(brokenOutput ? err : undefined);
-    const ended = err ?? new AgentError('failed_precondition', `${this.#settings.what}: the process has exited`);
-    this.#input.fail(ended);
+    // Creating an Error captures a stack: only a write after the end needs this one.
+    this.#input.fail(() => err ?? new AgentError('failed_precondition', `${this.#settings.what}: the process has exited`));
     if (err !== undefined) {
       this.#rejectStarted(err);
       this.#rejectExit(err);

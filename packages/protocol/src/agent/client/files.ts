@@ -142,11 +142,11 @@ export async function writeFileStream(link: Link, data: AsyncIterable<Uint8Array
       if (msg.type === 'OK') return settle.ok(okSize('FWRITE', msg));
       if (msg.type !== 'ERROR') throw new ProtocolError('unexpected_message', `${msg.type} on a file write stream`, { stream: msg.stream });
       const err = AgentError.fromReply(what, msg.fields.errno, msg.fields.message);
-      window.fail(err);
+      window.fail(() => err);
       settle.fail(err);
     },
     onClose(err: AgentError): void {
-      window.fail(err);
+      window.fail(() => err);
       settle.fail(err);
     },
   };

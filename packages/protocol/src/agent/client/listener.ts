@@ -70,7 +70,10 @@ export class AgentListener {
     });
   }
 
-  /** Stops listening, closes connections not yet accepted and removes the socket file. */
+  /**
+   * Stops listening, closes connections not yet accepted and removes the socket file.
+   * Clients already returned by accept() stay open until closed.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -78,7 +81,9 @@ export class AgentListener {
     for (const w of this.#waiters.splice(0)) w.reject(err);
     for (const s of this.#pending) s.destroy();
     await Promise.all(this.#ready.splice(0).map((c) => c.close()));
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    // Stops listening and unlinks the socket file at once. Its callback would also wait
+    // for connections already handed out by accept(), which their callers close.
+    this.#server.close();
   }
 
   #handshake(socket: Socket): void {

@@ -7,8 +7,8 @@ export class SendWindow {
   #sent = 0;
   #acked = 0;
   #wake: (() => void) | undefined;
-  #failed: unknown;
-  #hasFailed = false;
+  /** Makes the error claims throw once the stream ended; lazy, since most never need it. */
+  #failure: (() => unknown) | undefined;
 
   /** `sizeBytes` = Infinity when the agent does not do flow control. */
   constructor(sizeBytes: number) {
@@ -26,7 +26,7 @@ export class SendWindow {
    */
   async claim(maxBytes: number, signal?: AbortSignal): Promise<number> {
     while (this.#free() === 0) {
-      if (this.#hasFailed) throw this.#failed;
+      if (this.#failure !== undefined) throw this.#failure();
       signal?.throwIfAborted();
       await new Promise<void>((resolve) => {
         this.#wake = resolve;
@@ -35,7 +35,7 @@ export class SendWindow {
       signal?.removeEventListener('abort', this.#onAbort);
       this.#wake = undefined;
     }
-    if (this.#hasFailed) throw this.#failed;
+    if (this.#failure !== undefined) throw this.#failure();
     const n = Math.min(maxBytes, this.#free());
     this.#sent += n;
     return n;
@@ -52,11 +52,10 @@ export class SendWindow {
     this.#wake?.();
   }
 
-  /** Makes every current and later claim throw `err`. */
-  fail(err: unknown): void {
-    if (this.#hasFailed) return;
-    this.#hasFailed = true;
-    this.#failed = err;
+  /** Makes every current and later claim throw the error `failure` makes. */
+  fail(failure: () => unknown): void {
+    if (this.#failure !== undefined) return;
+    this.#failure = failure;
     this.#wake?.();
   }
 

@@ -9,13 +9,14 @@ import type { PhaseTimer } from '../../core/phase-timer.js';
 import { CleanupStack } from '../cleanup-stack.js';
 import { awaitAgent, listenForAgent } from './agent-link.js';
 import { cgroupDirsOf, removeCgroupTree, type CgroupLayout } from './cgroups.js';
-import { DRIVER_NAME, writeHandlesFile, type ContainerHandles } from './handles.js';
+import { DRIVER_NAME, type ContainerHandles } from './handles.js';
 import type { HostFacts } from './host-probe.js';
 import { sandboxLayout, type SandboxLayout } from './layout.js';
 import { buildOciConfig } from './oci-config.js';
 import { mountOverlay, prepareOverlayDirs, removePreparedDirs, unmount } from './overlay.js';
 import { bootId, readProcStat } from './procfs.js';
 import { OciRuntime } from './runtime.js';
+import { checkAncestorsTraversable, makeTraversable } from './traverse.js';
 
 /** The steps of create, in order; `beforeStep` hooks see these names. */
 export const CREATE_STEPS = ['dirs', 'overlay', 'listen', 'config', 'runtime', 'ready', 'handles'] as const;
@@ -46,7 +47,12 @@ export async function createContainer(ctx: CreateContext, spec: DriverCreateSpec
       // unprivileged host uid, which must traverse to the rootfs and the bind sources.
       await mkdir(spec.runDir, { recursive: true, mode: 0o711 });
       stack.push('run dir', () => rm(spec.runDir, { recursive: true, force: true }));
-      await mkdir(layout.runtimeRoot, { recursive: true, mode: 0o700 });
+      await Promise.all([
+        makeTraversable(spec.runDir),
+        checkAncestorsTraversable(spec.runDir),
+        checkAncestorsTraversable(spec.stateDir),
+        mkdir(layout.runtimeRoot, { recursive: true, mode: 0o700 }),
+      ]);
     });
     const [, listener] = await run.parallel(
       () => run.step('overlay', () => mountRootfs(spec, layout, stack, opts.signal)),
@@ -111,7 +117,7 @@ async function collectHandles(ctx: CreateContext, spec: DriverCreateSpec, layout
   if (!Number.isSafeInteger(initPid) || initPid <= 0 || stat === null) {
     throw new ShedError('unavailable', `the sandbox's init (pid ${initPid}) exited right after start; see ${layout.logPath}`);
   }
-  const handles: ContainerHandles = {
+  return {
     driver: DRIVER_NAME,
     id: spec.id,
     data: {
@@ -129,8 +135,6 @@ async function collectHandles(ctx: CreateContext, spec: DriverCreateSpec, layout
       runDir: spec.runDir,
     },
   };
-  await writeHandlesFile(handles);
-  return handles;
 }
 
 /** Removes the sandbox's cgroups in every hierarchy, in case the runtime left any (it should not). */

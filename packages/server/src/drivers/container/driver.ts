@@ -9,12 +9,12 @@ import { ShedError } from '../../core/errors.js';
 import type { SandboxId } from '../../core/ids.js';
 import { awaitAgent, listenForAgent } from './agent-link.js';
 import { createContainer, type CreateContext, type CreateStep } from './create.js';
-import { parseContainerHandles, DRIVER_NAME, type ContainerHandles } from './handles.js';
+import { DRIVER_NAME, isFullHandles, parseAnyContainerHandles, parseContainerHandles } from './handles.js';
 import { probeHost, type HostFacts, type RuntimeChoice } from './host-probe.js';
 import { bootId } from './procfs.js';
 import { OciRuntime } from './runtime.js';
 import { checkSpec } from './spec-check.js';
-import { initAlive, releaseKernelState, removeSandboxDirs, terminateWorkload } from './teardown.js';
+import { initAlive, releaseKernelState, removeSandboxDirs, targetOfBare, targetOfHandles, terminateWorkload, type TeardownTarget } from './teardown.js';
 
 export interface ContainerDriverOptions {
   /** Which OCI runtime: `auto` picks crun when it works on this host, runc otherwise. @default 'auto' */
@@ -82,15 +82,15 @@ export class ContainerDriver implements Driver {
   }
 
   async adopt(handles: DriverHandles, opts: DriverOpOptions = {}): Promise<RunningSandbox | null> {
-    const h = parseContainerHandles(handles);
-    if (!(await this.isAlive(h))) return null;
-    await this.#closeLink(h.id);
-    const d = h.data;
+    const any = parseAnyContainerHandles(handles);
+    if (!isFullHandles(any) || !(await this.isAlive(any))) return null;
+    await this.#closeLink(any.id);
+    const d = any.data;
     const listener = await listenForAgent(dirname(d.socketPath), d.socketPath, await this.#idMapOf(d.initPid));
     try {
       const agent = await awaitAgent(listener, this.#opts.adoptTimeoutMs ?? 5_000, opts.signal);
-      this.#links.set(h.id, { listener, agent });
-      return { handles: h, agent };
+      this.#links.set(any.id, { listener, agent });
+      return { handles: any, agent };
     } catch (err) {
       await listener.close();
       throw err;
@@ -98,7 +98,8 @@ export class ContainerDriver implements Driver {
   }
 
   async isAlive(handles: DriverHandles): Promise<boolean> {
-    return initAlive(parseContainerHandles(handles).data, await bootId());
+    const any = parseAnyContainerHandles(handles);
+    return isFullHandles(any) && initAlive(any.data, await bootId());
   }
 
   async pause(handles: DriverHandles): Promise<void> {
@@ -111,17 +112,28 @@ export class ContainerDriver implements Driver {
     await new OciRuntime(d.runtime, d.runtimePath, d.runtimeRoot).resume(d.containerId);
   }
 
+  /** Accepts full handles, or bare ones ({stateDir, runDir}) when the full ones were lost. */
   async stop(handles: DriverHandles, opts: { graceMs?: number } = {}): Promise<void> {
-    const h = parseContainerHandles(handles);
-    await this.#closeLink(h.id);
-    if (await this.isAlive(h)) await terminateWorkload(h.data, opts.graceMs ?? 10_000);
-    await releaseKernelState(h.data);
+    const t = await this.#teardownTarget(handles);
+    await this.#closeLink(handles.id);
+    if (t.initPid !== undefined) await terminateWorkload(t, opts.graceMs ?? 10_000);
+    await releaseKernelState(t);
   }
 
+  /** Accepts full or bare handles, like stop. */
   async destroy(handles: DriverHandles): Promise<void> {
-    const h = parseContainerHandles(handles);
-    await this.stop(h, { graceMs: 0 });
-    await removeSandboxDirs(h.data);
+    const t = await this.#teardownTarget(handles);
+    await this.#closeLink(handles.id);
+    await releaseKernelState(t);
+    await removeSandboxDirs(t);
+  }
+
+  async #teardownTarget(handles: DriverHandles): Promise<TeardownTarget> {
+    const any = parseAnyContainerHandles(handles);
+    if (!isFullHandles(any)) return targetOfBare(any.id, any.data);
+    // A dead init (host reboot) means its pid may be someone else's now: spare nothing by pid.
+    const t = targetOfHandles(any.data);
+    return (await initAlive(any.data, await bootId())) ? t : { ...t, initPid: undefined };
   }
 
   /**
@@ -129,7 +141,7 @@ export class ContainerDriver implements Driver {
    * shutdown): the agent keeps running and reconnects to whoever adopts it.
    */
   async release(handles: DriverHandles): Promise<void> {
-    await this.#closeLink(parseContainerHandles(handles).id);
+    await this.#closeLink(parseAnyContainerHandles(handles).id);
   }
 
   // The agent connection goes first: the listener's close waits for its connections to end.
@@ -167,4 +179,3 @@ export class ContainerDriver implements Driver {
   }
 }
 
-export type { ContainerHandles };

@@ -1,10 +1,8 @@
 // What a running container sandbox is in the kernel, enough to tear it down after a daemon
-// crash. Kept in memory and in <runDir>/handles.json; parsed strictly, since the file may be
-// stale, truncated or from another version.
-import { readFile, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+// crash. Core keeps them in memory and in <runDir>/handles.json; the driver parses their data
+// strictly, since the file may be stale, truncated or from another version.
 import type { DriverHandles } from '../../core/driver.js';
-import { invalidArgument, ShedError } from '../../core/errors.js';
+import { invalidArgument } from '../../core/errors.js';
 import { isSandboxId, type SandboxId } from '../../core/ids.js';
 import { isRuntimeName, type RuntimeName } from './runtime.js';
 
@@ -66,39 +64,43 @@ function checkExact(obj: Record<string, unknown>, fields: Record<string, Check>,
   }
 }
 
-/** Validates container driver handles (from memory or handles.json); rejects unknown fields. */
-export function parseContainerHandles(value: unknown): ContainerHandles {
+/**
+ * Handles of a sandbox whose full handles are lost (never started, crashed mid-create, host
+ * rebooted): its directories are enough to find everything else by name.
+ */
+export type BareHandleData = {
+  readonly stateDir: string;
+  readonly runDir: string;
+};
+
+export interface BareContainerHandles extends DriverHandles {
+  readonly data: BareHandleData;
+}
+
+const BARE_FIELDS: Record<keyof BareHandleData, Check> = { stateDir: absPath, runDir: absPath };
+
+function checkEnvelope(value: unknown): asserts value is { driver: string; id: SandboxId; data: Record<string, unknown> } {
   if (!isRecord(value)) throw invalidArgument('container handles must be an object');
   checkExact(value, { driver: (v) => v === DRIVER_NAME, id: (v) => typeof v === 'string' && isSandboxId(v), data: isRecord }, 'handles');
-  // Checked just above: data is a record, every field of which checkExact validates next.
-  const data = value.data as Record<string, unknown>;
+}
+
+/** Full or bare handles (see BareHandleData), validated; rejects unknown fields. */
+export function parseAnyContainerHandles(value: unknown): ContainerHandles | BareContainerHandles {
+  checkEnvelope(value);
+  if (Object.keys(value.data).length !== Object.keys(BARE_FIELDS).length) return parseContainerHandles(value);
+  checkExact(value.data, BARE_FIELDS, 'handles.data');
+  // Every field was validated against BARE_FIELDS just above.
+  return { driver: DRIVER_NAME, id: value.id, data: value.data as BareHandleData };
+}
+
+export const isFullHandles = (h: ContainerHandles | BareContainerHandles): h is ContainerHandles => 'containerId' in h.data;
+
+/** Validates the handles of a running container sandbox (from memory or handles.json); rejects unknown fields. */
+export function parseContainerHandles(value: unknown): ContainerHandles {
+  checkEnvelope(value);
+  const data = value.data;
   checkExact(data, DATA_FIELDS, 'handles.data');
   if (data.containerId !== `shed-${String(value.id)}`) throw invalidArgument('handles: containerId does not match the sandbox id');
   // Every field was validated against DATA_FIELDS above.
-  return { driver: DRIVER_NAME, id: value.id as SandboxId, data: data as unknown as ContainerHandleData };
-}
-
-export const handlesPath = (runDir: string): string => join(runDir, 'handles.json');
-
-/** Writes handles.json atomically (write + rename): a crash never leaves half a file. */
-export async function writeHandlesFile(h: ContainerHandles): Promise<void> {
-  const path = handlesPath(h.data.runDir);
-  await writeFile(`${path}.tmp`, JSON.stringify(h));
-  await rename(`${path}.tmp`, path);
-}
-
-/** Reads and validates handles.json; null when the file is absent. */
-export async function readHandlesFile(runDir: string): Promise<ContainerHandles | null> {
-  const text = await readFile(handlesPath(runDir), 'utf8').catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return null;
-    throw err;
-  });
-  if (text === null) return null;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    throw new ShedError('invalid_argument', `${handlesPath(runDir)} is not JSON; remove it and restart the daemon`, { cause: err });
-  }
-  return parseContainerHandles(parsed);
+  return { driver: DRIVER_NAME, id: value.id, data: data as unknown as ContainerHandleData };
 }

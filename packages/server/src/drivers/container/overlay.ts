@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { invalidArgument } from '../../core/errors.js';
 import type { IdMap } from '../../core/driver.js';
 import { runCommand } from './command.js';
+import { makeTraversable } from './traverse.js';
 
 export interface OverlayDirs {
   readonly upper: string;
@@ -44,6 +45,7 @@ export interface PreparedDirs {
  */
 export async function prepareOverlayDirs(stateDir: string, dirs: OverlayDirs, idMap: IdMap): Promise<PreparedDirs> {
   const madeStateDir = (await mkdir(stateDir, { recursive: true, mode: 0o711 })) !== undefined;
+  if (!madeStateDir) await makeTraversable(stateDir);
   await Promise.all([mkdir(dirs.work, { recursive: true }), mkdir(dirs.target, { recursive: true })]);
   const freshUpper = await mkdir(dirs.upper, { mode: 0o755 }).then(
     () => true,

@@ -1,0 +1,38 @@
+// `npm run bench [-- suite…] [--quick]`: runs the suites, prints a table and writes
+// build/bench-results.json. Suites are listed here; each lives in suites/<name>.ts.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { json, table, type Row } from './report.js';
+import type { Suite } from './suite.js';
+import { agentSuite } from './suites/agent.js';
+
+const SUITES: readonly Suite[] = [agentSuite];
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const RESULTS = join(repo, 'build/bench-results.json');
+
+async function main(argv: readonly string[]): Promise<void> {
+  const quick = argv.includes('--quick');
+  const names = argv.filter((a) => !a.startsWith('--'));
+  const unknown = names.filter((n) => !SUITES.some((s) => s.name === n));
+  if (unknown.length > 0) {
+    throw new Error(`unknown suite ${unknown.join(', ')}; suites: ${SUITES.map((s) => s.name).join(', ')}`);
+  }
+  const chosen = names.length === 0 ? SUITES : SUITES.filter((s) => names.includes(s.name));
+  const rows: Row[] = [];
+  for (const suite of chosen) {
+    console.error(`bench: ${suite.name}: ${suite.description}`);
+    rows.push(...(await suite.run({ scale: quick ? 0.1 : 1 })));
+  }
+  console.log(table(rows));
+  const meta = { date: new Date().toISOString(), node: process.version, cpus: cpus().length, quick };
+  await mkdir(dirname(RESULTS), { recursive: true });
+  await writeFile(RESULTS, json(rows, meta) + '\n');
+  console.error(`bench: results written to ${RESULTS}`);
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});

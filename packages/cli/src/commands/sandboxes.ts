@@ -1,0 +1,102 @@
+import type { SandboxInfo } from '@shed/sdk';
+import { connect, type GlobalOptions } from '../connect.js';
+import { ago, pairs, printJson, table } from '../output.js';
+import { streamCommand } from './run.js';
+
+export interface CreateFlags {
+  name?: string;
+  hostname?: string;
+  memoryMib?: string;
+  cpuMillis?: string;
+  pidsMax?: string;
+  env?: string[];
+  label?: string[];
+}
+
+export async function createCommand(image: string, f: CreateFlags, g: GlobalOptions): Promise<number> {
+  const shed = await connect(g);
+  try {
+    const sb = await shed.sandboxes.create({
+      image,
+      ...(f.name === undefined ? {} : { name: f.name }),
+      ...(f.hostname === undefined ? {} : { hostname: f.hostname }),
+      ...(f.memoryMib === undefined ? {} : { memoryMiB: Number(f.memoryMib) }),
+      ...(f.cpuMillis === undefined ? {} : { cpuMillis: Number(f.cpuMillis) }),
+      ...(f.pidsMax === undefined ? {} : { pidsMax: Number(f.pidsMax) }),
+      env: pairs(f.env, 'env'),
+      labels: pairs(f.label, 'label'),
+    });
+    if (g.json === true) printJson(sb.info);
+    else process.stdout.write(`${sb.id}\n`);
+    return 0;
+  } finally {
+    shed.close();
+  }
+}
+
+export async function execCommand(ref: string, argv: string[], f: { env?: string[]; interactive?: boolean; cwd?: string }, g: GlobalOptions): Promise<number> {
+  const shed = await connect(g);
+  try {
+    const sb = await shed.sandboxes.get(ref);
+    return await streamCommand(sb, argv, { env: pairs(f.env, 'env'), interactive: f.interactive === true, cwd: f.cwd });
+  } finally {
+    shed.close();
+  }
+}
+
+export async function lsCommand(f: { label?: string[] }, g: GlobalOptions): Promise<number> {
+  const shed = await connect(g);
+  try {
+    const list = (await shed.sandboxes.list({ labels: pairs(f.label, 'label') })).map((s) => s.info);
+    if (g.json === true) printJson(list);
+    else process.stdout.write(table(['ID', 'NAME', 'IMAGE', 'STATE', 'CREATED'], list.map((s) => [s.id, s.name ?? '', s.image, s.state, ago(s.createdAt)])));
+    return 0;
+  } finally {
+    shed.close();
+  }
+}
+
+export async function inspectCommand(ref: string, g: GlobalOptions): Promise<number> {
+  const shed = await connect(g);
+  try {
+    const info = (await shed.sandboxes.get(ref)).info;
+    if (g.json === true) printJson(info);
+    else process.stdout.write(describe(info));
+    return 0;
+  } finally {
+    shed.close();
+  }
+}
+
+function describe(s: SandboxInfo): string {
+  const lines = [
+    `id:         ${s.id}`, `name:       ${s.name ?? '-'}`, `image:      ${s.image} (${s.imageDigest})`, `driver:     ${s.driver}`,
+    `state:      ${s.state}${s.stateReason === null ? '' : ` (${s.stateReason})`}`, `hostname:   ${s.hostname}`,
+    `resources:  ${s.memoryMiB} MiB, ${s.cpuMillis / 1000} CPU, ${s.pidsMax} pids`, `network:    ${s.network}`,
+    `created:    ${s.createdAt} (${ago(s.createdAt)})`,
+  ];
+  if (s.lastError !== null) lines.push(`last error: ${s.lastError.code}: ${s.lastError.message}`);
+  for (const [k, v] of Object.entries(s.labels)) lines.push(`label:      ${k}=${v}`);
+  for (const [phase, t] of Object.entries(s.timings)) {
+    if (t === undefined) continue;
+    lines.push(`timings ${phase}: ${Object.entries(t).map(([n, ms]) => `${n}=${ms.toFixed(2)}ms`).join(' ')}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+export async function lifecycleCommand(verb: 'rm' | 'stop' | 'start', refs: string[], g: GlobalOptions): Promise<number> {
+  const shed = await connect(g);
+  try {
+    for (const ref of refs) {
+      const sb = await shed.sandboxes.get(ref);
+      if (verb === 'rm') await sb.delete();
+      else if (verb === 'stop') await sb.stop();
+      else await sb.start();
+      if (g.json !== true) process.stdout.write(`${ref}\n`);
+    }
+    if (g.json === true) printJson({ [verb === 'rm' ? 'deleted' : verb === 'stop' ? 'stopped' : 'started']: refs });
+    return 0;
+  } finally {
+    shed.close();
+  }
+}

@@ -1,0 +1,84 @@
+#!/usr/bin/env node
+// `shed`: the command-line tool. Start-up is on the path of `shed run --rm default -- CMD`,
+// so each command's module is loaded only when that command runs.
+import { ShedApiError } from '@shed/sdk';
+import { Command } from 'commander';
+import type { GlobalOptions } from './connect.js';
+import { UsageError } from './output.js';
+
+const program = new Command('shed')
+  .description('Sandboxes for AI agents')
+  .option('--socket <path>', "shedd's socket (default $SHED_SOCKET, else /run/shed/shed.sock)")
+  .option('--json', 'machine-readable output')
+  .enablePositionalOptions()
+  .showHelpAfterError();
+
+const g = (): GlobalOptions => program.opts<GlobalOptions>();
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+/** With passThroughOptions commander keeps a `--` that follows an option; it is not part of the command. */
+const command = (argv: string[]): string[] => (argv[0] === '--' ? argv.slice(1) : argv);
+
+/** Runs an action and turns its result into the process's exit status. */
+function act<A extends unknown[]>(fn: (...args: A) => Promise<number>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    process.exitCode = await fn(...args);
+  };
+}
+
+program.command('run').description('create a sandbox, run a command in it, stream its output')
+  .argument('<image>').argument('<cmd...>')
+  .option('--rm', 'delete the sandbox afterwards').option('--name <name>').option('-e, --env <KEY=VALUE>', 'environment', collect)
+  .option('--memory-mib <n>').option('-i, --interactive', 'forward stdin').option('-w, --cwd <dir>')
+  .passThroughOptions()
+  .action(act(async (image: string, cmd: string[], f) => (await import('./commands/run.js')).runCommand(image, command(cmd), f, g())));
+
+program.command('create').description('create a sandbox and print its id').argument('<image>')
+  .option('--name <name>').option('--hostname <name>').option('--memory-mib <n>').option('--cpu-millis <n>').option('--pids-max <n>')
+  .option('-e, --env <KEY=VALUE>', 'environment', collect).option('-l, --label <KEY=VALUE>', 'label', collect)
+  .action(act(async (image: string, f) => (await import('./commands/sandboxes.js')).createCommand(image, f, g())));
+
+program.command('exec').description('run a command in a sandbox').argument('<sandbox>').argument('<cmd...>')
+  .option('-e, --env <KEY=VALUE>', 'environment', collect).option('-i, --interactive', 'forward stdin').option('-w, --cwd <dir>')
+  .passThroughOptions()
+  .action(act(async (ref: string, cmd: string[], f) => (await import('./commands/sandboxes.js')).execCommand(ref, command(cmd), f, g())));
+
+program.command('ls').description('list sandboxes').option('-l, --label <KEY=VALUE>', 'only with this label', collect)
+  .action(act(async (f) => (await import('./commands/sandboxes.js')).lsCommand(f, g())));
+
+program.command('inspect').description('show a sandbox, with phase timings').argument('<sandbox>')
+  .action(act(async (ref: string) => (await import('./commands/sandboxes.js')).inspectCommand(ref, g())));
+
+for (const [verb, what] of [['rm', 'delete sandboxes'], ['stop', 'stop sandboxes'], ['start', 'start stopped sandboxes']] as const) {
+  program.command(verb).description(what).argument('<sandbox...>')
+    .action(act(async (refs: string[]) => (await import('./commands/sandboxes.js')).lifecycleCommand(verb, refs, g())));
+}
+
+program.command('cp').description('copy a file into or out of a sandbox (ID:/path on one side)').argument('<src>').argument('<dst>')
+  .action(act(async (src: string, dst: string) => (await import('./commands/cp.js')).cpCommand(src, dst, g())));
+
+const image = program.command('image').description('manage images');
+image.command('ls').description('list images').action(act(async () => (await import('./commands/images.js')).imageLs(g())));
+image.command('pull').description('pull an image from a registry').argument('<ref>').option('--name <name>')
+  .action(act(async (ref: string, f) => (await import('./commands/images.js')).imagePull(ref, f, g())));
+image.command('import').description('import a docker-archive or OCI tar (- for stdin)').argument('<file>').requiredOption('--name <name>')
+  .action(act(async (file: string, f) => (await import('./commands/images.js')).imageImport(file, f, g())));
+image.command('rm').description('remove images').argument('<ref...>').option('-f, --force', 'untag even when sandboxes use it')
+  .action(act(async (refs: string[], f) => (await import('./commands/images.js')).imageRm(refs, f, g())));
+image.command('prune').description('remove unused images').option('--max-bytes <n>', 'then evict LRU images until under this size')
+  .action(act(async (f) => (await import('./commands/images.js')).imagePrune(f, g())));
+
+program.command('daemon').description('run shedd in the foreground').allowUnknownOption().argument('[args...]')
+  .action(act(async (args: string[]) => (await import('./commands/daemon.js')).daemonCommand(args, g())));
+
+program.parseAsync().catch((err: unknown) => {
+  if (err instanceof ShedApiError) {
+    process.stderr.write(`shed: ${err.message} (${err.code})\n`);
+    process.exitCode = err.code === 'invalid_argument' ? 2 : 1;
+  } else if (err instanceof UsageError) {
+    process.stderr.write(`shed: ${err.message}\n`);
+    process.exitCode = 2;
+  } else {
+    process.stderr.write(`shed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  }
+});

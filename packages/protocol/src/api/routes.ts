@@ -1,0 +1,44 @@
+// Every URL of the API, declared once for the server's routes and the SDK's calls.
+// `:sandbox` is an id or a name; `:procId` the agent's process id.
+
+export const API_PREFIX = '/v1';
+
+export const ROUTES = {
+  health: '/v1/healthz',
+  openapi: '/v1/openapi.json',
+  sandboxes: '/v1/sandboxes',
+  sandbox: '/v1/sandboxes/:sandbox',
+  stop: '/v1/sandboxes/:sandbox/stop',
+  start: '/v1/sandboxes/:sandbox/start',
+  exec: '/v1/sandboxes/:sandbox/exec',
+  processes: '/v1/sandboxes/:sandbox/processes',
+  output: '/v1/sandboxes/:sandbox/processes/:procId/output',
+  stdin: '/v1/sandboxes/:sandbox/processes/:procId/stdin',
+  kill: '/v1/sandboxes/:sandbox/processes/:procId/kill',
+  wait: '/v1/sandboxes/:sandbox/processes/:procId/wait',
+  fileContent: '/v1/sandboxes/:sandbox/files/content',
+  fileStat: '/v1/sandboxes/:sandbox/files/stat',
+  fileList: '/v1/sandboxes/:sandbox/files/list',
+  fileMkdir: '/v1/sandboxes/:sandbox/files/mkdir',
+  fileRemove: '/v1/sandboxes/:sandbox/files/remove',
+  fileRename: '/v1/sandboxes/:sandbox/files/rename',
+  images: '/v1/images',
+  imagePull: '/v1/images/pull',
+  imageImport: '/v1/images/import',
+  imageRemove: '/v1/images/remove',
+  imagePrune: '/v1/images/prune',
+} as const;
+
+export type RouteName = keyof typeof ROUTES;
+
+/** Fills `:name` segments, URL-encoding each value. */
+export function routePath(route: string, params: Readonly<Record<string, string | number>>): string {
+  return route.replace(/:([a-zA-Z]+)/g, (_, name: string) => {
+    const v = params[name];
+    if (v === undefined) throw new RangeError(`route ${route} needs :${name}`);
+    return encodeURIComponent(String(v));
+  });
+}
+
+/** Default unix socket of shedd. */
+export const DEFAULT_SOCKET_PATH = '/run/shed/shed.sock';

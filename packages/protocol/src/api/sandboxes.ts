@@ -1,0 +1,74 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { ERROR_CODES } from '../errors.js';
+import { Closed, Env, Labels, Nullable, Time, Timings } from './common.js';
+import { HOSTNAME_PATTERN, LIMITS, SANDBOX_NAME_PATTERN } from './limits.js';
+
+const int = (l: { min: number; max: number; default: number }, description: string) =>
+  Type.Integer({ minimum: l.min, maximum: l.max, default: l.default, description });
+
+export const CreateSandboxRequest = Closed(
+  {
+    image: Type.String({ minLength: 1, maxLength: 512, description: "Image name or digest; 'default' is the built-in busybox image" }),
+    name: Type.Optional(Type.String({ pattern: SANDBOX_NAME_PATTERN, description: 'Unique per host' })),
+    hostname: Type.Optional(Type.String({ pattern: HOSTNAME_PATTERN, description: 'Defaults to the name, else the id' })),
+    memoryMiB: Type.Optional(int(LIMITS.memoryMiB, 'Memory limit in MiB')),
+    cpuMillis: Type.Optional(int(LIMITS.cpuMillis, 'CPU limit in thousandths of a core')),
+    pidsMax: Type.Optional(int(LIMITS.pidsMax, 'Most processes and threads')),
+    network: Type.Optional(Type.Literal('none', { description: "Only 'none' (loopback) for now" })),
+    env: Type.Optional(Env),
+    labels: Type.Optional(Labels),
+    idempotencyKey: Type.Optional(Type.String({
+      minLength: 1, maxLength: LIMITS.idempotencyKeyChars,
+      description: 'A retried create with the same key returns the sandbox the first one made',
+    })),
+  },
+
+);
+export type CreateSandboxRequest = Static<typeof CreateSandboxRequest>;
+
+export const SANDBOX_STATE_NAMES = ['creating', 'running', 'paused', 'stopping', 'stopped', 'failed', 'deleting', 'deleted'] as const;
+
+export const SandboxInfo = Closed(
+  {
+    id: Type.String(),
+    name: Nullable(Type.String()),
+    image: Type.String({ description: 'The image reference it was created from' }),
+    imageDigest: Type.String(),
+    driver: Type.String(),
+    state: Type.Union(SANDBOX_STATE_NAMES.map((s) => Type.Literal(s))),
+    stateReason: Nullable(Type.String()),
+    lastError: Nullable(Closed({ code: Type.Union(ERROR_CODES.map((c) => Type.Literal(c))), message: Type.String() })),
+    hostname: Type.String(),
+    memoryMiB: Type.Integer(),
+    cpuMillis: Type.Integer(),
+    pidsMax: Type.Integer(),
+    network: Type.Literal('none'),
+    env: Env,
+    labels: Labels,
+    timings: Closed({
+      create: Type.Optional(Timings),
+      start: Type.Optional(Timings),
+      lastExec: Type.Optional(Timings),
+    }),
+    createdAt: Time,
+    updatedAt: Time,
+  },
+
+);
+export type SandboxInfo = Static<typeof SandboxInfo>;
+
+export const ListSandboxesQuery = Closed({
+  label: Type.Optional(Type.Array(Type.String({ pattern: '^[^=]+=.*$' }), {
+    description: 'key=value; a sandbox must carry every label given',
+    maxItems: LIMITS.labelsMax,
+  })),
+});
+export type ListSandboxesQuery = Static<typeof ListSandboxesQuery>;
+
+export const ListSandboxesResponse = Closed({ sandboxes: Type.Array(SandboxInfo) });
+export type ListSandboxesResponse = Static<typeof ListSandboxesResponse>;
+
+export const StopSandboxRequest = Closed({
+  graceMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 600_000, default: 10_000, description: 'SIGTERM, then SIGKILL after this long' })),
+});
+export type StopSandboxRequest = Static<typeof StopSandboxRequest>;

@@ -1,0 +1,10 @@
+// The light entry point of @shed/protocol for clients (@shed/sdk, and through it the CLI):
+// the runtime values a client needs, without the TypeBox schemas, whose loading costs
+// ~200 ms of start-up on the development machine. Types come from the main entry with
+// `import type`, which loads nothing.
+export { ERROR_CODES, isErrorCode, type ErrorCode } from './errors.js';
+export { LIMITS } from './api/limits.js';
+export {
+  OUTPUT_CONTENT_TYPE, OutputRecordDecoder, OutputStreamError, type OutputRecord, type OutputRecordKind,
+} from './api/output-frames.js';
+export { DEFAULT_SOCKET_PATH, ROUTES, routePath, type RouteName } from './api/routes.js';

@@ -1,0 +1,70 @@
+import type { CallOptions } from './transport.js';
+
+/** Options of Shed.connect. */
+export interface ConnectOptions extends CallOptions {
+  /** shedd's unix socket. @default $SHED_SOCKET, else /run/shed/shed.sock */
+  socketPath?: string;
+}
+
+/** Options of sandboxes.create. */
+export interface CreateOptions extends CallOptions {
+  /** Image name or digest. @default 'default' (the built-in busybox image) */
+  image?: string;
+  /** Unique per host. @default none */
+  name?: string;
+  /** @default the name, else the id */
+  hostname?: string;
+  /** @default 512 */
+  memoryMiB?: number;
+  /** Thousandths of a core. @default 1000 */
+  cpuMillis?: number;
+  /** @default 512 */
+  pidsMax?: number;
+  /** @default 'none' (loopback only) */
+  network?: 'none';
+  /** Environment of every command. @default {} */
+  env?: Record<string, string>;
+  /** @default {} */
+  labels?: Record<string, string>;
+  /** A retried create with the same key returns the first one's sandbox. @default none */
+  idempotencyKey?: string;
+}
+
+interface CommandOptions extends CallOptions {
+  /** On top of the image's and the sandbox's. @default {} */
+  env?: Record<string, string>;
+  /** Absolute path. @default the image's working directory */
+  cwd?: string;
+  /** @default 0 */
+  uid?: number;
+  /** @default 0 */
+  gid?: number;
+  /** SIGKILL the process after this long; 0 = never. @default 0 */
+  timeoutMs?: number;
+}
+
+/** Options of sandbox.exec. */
+export interface ExecOptions extends CommandOptions {
+  /** Written to stdin, then EOF. @default none (stdin is /dev/null) */
+  stdin?: string | Uint8Array;
+  /** Past this much output the process is killed and the result marked truncated. @default 16777216 */
+  maxOutputBytes?: number;
+}
+
+/** Options of sandbox.spawn. */
+export interface SpawnOptions extends CommandOptions {
+  /** Give the process a stdin pipe for write()/end(). @default false */
+  stdin?: boolean;
+}
+
+/** Options of sandbox.stop. */
+export interface StopOptions extends CallOptions {
+  /** SIGTERM, then SIGKILL after this long. @default 10000 */
+  graceMs?: number;
+}
+
+/** Options of sandboxes.list. */
+export interface ListOptions extends CallOptions {
+  /** Only sandboxes carrying all of these labels. @default {} */
+  labels?: Record<string, string>;
+}

@@ -1,0 +1,83 @@
+import type { ProcessExit, SandboxInfo } from '@shed/protocol';
+import { ROUTES, routePath } from '@shed/protocol/client';
+import { SandboxFiles } from './files.js';
+import type { ExecOptions, SpawnOptions, StopOptions } from './options.js';
+import { SandboxProcess } from './process.js';
+import { asExec, asSandbox, asSpawn } from './shapes.js';
+import type { CallOptions, Transport } from './transport.js';
+
+/** What a buffered exec returns. */
+export interface ExecResult extends ProcessExit {
+  readonly stdout: string;
+  readonly stderr: string;
+  /** Output went past maxOutputBytes: the process was killed and the rest dropped. */
+  readonly truncated: boolean;
+  /** Phases of the call inside shedd, in milliseconds. */
+  readonly timings: Readonly<Record<string, number>>;
+}
+
+/** One sandbox. `info` is a snapshot from the last call that returned it; `refresh()` renews it. */
+export class Sandbox {
+  readonly files: SandboxFiles;
+  #info: SandboxInfo;
+  readonly #t: Transport;
+
+  /** @internal Made by Shed.sandboxes. */
+  constructor(t: Transport, info: SandboxInfo) {
+    this.#t = t;
+    this.#info = info;
+    this.files = new SandboxFiles(t, info.id);
+  }
+
+  get id(): string {
+    return this.#info.id;
+  }
+
+  get info(): SandboxInfo {
+    return this.#info;
+  }
+
+  /** Runs a command to completion and returns its output. */
+  async exec(argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    const { signal, stdin, ...rest } = opts;
+    const body = {
+      argv, ...rest,
+      ...(stdin === undefined ? {} : typeof stdin === 'string' ? { stdin } : { stdin: Buffer.from(stdin).toString('base64'), encoding: 'base64' }),
+    };
+    const r = asExec(await this.#t.json('POST', this.#route(ROUTES.exec), { json: body, signal }));
+    if (r.encoding === 'base64') return { ...r, stdout: Buffer.from(r.stdout, 'base64').toString('utf8'), stderr: Buffer.from(r.stderr, 'base64').toString('utf8') };
+    return r;
+  }
+
+  /** Starts a command and returns at once with a handle streaming its output. */
+  async spawn(argv: readonly string[], opts: SpawnOptions = {}): Promise<SandboxProcess> {
+    const { signal, ...rest } = opts;
+    const { procId, pid } = asSpawn(await this.#t.json('POST', this.#route(ROUTES.processes), { json: { argv, ...rest }, signal }));
+    const output = await this.#t.send('GET', routePath(ROUTES.output, { sandbox: this.id, procId }), {});
+    return new SandboxProcess(this.#t, this.id, procId, pid, output);
+  }
+
+  async refresh(opts: CallOptions = {}): Promise<SandboxInfo> {
+    this.#info = asSandbox(await this.#t.json('GET', this.#route(ROUTES.sandbox), { signal: opts.signal }));
+    return this.#info;
+  }
+
+  /** Stops every process, keeping the filesystem for a later start. */
+  async stop(opts: StopOptions = {}): Promise<void> {
+    const { signal, ...body } = opts;
+    this.#info = asSandbox(await this.#t.json('POST', this.#route(ROUTES.stop), { json: body, signal }));
+  }
+
+  async start(opts: CallOptions = {}): Promise<void> {
+    this.#info = asSandbox(await this.#t.json('POST', this.#route(ROUTES.start), { json: {}, signal: opts.signal }));
+  }
+
+  /** Stops it if running and removes everything it had. */
+  async delete(opts: CallOptions = {}): Promise<void> {
+    await this.#t.json('DELETE', this.#route(ROUTES.sandbox), { signal: opts.signal });
+  }
+
+  #route(route: string): string {
+    return routePath(route, { sandbox: this.id });
+  }
+}

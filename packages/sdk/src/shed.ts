@@ -1,0 +1,72 @@
+import type { HealthResponse } from '@shed/protocol';
+import { DEFAULT_SOCKET_PATH, ROUTES, routePath } from '@shed/protocol/client';
+import { Images } from './images.js';
+import type { ConnectOptions, CreateOptions, ListOptions } from './options.js';
+import { Sandbox } from './sandbox.js';
+import { asHealth, asSandbox, asSandboxList } from './shapes.js';
+import { Transport, type CallOptions } from './transport.js';
+
+/** The sandboxes of one shedd. */
+export class Sandboxes {
+  readonly #t: Transport;
+
+  /** @internal Made by Shed. */
+  constructor(t: Transport) {
+    this.#t = t;
+  }
+
+  /** Creates a sandbox and resolves once it is ready for commands. */
+  async create(opts: CreateOptions = {}): Promise<Sandbox> {
+    const { signal, image = 'default', ...rest } = opts;
+    return new Sandbox(this.#t, asSandbox(await this.#t.json('POST', ROUTES.sandboxes, { json: { image, ...rest }, signal })));
+  }
+
+  /** By id or name; rejects with `not_found`. */
+  async get(ref: string, opts: CallOptions = {}): Promise<Sandbox> {
+    return new Sandbox(this.#t, asSandbox(await this.#t.json('GET', routePath(ROUTES.sandbox, { sandbox: ref }), { signal: opts.signal })));
+  }
+
+  async list(opts: ListOptions = {}): Promise<Sandbox[]> {
+    const label = Object.entries(opts.labels ?? {}).map(([k, v]) => `${k}=${v}`);
+    const list = asSandboxList(await this.#t.json('GET', ROUTES.sandboxes, { query: { label }, signal: opts.signal }));
+    return list.map((info) => new Sandbox(this.#t, info));
+  }
+}
+
+/**
+ * A connection to shedd. `Shed.connect()` checks that shedd answers, so a missing daemon
+ * is one clear `unavailable` error up front.
+ */
+export class Shed {
+  readonly sandboxes: Sandboxes;
+  readonly images: Images;
+  readonly socketPath: string;
+  readonly #t: Transport;
+
+  private constructor(t: Transport) {
+    this.#t = t;
+    this.socketPath = t.socketPath;
+    this.sandboxes = new Sandboxes(t);
+    this.images = new Images(t);
+  }
+
+  static async connect(opts: ConnectOptions = {}): Promise<Shed> {
+    const shed = new Shed(new Transport(opts.socketPath ?? process.env['SHED_SOCKET'] ?? DEFAULT_SOCKET_PATH));
+    try {
+      await shed.health(opts);
+    } catch (err) {
+      shed.close();
+      throw err;
+    }
+    return shed;
+  }
+
+  async health(opts: CallOptions = {}): Promise<HealthResponse> {
+    return asHealth(await this.#t.json('GET', ROUTES.health, { signal: opts.signal }));
+  }
+
+  /** Closes idle connections so the process can exit. Sandboxes are not affected. */
+  close(): void {
+    this.#t.close();
+  }
+}

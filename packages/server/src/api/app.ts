@@ -1,0 +1,69 @@
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { LIMITS, ROUTES, type HealthResponse } from '@shed/protocol';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { ImageAdmin } from '../core/image-admin.js';
+import type { SandboxCommands } from '../core/sandbox-commands.js';
+import type { SandboxFiles } from '../core/sandbox-files.js';
+import type { SandboxService } from '../core/sandbox-service.js';
+import { errorBody, httpStatus, toShedError } from './errors.js';
+import { fileRoutes } from './routes/files.js';
+import { imageRoutes } from './routes/images.js';
+import { processRoutes } from './routes/processes.js';
+import { sandboxRoutes } from './routes/sandboxes.js';
+import { systemRoutes } from './routes/system.js';
+import { validatorCompiler } from './validation.js';
+
+export type Api = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
+
+/** What the routes call: core's services and the image store's admin port. */
+export interface ApiDeps {
+  readonly sandboxes: SandboxService;
+  readonly commands: SandboxCommands;
+  readonly files: SandboxFiles;
+  readonly images: ImageAdmin;
+  readonly health: () => HealthResponse;
+  readonly version: string;
+  /** Request logging; false in tests. */
+  readonly logger: Logger | false;
+}
+
+/** Raw bodies (file contents, stdin, image tars) reach handlers as streams, never buffered. */
+const STREAM_TYPES = ['application/octet-stream', 'application/x-tar'];
+
+export async function buildApi(deps: ApiDeps): Promise<Api> {
+  const loggerInstance: FastifyBaseLogger | undefined = deps.logger === false ? undefined : deps.logger;
+  const app: Api = Fastify({
+    ...(loggerInstance === undefined ? { logger: false } : { loggerInstance }),
+    bodyLimit: LIMITS.jsonBodyBytes,
+    // Requests arrive over a root-only unix socket; a sandbox id or name is short.
+    routerOptions: { maxParamLength: 200 },
+    // Streams (process output, file reads) may stay open for as long as a process runs.
+    requestTimeout: 0,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.addContentTypeParser(STREAM_TYPES, (_req, payload, done) => done(null, payload));
+  app.setErrorHandler((err, request, reply) => {
+    const e = toShedError(err);
+    const status = httpStatus(e.code);
+    if (status >= 500) request.log.error({ err, code: e.code }, e.message);
+    else request.log.info({ code: e.code }, e.message);
+    void reply.status(status).type('application/json').send(errorBody(e));
+  });
+  app.setNotFoundHandler((request, reply) => {
+    void reply.status(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url}; see ${ROUTES.openapi}`, details: {} } });
+  });
+  await app.register(swagger, {
+    openapi: { info: { title: 'shed', description: 'Sandboxes for AI agents, over a unix socket', version: deps.version } },
+  });
+  await app.register(async (api) => {
+    systemRoutes(api, deps);
+    sandboxRoutes(api, deps);
+    processRoutes(api, deps);
+    fileRoutes(api, deps);
+    imageRoutes(api, deps);
+  });
+  return app;
+}

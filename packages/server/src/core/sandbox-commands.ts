@@ -1,0 +1,141 @@
+import { LIMITS } from '@shed/protocol';
+import type { AgentExecOptions, AgentExit, AgentProcess } from './agent-port.js';
+import { fromAgentError, viaAgent } from './agent-errors.js';
+import { ShedError, invalidArgument } from './errors.js';
+import type { LiveSandbox } from './live-sandbox.js';
+import { PhaseTimer, type PhaseTimings } from './phase-timer.js';
+import type { ProcessEvent } from './process-output.js';
+import type { SandboxService } from './sandbox-service.js';
+import { sandboxPath } from './sandbox-paths.js';
+import { SpawnedProcess, type ReadOutputOptions } from './spawned-process.js';
+
+/** A command to run in a sandbox. */
+export interface CommandSpec {
+  argv: readonly string[];
+  /** On top of the image's and the sandbox's environment. @default {} */
+  env?: Readonly<Record<string, string>>;
+  /** Absolute. @default the image's working directory */
+  cwd?: string;
+  /** @default 0 */
+  uid?: number;
+  /** @default 0 */
+  gid?: number;
+  /** SIGKILL the process group after this long; 0 = never. @default 0 */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface ExecCommand extends CommandSpec {
+  /** Written to stdin, then EOF. @default none: stdin is /dev/null */
+  stdin?: Uint8Array;
+  /** Past this much output (stdout + stderr) the process is killed and the result truncated. @default 16 MiB */
+  maxOutputBytes?: number;
+}
+
+export interface ExecResult extends Omit<AgentExit, 'outputBytes'> {
+  readonly stdout: Buffer;
+  readonly stderr: Buffer;
+  /** Output went past maxOutputBytes: the process was killed and the rest dropped. */
+  readonly truncated: boolean;
+  readonly timings: PhaseTimings;
+}
+
+export interface SpawnCommand extends CommandSpec {
+  /** Give the process a stdin pipe. @default false */
+  stdin?: boolean;
+}
+
+/** Runs commands in running sandboxes: buffered (`exec`) or streaming (`spawn` + process calls). */
+export class SandboxCommands {
+  readonly #sandboxes: SandboxService;
+
+  constructor(sandboxes: SandboxService) {
+    this.#sandboxes = sandboxes;
+  }
+
+  async exec(ref: string, cmd: ExecCommand): Promise<ExecResult> {
+    const { live } = this.#sandboxes.live(ref);
+    const timer = new PhaseTimer();
+    const max = cmd.maxOutputBytes ?? LIMITS.execOutputBytes.default;
+    const proc = live.agent.exec(agentOptions(live, cmd, cmd.stdin !== undefined));
+    const feeding = cmd.stdin === undefined ? Promise.resolve() : feed(proc, cmd.stdin);
+    try {
+      await timer.time('started', () => proc.started);
+      const out = await timer.time('output', () => collect(proc, max));
+      const exit = await proc.wait();
+      await feeding;
+      const timings = timer.finish();
+      live.lastExec = timings;
+      return { exitCode: exit.exitCode, signal: exit.signal, timedOut: exit.timedOut, ...out, timings };
+    } catch (err) {
+      throw fromAgentError(err, `exec ${cmd.argv[0] ?? ''} in ${ref}`);
+    }
+  }
+
+  async spawn(ref: string, cmd: SpawnCommand): Promise<SpawnedProcess> {
+    const { live } = this.#sandboxes.live(ref);
+    const proc = live.agent.exec(agentOptions(live, cmd, cmd.stdin === true));
+    const started = await viaAgent(`spawn ${cmd.argv[0] ?? ''} in ${ref}`, () => proc.started);
+    const p = new SpawnedProcess(live.agent, proc, started, cmd.argv);
+    live.addProcess(p);
+    return p;
+  }
+
+  process(ref: string, procId: number): SpawnedProcess {
+    const { live } = this.#sandboxes.live(ref);
+    const p = live.processes.get(procId);
+    if (p === undefined) {
+      throw new ShedError('not_found', `process ${procId} is not known in sandbox ${ref}; it was not spawned through this shedd or exited long ago`, {
+        details: { procId },
+      });
+    }
+    return p;
+  }
+
+  output(ref: string, procId: number, opts: ReadOutputOptions = {}): AsyncGenerator<ProcessEvent> {
+    return this.process(ref, procId).output(opts);
+  }
+}
+
+function agentOptions(live: LiveSandbox, cmd: CommandSpec, stdin: boolean): AgentExecOptions {
+  if (cmd.argv.length === 0) throw invalidArgument('argv is empty; give the program to run');
+  return {
+    argv: cmd.argv,
+    env: { ...live.defaults.env, ...cmd.env },
+    cwd: cmd.cwd === undefined ? live.defaults.cwd : sandboxPath(cmd.cwd, 'cwd'),
+    uid: cmd.uid,
+    gid: cmd.gid,
+    timeoutMs: cmd.timeoutMs,
+    stdin,
+    signal: cmd.signal,
+  };
+}
+
+/** Writes stdin concurrently with reading output (a process may fill its output before reading input). */
+async function feed(proc: AgentProcess, input: Uint8Array): Promise<void> {
+  try {
+    if (input.byteLength > 0) await proc.write(input);
+    await proc.end();
+  } catch {
+    // The process exited without reading all of its input: like a shell pipe, not an error
+    // of the exec. Its exit status says what happened.
+  }
+}
+
+async function collect(proc: AgentProcess, maxBytes: number): Promise<{ stdout: Buffer; stderr: Buffer; truncated: boolean }> {
+  const parts: Record<1 | 2, Buffer[]> = { 1: [], 2: [] };
+  let total = 0;
+  let truncated = false;
+  for await (const chunk of proc.output) {
+    if (truncated) continue;
+    if (total + chunk.data.byteLength > maxBytes) {
+      parts[chunk.fd].push(chunk.data.subarray(0, maxBytes - total));
+      truncated = true;
+      proc.signal('SIGKILL');
+      continue;
+    }
+    total += chunk.data.byteLength;
+    parts[chunk.fd].push(chunk.data);
+  }
+  return { stdout: Buffer.concat(parts[1]), stderr: Buffer.concat(parts[2]), truncated };
+}

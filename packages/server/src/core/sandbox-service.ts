@@ -1,0 +1,360 @@
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { AgentPort } from './agent-port.js';
+import { CleanupStack, settleAll } from './cleanup.js';
+import type { Driver, DriverHandles, IdMap, RunningSandbox } from './driver.js';
+import { ShedError, asShedError, notFound } from './errors.js';
+import { loadHandles, saveHandles } from './handles-file.js';
+import { isSandboxId, newSandboxId, type SandboxId } from './ids.js';
+import type { ImageService, ResolvedImage } from './images.js';
+import { LiveSandbox, commandDefaults } from './live-sandbox.js';
+import { KeyedMutex } from './locks.js';
+import { PhaseTimer, type PhaseTimings } from './phase-timer.js';
+import { buildSpec, parseLabelFilters, type CreateSandboxCommand } from './sandbox-spec.js';
+import type { OperationKind, OperationRecord, Persistence, SandboxRecord, SandboxSpec } from './sandboxes.js';
+import { transition } from './state.js';
+
+/** The subset of a pino logger core writes to. */
+export interface ServiceLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface SandboxServiceDeps {
+  readonly driver: Driver;
+  readonly images: ImageService;
+  readonly store: Persistence;
+  /** Persistent per-sandbox directories live in `<dataDir>/sandboxes/<id>`. */
+  readonly dataDir: string;
+  /** Transient per-sandbox files (handles.json, agent socket) live in `<runDir>/sandboxes/<id>`. */
+  readonly runDir: string;
+  /** Sandbox root maps to this host range; images are unpacked shifted into it. */
+  readonly idMap: IdMap;
+  readonly log: ServiceLog;
+  /** The agent of a started sandbox. @default the driver's AgentClient */
+  readonly agentOf?: (running: RunningSandbox) => AgentPort;
+}
+
+export interface StopOptions {
+  /** SIGTERM, then SIGKILL after this long. @default 10000 */
+  graceMs?: number;
+}
+
+/**
+ * Sandbox life cycle: create, start, stop, delete, and lookups. Transport-free: returns
+ * values or throws ShedErrors. Each change of state holds the sandbox's lock, goes through
+ * the state machine, and writes an operation intent before acting and its outcome after.
+ */
+export class SandboxService {
+  readonly #d: SandboxServiceDeps;
+  readonly #locks = new KeyedMutex<SandboxId>();
+  readonly #live = new Map<SandboxId, LiveSandbox>();
+  /** Names claimed by creates in flight, so two creates cannot both take one. */
+  readonly #claimedNames = new Set<string>();
+
+  constructor(deps: SandboxServiceDeps) {
+    this.#d = deps;
+  }
+
+  /** By id (`sb-…`) or name. */
+  get(ref: string): SandboxRecord {
+    const rec = isSandboxId(ref) ? this.#d.store.sandboxes.get(ref) : this.#d.store.sandboxes.getByName(ref);
+    if (rec === undefined) throw notFound('sandbox', ref);
+    return rec;
+  }
+
+  /** Every sandbox carrying all the given `key=value` labels. */
+  list(labelFilters: readonly string[] = []): SandboxRecord[] {
+    const wanted = parseLabelFilters(labelFilters);
+    return this.#d.store.sandboxes.list().filter((s) => wanted.every(([k, v]) => s.spec.labels[k] === v));
+  }
+
+  /** Phase timings of the last buffered exec, while the sandbox runs. */
+  lastExecTimings(id: SandboxId): PhaseTimings | undefined {
+    return this.#live.get(id)?.lastExec;
+  }
+
+  /** The running sandbox's agent and defaults; failed_precondition when it is not running. */
+  live(ref: string): { record: SandboxRecord; live: LiveSandbox } {
+    const record = this.get(ref);
+    const live = this.#live.get(record.id);
+    if (record.state !== 'running' || live === undefined) {
+      throw new ShedError('failed_precondition', `sandbox ${ref} is ${record.state}; start it first with 'shed start ${ref}'`, {
+        details: { sandbox: record.id, state: record.state },
+      });
+    }
+    return { record, live };
+  }
+
+  async create(cmd: CreateSandboxCommand, opts: { signal?: AbortSignal } = {}): Promise<SandboxRecord> {
+    if (cmd.idempotencyKey !== undefined) {
+      const prior = this.#d.store.operations.findByKey(cmd.idempotencyKey);
+      if (prior !== undefined) return this.#replayCreate(prior);
+    }
+    const id = newSandboxId();
+    const { name, spec } = buildSpec(id, cmd);
+    this.#claimName(name);
+    try {
+      return await this.#locks.run(id, () => this.#create(id, name, spec, cmd, opts.signal));
+    } finally {
+      if (name !== null) this.#claimedNames.delete(name);
+    }
+  }
+
+  async #create(id: SandboxId, name: string | null, spec: SandboxSpec, cmd: CreateSandboxCommand, signal?: AbortSignal): Promise<SandboxRecord> {
+    const op = this.#begin('create', id, cmd, cmd.idempotencyKey);
+    const timer = new PhaseTimer();
+    const cleanup = new CleanupStack();
+    try {
+      const [image] = await settleAll<[ResolvedImage, void]>([
+        timer.time('image', () => this.#d.images.resolve(spec.image, { signal })),
+        timer.time('dirs', () => this.#makeDirs(id, cleanup)),
+      ]);
+      const running = await this.#startDriver(id, spec, image, timer, cleanup, signal);
+      const now = Date.now();
+      const record: SandboxRecord = {
+        id, name, imageDigest: image.info.digest, driver: this.#d.driver.name, spec,
+        state: transition('creating', 'created'), stateReason: null, lastError: null,
+        timings: { create: timer.finish() }, createdAt: now, updatedAt: now,
+      };
+      this.#d.store.transaction(() => {
+        this.#d.store.sandboxes.insert(record);
+        this.#d.store.operations.succeed(op.id, { sandboxId: id });
+      });
+      this.#live.set(id, running);
+      this.#d.log.info({ sandbox: id, timings: record.timings.create }, 'sandbox created');
+      return record;
+    } catch (err) {
+      const e = asShedError(err, `create sandbox ${id}`);
+      await this.#undo(cleanup, id);
+      this.#d.store.operations.fail(op.id, { code: e.code, message: e.message });
+      throw e;
+    }
+  }
+
+  async start(ref: string): Promise<SandboxRecord> {
+    const id = this.get(ref).id;
+    return this.#locks.run(id, async () => {
+      const rec = this.get(id);
+      const creating = transition(rec.state, 'start');
+      const op = this.#begin('start', id, {});
+      this.#d.store.sandboxes.update(id, { state: creating, stateReason: null });
+      const timer = new PhaseTimer();
+      const cleanup = new CleanupStack();
+      try {
+        const image = await timer.time('image', () => this.#d.images.resolve(rec.imageDigest));
+        const running = await this.#startDriver(id, rec.spec, image, timer, cleanup);
+        const next = this.#d.store.sandboxes.update(id, {
+          state: transition(creating, 'created'), lastError: null, timings: { ...rec.timings, start: timer.finish() },
+        });
+        this.#d.store.operations.succeed(op.id, null);
+        this.#live.set(id, running);
+        return next;
+      } catch (err) {
+        const e = asShedError(err, `start sandbox ${id}`);
+        await this.#undo(cleanup, id, { keepDirs: true });
+        this.#d.store.sandboxes.update(id, { state: transition(creating, 'create_failed'), lastError: { code: e.code, message: e.message } });
+        this.#d.store.operations.fail(op.id, { code: e.code, message: e.message });
+        throw e;
+      }
+    });
+  }
+
+  async stop(ref: string, opts: StopOptions = {}): Promise<SandboxRecord> {
+    const id = this.get(ref).id;
+    return this.#locks.run(id, async () => {
+      const rec = this.get(id);
+      const stopping = transition(rec.state, 'stop');
+      const op = this.#begin('stop', id, opts);
+      this.#d.store.sandboxes.update(id, { state: stopping });
+      try {
+        const handles = await this.#takeHandles(id);
+        await this.#d.driver.stop(handles, { graceMs: opts.graceMs ?? 10_000 });
+        const next = this.#d.store.sandboxes.update(id, { state: transition(stopping, 'stopped'), stateReason: 'stopped on request' });
+        this.#d.store.operations.succeed(op.id, null);
+        return next;
+      } catch (err) {
+        throw this.#failed(op, id, asShedError(err, `stop sandbox ${id}`));
+      }
+    });
+  }
+
+  /** Stops the sandbox if needed and removes everything it had. */
+  async delete(ref: string): Promise<void> {
+    const id = this.get(ref).id;
+    await this.#locks.run(id, async () => {
+      const rec = this.#d.store.sandboxes.get(id);
+      if (rec === undefined) return; // deleted by the caller ahead of us in the lock queue
+      const deleting = transition(rec.state, 'delete');
+      const op = this.#begin('delete', id, {});
+      this.#d.store.sandboxes.update(id, { state: deleting });
+      try {
+        await this.#d.driver.destroy(await this.#takeHandles(id));
+        await this.#removeDirs(id);
+        transition(deleting, 'deleted');
+        this.#d.store.transaction(() => {
+          this.#d.store.sandboxes.remove(id);
+          this.#d.store.operations.succeed(op.id, null);
+        });
+        this.#d.log.info({ sandbox: id }, 'sandbox deleted');
+      } catch (err) {
+        throw this.#failed(op, id, asShedError(err, `delete sandbox ${id}`));
+      }
+    });
+  }
+
+  /**
+   * Re-links sandboxes that kept running while no daemon was up; marks the dead ones
+   * stopped (releasing what the kernel still holds for them) and rolls back creates a crash
+   * cut short. Called once at daemon start, before the API serves.
+   */
+  async reconcile(): Promise<{ adopted: number; stopped: number }> {
+    let adopted = 0;
+    let stopped = 0;
+    for (const rec of this.#d.store.sandboxes.list()) {
+      if (rec.state === 'stopped' || rec.state === 'failed') continue;
+      if (await this.#adopt(rec)) adopted++;
+      else stopped++;
+    }
+    await this.#rollBackPendingCreates();
+    return { adopted, stopped };
+  }
+
+  /** Detaches from every sandbox's agent. Sandboxes keep running; a new daemon adopts them. */
+  async close(): Promise<void> {
+    const live = [...this.#live.values()];
+    this.#live.clear();
+    await Promise.all(live.map((l) => l.close()));
+  }
+
+  async #adopt(rec: SandboxRecord): Promise<boolean> {
+    const runDir = this.#runDirOf(rec.id);
+    const handles = await loadHandles(runDir).catch(() => null);
+    const running = handles === null ? null : await this.#d.driver.adopt(handles).catch(() => null);
+    if (running !== null && rec.state === 'running') {
+      const image = await this.#d.images.resolve(rec.imageDigest);
+      this.#live.set(rec.id, new LiveSandbox(running.handles, this.#agentOf(running), commandDefaults(image.info.config, rec.spec)));
+      return true;
+    }
+    if (handles !== null) await this.#d.driver.stop(handles, { graceMs: 0 }).catch(() => undefined);
+    const state = rec.state === 'deleting' ? rec.state : transition(rec.state, 'died');
+    this.#d.store.sandboxes.update(rec.id, { state, stateReason: 'its processes were gone when shedd started' });
+    return false;
+  }
+
+  async #rollBackPendingCreates(): Promise<void> {
+    for (const op of this.#d.store.operations.pending()) {
+      const id = op.sandboxId;
+      if (op.kind === 'create' && id !== null && this.#d.store.sandboxes.get(id) === undefined) {
+        const handles = await loadHandles(this.#runDirOf(id)).catch(() => null);
+        if (handles !== null) await this.#d.driver.destroy(handles).catch(() => undefined);
+        await this.#removeDirs(id);
+      }
+      this.#d.store.operations.fail(op.id, { code: 'unavailable', message: 'shedd stopped before the operation finished' });
+    }
+  }
+
+  async #startDriver(
+    id: SandboxId, spec: SandboxSpec, image: ResolvedImage, timer: PhaseTimer, cleanup: CleanupStack, signal?: AbortSignal,
+  ): Promise<LiveSandbox> {
+    const runDir = this.#runDirOf(id);
+    const running = await timer.time('driver', () =>
+      this.#d.driver.create(
+        {
+          id, lowerDirs: [image.rootfs], hostname: spec.hostname, resources: spec.resources, network: spec.network,
+          idMap: this.#d.idMap, stateDir: this.#stateDirOf(id), runDir,
+        },
+        { signal, timer },
+      ),
+    );
+    cleanup.push('stop the sandbox', () => this.#d.driver.stop(running.handles, { graceMs: 0 }));
+    await timer.time('handles', () => saveHandles(runDir, running.handles));
+    return new LiveSandbox(running.handles, this.#agentOf(running), commandDefaults(image.info.config, spec));
+  }
+
+  async #makeDirs(id: SandboxId, cleanup: CleanupStack): Promise<void> {
+    cleanup.push('remove the sandbox directories', () => this.#removeDirs(id));
+    await Promise.all([
+      // 0711: a container sandbox's mapped root (an unprivileged host uid) must traverse these.
+      mkdir(this.#stateDirOf(id), { recursive: true, mode: 0o711 }),
+      mkdir(this.#runDirOf(id), { recursive: true, mode: 0o711 }),
+    ]);
+  }
+
+  async #removeDirs(id: SandboxId): Promise<void> {
+    await Promise.all([rm(this.#stateDirOf(id), { recursive: true, force: true }), rm(this.#runDirOf(id), { recursive: true, force: true })]);
+  }
+
+  /** The sandbox's handles, taking it out of the live set (its agent link is closed). */
+  async #takeHandles(id: SandboxId): Promise<DriverHandles> {
+    const live = this.#live.get(id);
+    this.#live.delete(id);
+    if (live !== undefined) {
+      await live.close();
+      return live.handles;
+    }
+    // Not live (stopped, or the host rebooted): the saved handles, else bare ones the driver
+    // can still use to find and remove what it made from the id and directories alone.
+    const bare = { stateDir: this.#stateDirOf(id), runDir: this.#runDirOf(id) };
+    return (await loadHandles(this.#runDirOf(id)).catch(() => null)) ?? { driver: this.#d.driver.name, id, data: bare };
+  }
+
+  async #undo(cleanup: CleanupStack, id: SandboxId, opts: { keepDirs?: boolean } = {}): Promise<void> {
+    if (opts.keepDirs === true) {
+      // Start after stop: the writable layer is the sandbox's content and must survive a failed start.
+      const problems = await cleanup.unwind();
+      if (problems.length > 0) this.#d.log.warn({ sandbox: id, problems }, 'cleanup after a failed start was incomplete');
+      return;
+    }
+    const problems = await cleanup.unwind();
+    if (problems.length > 0) this.#d.log.error({ sandbox: id, problems }, 'cleanup after a failed create was incomplete');
+  }
+
+  #begin(kind: OperationKind, sandboxId: SandboxId, request: unknown, idempotencyKey?: string): OperationRecord {
+    return this.#d.store.operations.begin({ kind, sandboxId, request, ...(idempotencyKey === undefined ? {} : { idempotencyKey }) });
+  }
+
+  #failed(op: OperationRecord, id: SandboxId, e: ShedError): ShedError {
+    const info = { code: e.code, message: e.message };
+    this.#d.store.operations.fail(op.id, info);
+    const rec = this.#d.store.sandboxes.get(id);
+    if (rec !== undefined) this.#d.store.sandboxes.update(id, { state: rec.state, lastError: info });
+    return e;
+  }
+
+  #replayCreate(prior: OperationRecord): SandboxRecord {
+    if (prior.state === 'done' && prior.sandboxId !== null) return this.get(prior.sandboxId);
+    if (prior.state === 'pending') {
+      throw new ShedError('failed_precondition', 'a create with this idempotency key is still in progress; retry shortly', {
+        details: { idempotencyKey: prior.idempotencyKey },
+      });
+    }
+    const err = prior.error ?? { code: 'internal' as const, message: 'the earlier create failed' };
+    throw new ShedError(err.code, `the earlier create with this idempotency key failed: ${err.message}; use a new key to try again`, {
+      details: { idempotencyKey: prior.idempotencyKey },
+    });
+  }
+
+  #claimName(name: string | null): void {
+    if (name === null) return;
+    if (this.#claimedNames.has(name) || this.#d.store.sandboxes.getByName(name) !== undefined) {
+      throw new ShedError('already_exists', `a sandbox named '${name}' already exists; pick another name or delete it first`, {
+        details: { name },
+      });
+    }
+    this.#claimedNames.add(name);
+  }
+
+  #agentOf(running: RunningSandbox): AgentPort {
+    return this.#d.agentOf?.(running) ?? running.agent;
+  }
+
+  #stateDirOf(id: SandboxId): string {
+    return join(this.#d.dataDir, 'sandboxes', id);
+  }
+
+  #runDirOf(id: SandboxId): string {
+    return join(this.#d.runDir, 'sandboxes', id);
+  }
+}

@@ -1,0 +1,91 @@
+import { ENV_NAME_PATTERN, HOSTNAME_PATTERN, LABEL_KEY_PATTERN, LIMITS, SANDBOX_NAME_PATTERN } from '@shed/protocol';
+import type { NetworkMode } from './driver.js';
+import { invalidArgument } from './errors.js';
+import type { SandboxId } from './ids.js';
+import type { SandboxSpec } from './sandboxes.js';
+
+/** What a caller asks for when creating a sandbox. Fields left out take the documented defaults. */
+export interface CreateSandboxCommand {
+  /** Image name or digest. */
+  image: string;
+  /** Unique per host. @default none */
+  name?: string;
+  /** @default the name, else the id */
+  hostname?: string;
+  /** @default 512 */
+  memoryMiB?: number;
+  /** @default 1000 (one core) */
+  cpuMillis?: number;
+  /** @default 512 */
+  pidsMax?: number;
+  /** @default 'none' */
+  network?: NetworkMode;
+  /** @default {} */
+  env?: Readonly<Record<string, string>>;
+  /** @default {} */
+  labels?: Readonly<Record<string, string>>;
+  /** A retry with the same key returns the sandbox the first call made. @default none */
+  idempotencyKey?: string;
+}
+
+const NAME = new RegExp(SANDBOX_NAME_PATTERN);
+const HOSTNAME = new RegExp(HOSTNAME_PATTERN);
+const ENV_NAME = new RegExp(ENV_NAME_PATTERN);
+const LABEL_KEY = new RegExp(LABEL_KEY_PATTERN);
+
+/**
+ * Checks a create command and fills in defaults. The API validates the same rules from the
+ * shared schema; core checks again because it is callable without the API.
+ */
+export function buildSpec(id: SandboxId, cmd: CreateSandboxCommand): { name: string | null; spec: SandboxSpec } {
+  if (cmd.name !== undefined && !NAME.test(cmd.name)) {
+    throw invalidArgument(`name '${cmd.name}' must be 1-63 letters, digits, '_', '.' or '-', and not start with 'sb-'`, { name: cmd.name });
+  }
+  if (cmd.image.length === 0) throw invalidArgument("image is empty; use 'default' for the built-in image");
+  const hostname = cmd.hostname ?? (cmd.name !== undefined && HOSTNAME.test(cmd.name) ? cmd.name : id);
+  if (!HOSTNAME.test(hostname)) throw invalidArgument(`hostname '${hostname}' is not a valid host name (letters, digits, '-')`, { hostname });
+  return {
+    name: cmd.name ?? null,
+    spec: {
+      image: cmd.image,
+      hostname,
+      resources: {
+        memoryMiB: bounded('memoryMiB', cmd.memoryMiB, LIMITS.memoryMiB),
+        cpuMillis: bounded('cpuMillis', cmd.cpuMillis, LIMITS.cpuMillis),
+        pidsMax: bounded('pidsMax', cmd.pidsMax, LIMITS.pidsMax),
+      },
+      network: cmd.network ?? 'none',
+      env: checkedMap('env', cmd.env, ENV_NAME, LIMITS.envMax, LIMITS.envValueChars),
+      labels: checkedMap('labels', cmd.labels, LABEL_KEY, LIMITS.labelsMax, LIMITS.labelValueChars),
+    },
+  };
+}
+
+function bounded(field: string, value: number | undefined, l: { min: number; max: number; default: number }): number {
+  const v = value ?? l.default;
+  if (!Number.isInteger(v) || v < l.min || v > l.max) {
+    throw invalidArgument(`${field} must be a whole number from ${l.min} to ${l.max}; got ${v}`, { [field]: v });
+  }
+  return v;
+}
+
+function checkedMap(
+  field: string, map: Readonly<Record<string, string>> | undefined, key: RegExp, maxEntries: number, maxValueChars: number,
+): Record<string, string> {
+  const entries = Object.entries(map ?? {});
+  if (entries.length > maxEntries) throw invalidArgument(`${field} has ${entries.length} entries; at most ${maxEntries}`);
+  for (const [k, v] of entries) {
+    if (!key.test(k)) throw invalidArgument(`${field} key '${k}' is not allowed (pattern ${key.source})`, { [field]: k });
+    if (v.length > maxValueChars) throw invalidArgument(`${field} '${k}' is longer than ${maxValueChars} characters`, { [field]: k });
+  }
+  return Object.fromEntries(entries);
+}
+
+/** Label filters `key=value` parsed into pairs. */
+export function parseLabelFilters(filters: readonly string[]): [string, string][] {
+  return filters.map((f) => {
+    const eq = f.indexOf('=');
+    if (eq <= 0) throw invalidArgument(`label filter '${f}' must be key=value`, { label: f });
+    return [f.slice(0, eq), f.slice(eq + 1)];
+  });
+}

@@ -1,0 +1,109 @@
+import type { NetworkMode, Resources } from './driver.js';
+import type { ErrorCode } from './errors.js';
+import type { ImageDigest, OperationId, SandboxId } from './ids.js';
+import type { PhaseTimings } from './phase-timer.js';
+import type { SandboxState } from './state.js';
+
+/**
+ * What a sandbox is, as the user asked for it. Immutable after create: start after stop
+ * reuses it unchanged.
+ */
+export interface SandboxSpec {
+  /** The image reference as given ('default', 'debian', a digest); the digest is on the record. */
+  readonly image: string;
+  readonly hostname: string;
+  readonly resources: Resources;
+  readonly network: NetworkMode;
+  /** Environment of every command, on top of the image's. */
+  readonly env: Readonly<Record<string, string>>;
+  /** Free-form key/value tags; `list` filters on them. */
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/** Phase timings of the last create and the last start, in milliseconds. */
+export interface SandboxTimings {
+  readonly create?: PhaseTimings;
+  readonly start?: PhaseTimings;
+}
+
+export interface SandboxErrorInfo {
+  readonly code: ErrorCode;
+  readonly message: string;
+}
+
+/** A sandbox as stored: the durable facts. What is true in the kernel lives in DriverHandles. */
+export interface SandboxRecord {
+  readonly id: SandboxId;
+  /** Unique per host when set. */
+  readonly name: string | null;
+  readonly imageDigest: ImageDigest;
+  readonly driver: string;
+  readonly spec: SandboxSpec;
+  readonly state: SandboxState;
+  /** Why it is in that state, e.g. "processes vanished"; null when unremarkable. */
+  readonly stateReason: string | null;
+  readonly lastError: SandboxErrorInfo | null;
+  readonly timings: SandboxTimings;
+  /** ms since the epoch. */
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+/** The mutable part of a record; fields left out keep their value. */
+export interface SandboxPatch {
+  readonly state: SandboxState;
+  readonly stateReason?: string | null;
+  readonly lastError?: SandboxErrorInfo | null;
+  readonly timings?: SandboxTimings;
+}
+
+export type OperationKind = 'create' | 'delete' | 'stop' | 'start';
+export type OperationState = 'pending' | 'done' | 'failed' | 'rolled_back';
+
+export interface OperationRecord {
+  readonly id: OperationId;
+  readonly kind: OperationKind;
+  readonly sandboxId: SandboxId | null;
+  readonly idempotencyKey: string | null;
+  readonly state: OperationState;
+  readonly request: unknown;
+  readonly result: unknown;
+  readonly error: SandboxErrorInfo | null;
+  readonly createdAt: number;
+  readonly finishedAt: number | null;
+}
+
+export interface OperationIntent {
+  readonly kind: OperationKind;
+  readonly sandboxId: SandboxId;
+  readonly request: unknown;
+  readonly idempotencyKey?: string;
+}
+
+/** Sandbox rows. Implemented in store/ on SQLite; core only sees this port. */
+export interface SandboxRepo {
+  /** Throws already_exists when the id or name is taken. */
+  insert(rec: SandboxRecord): void;
+  /** Throws not_found when the row is gone. */
+  update(id: SandboxId, patch: SandboxPatch): SandboxRecord;
+  get(id: SandboxId): SandboxRecord | undefined;
+  getByName(name: string): SandboxRecord | undefined;
+  list(): SandboxRecord[];
+  remove(id: SandboxId): void;
+}
+
+/** The intent log: written before acting, finished after. */
+export interface OperationRepo {
+  begin(intent: OperationIntent): OperationRecord;
+  succeed(id: OperationId, result: unknown): void;
+  fail(id: OperationId, error: SandboxErrorInfo): void;
+  findByKey(idempotencyKey: string): OperationRecord | undefined;
+  pending(): OperationRecord[];
+}
+
+/** Everything core persists, plus a transaction spanning both repos. */
+export interface Persistence {
+  readonly sandboxes: SandboxRepo;
+  readonly operations: OperationRepo;
+  transaction<T>(fn: () => T): T;
+}

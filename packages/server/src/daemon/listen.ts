@@ -1,0 +1,41 @@
+import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { connect } from 'node:net';
+import { ShedError } from '../core/errors.js';
+import type { Api } from '../api/app.js';
+
+/**
+ * Serves the API on a unix socket that only root can use: the directory is made 0700 when
+ * shedd creates it, and the socket is 0600 before anyone can connect (umask during bind).
+ * A socket file left by a dead shedd is replaced; a live one is an error, not a takeover.
+ */
+export async function listenOnSocket(app: Api, socketPath: string): Promise<void> {
+  await mkdir(dirname(socketPath), { recursive: true, mode: 0o700 });
+  await removeStaleSocket(socketPath);
+  const previous = process.umask(0o177);
+  try {
+    await app.listen({ path: socketPath });
+  } finally {
+    process.umask(previous);
+  }
+  await chmod(socketPath, 0o600);
+}
+
+async function removeStaleSocket(path: string): Promise<void> {
+  const st = await lstat(path).catch(() => undefined);
+  if (st === undefined) return;
+  if (!st.isSocket()) throw new ShedError('failed_precondition', `${path} exists and is not a socket; move it away or pass --socket`);
+  if (await answers(path)) throw new ShedError('failed_precondition', `another shedd is serving ${path}; stop it first`);
+  await unlink(path);
+}
+
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(path);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}

@@ -1,0 +1,70 @@
+import type { Logger } from 'pino';
+import { buildApi, type Api } from '../api/app.js';
+import type { Driver, IdMap } from '../core/driver.js';
+import type { ImageAdmin } from '../core/image-admin.js';
+import type { ImageService } from '../core/images.js';
+import { SandboxCommands } from '../core/sandbox-commands.js';
+import { SandboxFiles } from '../core/sandbox-files.js';
+import { SandboxService } from '../core/sandbox-service.js';
+import type { Persistence } from '../core/sandboxes.js';
+import { listenOnSocket } from './listen.js';
+
+export const SHED_VERSION = '0.1.0';
+
+/** The implementations the daemon wires into core. */
+export interface Backends {
+  readonly driver: Driver;
+  readonly images: ImageService;
+  readonly imageAdmin: ImageAdmin;
+  readonly store: Persistence;
+  readonly idMap: IdMap;
+}
+
+export interface ServeOptions {
+  readonly dataDir: string;
+  readonly runDir: string;
+  readonly socketPath: string;
+  readonly log: Logger | false;
+}
+
+export interface Running {
+  readonly api: Api;
+  readonly sandboxes: SandboxService;
+  /** Stops serving and detaches from sandboxes; they keep running. */
+  close(): Promise<void>;
+}
+
+/** Reconciles with what survived the last run, then serves the API on the socket. */
+export async function serve(b: Backends, opts: ServeOptions): Promise<Running> {
+  const started = Date.now();
+  const probe = await b.driver.probe();
+  const log = opts.log === false ? silentLog : opts.log;
+  const sandboxes = new SandboxService({
+    driver: b.driver, images: b.images, store: b.store, dataDir: opts.dataDir, runDir: opts.runDir, idMap: b.idMap, log,
+  });
+  const reconciled = await sandboxes.reconcile();
+  log.info({ ...reconciled, driver: b.driver.name, usable: probe.usable, notes: probe.notes }, 'reconciled with running sandboxes');
+  const api = await buildApi({
+    sandboxes,
+    commands: new SandboxCommands(sandboxes),
+    files: new SandboxFiles(sandboxes),
+    images: b.imageAdmin,
+    version: SHED_VERSION,
+    logger: opts.log,
+    health: () => ({
+      status: 'ok', version: SHED_VERSION, pid: process.pid, uptimeMs: Date.now() - started,
+      driver: { name: b.driver.name, usable: probe.usable, notes: [...probe.notes], problems: [...probe.problems] },
+    }),
+  });
+  await listenOnSocket(api, opts.socketPath);
+  return {
+    api,
+    sandboxes,
+    close: async () => {
+      await api.close();
+      await sandboxes.close();
+    },
+  };
+}
+
+const silentLog = { info: () => undefined, warn: () => undefined, error: () => undefined };

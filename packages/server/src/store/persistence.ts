@@ -1,0 +1,13 @@
+import type { Persistence } from '../core/sandboxes.js';
+import type { Db } from './db.js';
+import { SqliteOperationRepo } from './operations-repo.js';
+import { SqliteSandboxRepo } from './sandboxes-repo.js';
+
+/** Core's Persistence port on one SQLite database. */
+export function sqlitePersistence(db: Db): Persistence {
+  return {
+    sandboxes: new SqliteSandboxRepo(db),
+    operations: new SqliteOperationRepo(db),
+    transaction: <T>(fn: () => T): T => db.transaction(fn)(),
+  };
+}

@@ -1,0 +1,32 @@
+import { Type } from '@sinclair/typebox';
+import { ERROR_CODES } from '../core/errors.js';
+
+// Schemas of the JSON columns of sandboxes and operations. Objects are closed
+// (additionalProperties: false): a field this shedd does not know means the row was written
+// by another version, and guessing is worse than saying so.
+
+const closed = { additionalProperties: false } as const;
+const StringMap = Type.Record(Type.String(), Type.String());
+const Timings = Type.Record(Type.String(), Type.Number());
+
+export const SpecColumn = Type.Object(
+  {
+    image: Type.String(),
+    hostname: Type.String(),
+    resources: Type.Object({ memoryMiB: Type.Number(), cpuMillis: Type.Number(), pidsMax: Type.Number() }, closed),
+    network: Type.Literal('none'),
+    env: StringMap,
+    labels: StringMap,
+  },
+  closed,
+);
+
+export const TimingsColumn = Type.Object({ create: Type.Optional(Timings), start: Type.Optional(Timings) }, closed);
+
+export const ErrorColumn = Type.Object(
+  { code: Type.Union(ERROR_CODES.map((c) => Type.Literal(c))), message: Type.String() },
+  closed,
+);
+
+/** Requests and results of operations are whatever core logged; only JSON-ness is checked. */
+export const AnyColumn = Type.Unknown();
