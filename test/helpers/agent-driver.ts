@@ -30,6 +30,8 @@ export class AgentProcessDriver implements Driver {
 
   async pause(): Promise<void> {}
   async resume(): Promise<void> {}
+  // The agent process is this helper's child: there is no link to let go of without ending it.
+  async release(): Promise<void> {}
 
   async stop(h: DriverHandles): Promise<void> {
     const agent = this.#running.get(h.id);

@@ -1,20 +1,77 @@
-// A leak check for tests that start agents: after a test file, nothing it started may
-// remain — no process it launched, none in a pid namespace one of them created, no temp
-// dir. Launched processes carry SHED_TEST_RUN=<their temp dir> in their environment
-// (kept across unshare, sh and chroot), which identifies them even when their command
-// line does not (a jailed agent) and tells them apart from agents other tests run.
+// The shared leak check: after a test file, nothing it made may remain. It looks for
+//  - processes it launched (tagged SHED_TEST_RUN=<temp dir> in their environment, kept across
+//    unshare, sh and chroot), processes in a pid namespace one of them created, sandbox
+//    processes whose root is under a tracked temp dir, runtime processes naming one;
+//  - mounts under a tracked temp dir, or whose source/options name one (overlay lowers);
+//  - OCI runtime containers in runtime roots under a tracked temp dir;
+//  - cgroups in the cgroup scope of a tracked run root (the container driver's sandboxes);
+//  - the tracked temp dirs themselves.
+// Each leak is reported with what it is. Scoped to what this test tracked, so tests running
+// in parallel elsewhere on the host (other worktrees, other daemons) never trip it.
+//
+// Usage in a test file:
+//   const dir = await leakCheckedTempDir('shed-conf-');   // tracked; removed by cleanupTempDirs
+//   trackRunRoot(join(dir, 'run'));                        // when a driver runs sandboxes there
+//   after(async () => { ...tear down...; await cleanupTempDirs(); await assertNoLeaks(); });
+// or simply `useLeakCheck()` at the top of the file, which registers that `after` hook.
 import assert from 'node:assert/strict';
-import { access, readFile } from 'node:fs/promises';
+import { access, chmod, mkdtemp, readdir, readFile, readlink, rm, rmdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { cgroupScope, readCgroupLayout } from '@shed/server';
 import { allPids, cmdline, isRunning, pidNamespace } from './procs.js';
 
 export const RUN_TAG = 'SHED_TEST_RUN';
 const tempDirs = new Set<string>();
+const runRoots = new Set<string>();
+
+export interface Leak {
+  readonly kind: 'process' | 'mount' | 'container' | 'cgroup' | 'temp dir';
+  readonly what: string;
+}
 
 /** Remembers a temp dir; processes launched for it carry `${RUN_TAG}=<dir>`. */
 export function trackTempDir(dir: string): void {
   tempDirs.add(dir);
 }
+
+/** Remembers a daemon/driver run root: its sandboxes' cgroups live in a scope derived from it. */
+export function trackRunRoot(runRoot: string): void {
+  runRoots.add(runRoot);
+}
+
+/**
+ * A fresh tracked temp dir. Mode 0711: a sandbox's mapped root (an unprivileged host uid) must
+ * be able to traverse to the rootfs and bind sources below it.
+ */
+export async function leakCheckedTempDir(prefix: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  await chmod(dir, 0o711);
+  trackTempDir(dir);
+  return dir;
+}
+
+/** Removes the tracked temp dirs, except one with something still mounted below it (a leak to report, not to delete through). */
+export async function cleanupTempDirs(): Promise<void> {
+  const mounts = await readMountPoints();
+  for (const d of tempDirs) {
+    if (mounts.some((m) => under(m, d))) continue;
+    await rm(d, { recursive: true, force: true });
+  }
+}
+
+/** Registers `after(cleanupTempDirs + assertNoLeaks)` for this test file. */
+export function useLeakCheck(): void {
+  after(async () => {
+    await cleanupTempDirs();
+    await assertNoLeaks();
+  });
+}
+
+const under = (path: string, dir: string): boolean => path === dir || path.startsWith(`${dir}/`);
+const mentionsTracked = (s: string): boolean => [...tempDirs].some((d) => s.includes(d));
 
 async function tagOf(pid: number): Promise<string | undefined> {
   const env = await readFile(`/proc/${pid}/environ`, 'utf8').catch(() => '');
@@ -22,37 +79,108 @@ async function tagOf(pid: number): Promise<string | undefined> {
   return entry?.slice(RUN_TAG.length + 1);
 }
 
-async function leftovers(): Promise<string[]> {
+async function processLeaks(): Promise<Leak[]> {
   const procs: { pid: number; ns: string | undefined; ours: boolean }[] = [];
   for (const pid of await allPids()) {
     // Zombies hold nothing but a pid, and reaping orphans is the host init's job.
     if (pid === process.pid || !(await isRunning(pid))) continue;
     const tag = await tagOf(pid);
-    procs.push({ pid, ns: await pidNamespace(pid), ours: tag !== undefined && tempDirs.has(tag) });
+    const root = await readlink(`/proc/${pid}/root`).catch(() => '/');
+    const line = (await cmdline(pid)) ?? '';
+    const ours = (tag !== undefined && tempDirs.has(tag)) || (root !== '/' && mentionsTracked(root)) || mentionsTracked(line);
+    procs.push({ pid, ns: await pidNamespace(pid), ours });
   }
-  // A namespace is ours when one of our launched processes lives in it (its init does).
-  const ourNamespaces = new Set(procs.filter((p) => p.ours && p.ns !== undefined).map((p) => p.ns));
-  const found: string[] = [];
+  // A namespace is ours when one of our processes lives in it (its init does).
+  const self = await pidNamespace(process.pid);
+  const ourNamespaces = new Set(procs.filter((p) => p.ours && p.ns !== undefined && p.ns !== self).map((p) => p.ns));
+  const found: Leak[] = [];
   for (const p of procs) {
-    if (p.ours || (p.ns !== undefined && ourNamespaces.has(p.ns) && p.ns !== (await pidNamespace(process.pid)))) {
-      found.push(`pid ${p.pid} (${p.ns ?? '?'}): ${(await cmdline(p.pid)) ?? ''}`);
+    if (p.ours || (p.ns !== undefined && ourNamespaces.has(p.ns))) {
+      found.push({ kind: 'process', what: `pid ${p.pid} (${p.ns ?? '?'}): ${(await cmdline(p.pid)) ?? ''}` });
     }
-  }
-  for (const d of tempDirs) {
-    if (await access(d).then(() => true, () => false)) found.push(`temp dir ${d}`);
   }
   return found;
 }
 
+async function readMountInfo(): Promise<{ point: string; rest: string }[]> {
+  const text = await readFile('/proc/self/mountinfo', 'utf8');
+  return text.split('\n').filter((l) => l !== '').map((l) => {
+    const fields = l.split(' ');
+    // Mount points escape space as \040 (man 5 proc).
+    return { point: (fields[4] ?? '').replace(/\\040/g, ' '), rest: l.slice(l.indexOf(' - ') + 3) };
+  });
+}
+
+async function readMountPoints(): Promise<string[]> {
+  return (await readMountInfo()).map((m) => m.point);
+}
+
+async function mountLeaks(): Promise<Leak[]> {
+  return (await readMountInfo())
+    .filter((m) => [...tempDirs].some((d) => under(m.point, d)) || mentionsTracked(m.rest))
+    .map((m) => ({ kind: 'mount', what: `${m.point} (${m.rest})` }));
+}
+
+/** Runtime state dirs (`<run root>/.oci/<runtime>/<container id>`) anywhere below a tracked dir. */
+async function containerLeaks(): Promise<Leak[]> {
+  const found: Leak[] = [];
+  const visit = async (dir: string, depth: number): Promise<void> => {
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      if (!e.isDirectory()) continue;
+      if (e.name === '.oci') {
+        for (const rt of await readdir(join(dir, '.oci')).catch(() => [])) {
+          for (const id of await readdir(join(dir, '.oci', rt)).catch(() => [])) {
+            found.push({ kind: 'container', what: `${rt} container ${id} (root ${join(dir, '.oci', rt)})` });
+          }
+        }
+      } else if (depth > 0) await visit(join(dir, e.name), depth - 1);
+    }
+  };
+  for (const d of tempDirs) await visit(d, 3);
+  return found;
+}
+
+/** Sandbox cgroups left in the scope of a tracked run root; empty scope dirs are removed. */
+async function cgroupLeaks(): Promise<Leak[]> {
+  const found: Leak[] = [];
+  const layout = await readCgroupLayout();
+  for (const root of runRoots) {
+    for (const h of layout.hierarchies) {
+      const scopeDir = join(h.mountPoint, cgroupScope(root));
+      for (const e of await readdir(scopeDir, { withFileTypes: true }).catch(() => [])) {
+        if (e.isDirectory()) found.push({ kind: 'cgroup', what: join(scopeDir, e.name) });
+      }
+      // The scope itself is the daemon's, like a slice: its sweep removes it once empty.
+      await rmdir(scopeDir).catch(() => undefined);
+    }
+  }
+  return found;
+}
+
+async function tempDirLeaks(): Promise<Leak[]> {
+  const found: Leak[] = [];
+  for (const d of tempDirs) {
+    if (await access(d).then(() => true, () => false)) found.push({ kind: 'temp dir', what: d });
+  }
+  return found;
+}
+
+/** Everything this test file tracked that is still there. */
+export async function findLeaks(): Promise<Leak[]> {
+  const all = await Promise.all([processLeaks(), mountLeaks(), containerLeaks(), cgroupLeaks(), tempDirLeaks()]);
+  return all.flat();
+}
+
 /**
- * Asserts that every agent process and temp dir this test file made is gone. Processes
- * get a moment to die: a SIGKILLed namespace is torn down asynchronously by the kernel.
+ * Asserts that nothing this test file made is left. Processes get a moment to die: a
+ * SIGKILLed namespace is torn down asynchronously by the kernel.
  */
 export async function assertNoLeaks(): Promise<void> {
-  let found = await leftovers();
+  let found = await findLeaks();
   for (let i = 0; i < 40 && found.length > 0; i++) {
     await sleep(50);
-    found = await leftovers();
+    found = await findLeaks();
   }
-  assert.deepEqual(found, [], 'processes or temp dirs left behind');
+  assert.deepEqual(found.map((l) => `${l.kind}: ${l.what}`), [], 'left behind');
 }

@@ -4,12 +4,29 @@ export { ERROR_CODES, ShedError, asShedError, invalidArgument, isErrorCode, notF
 export type { ErrorCode, ShedErrorOptions } from './core/errors.js';
 export { isImageDigest, isSandboxId, newOperationId, newSandboxId } from './core/ids.js';
 export type { ImageDigest, OperationId, SandboxId } from './core/ids.js';
-export type { IdMap } from './core/driver.js';
+export type {
+  Driver, DriverCreateSpec, DriverHandles, DriverOpOptions, DriverProbe, IdMap, NetworkMode, Resources, RunningSandbox,
+} from './core/driver.js';
+export { PhaseTimer } from './core/phase-timer.js';
+export type { PhaseTimings } from './core/phase-timer.js';
+
+// Drivers: the container driver, its handles and the orphan sweep the daemon runs at start.
+export { CleanupStack } from './drivers/cleanup-stack.js';
+export { ContainerDriver } from './drivers/container/driver.js';
+export type { ContainerDriverOptions } from './drivers/container/driver.js';
+export { CREATE_STEPS } from './drivers/container/create.js';
+export type { CreateStep } from './drivers/container/create.js';
+export { parseAnyContainerHandles, parseContainerHandles } from './drivers/container/handles.js';
+export type { BareContainerHandles, BareHandleData, ContainerHandleData, ContainerHandles } from './drivers/container/handles.js';
+export { cgroupScope, readCgroupLayout } from './drivers/container/cgroups.js';
+export type { CgroupLayout } from './drivers/container/cgroups.js';
+export { runtimeRootFor } from './drivers/container/layout.js';
+export { sweepOrphans } from './drivers/container/sweep.js';
+export type { SweepOptions, SweepReport } from './drivers/container/sweep.js';
 export { openDb } from './store/db.js';
 export type { Db, OpenDbOptions } from './store/db.js';
 
 // Sandboxes: the driver port, the service, its persistence, and the daemon that serves them.
-export type { Driver, DriverCreateSpec, DriverHandles, DriverOpOptions, DriverProbe, Resources, RunningSandbox } from './core/driver.js';
 export type { ImageAdmin } from './core/image-admin.js';
 export { SandboxService, type SandboxServiceDeps } from './core/sandbox-service.js';
 export type { Persistence, SandboxRecord } from './core/sandboxes.js';

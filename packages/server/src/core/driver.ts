@@ -43,6 +43,10 @@ export interface DriverCreateSpec {
  * sockets. Never stored in SQLite; kept in memory and in a per-sandbox handles.json, and
  * enough on its own to tear the sandbox down after a daemon crash. Drivers put their own
  * fields in `data`; core treats it as opaque.
+ *
+ * Drivers also accept "bare" handles for teardown (stop, destroy; isAlive answers false and
+ * adopt null): `data` = `{ stateDir, runDir }` of the sandbox, for when the full handles are
+ * lost (crash mid-create, host reboot). Everything else is found from the id by name.
  */
 export interface DriverHandles {
   readonly driver: string;
@@ -96,4 +100,9 @@ export interface Driver {
   stop(handles: DriverHandles, opts?: { graceMs?: number }): Promise<void>;
   /** Stop, then remove everything including the writable layer. Idempotent. */
   destroy(handles: DriverHandles): Promise<void>;
+  /**
+   * Lets go of this process's link to a running sandbox without touching it (daemon shutdown):
+   * the sandbox keeps running and a later `adopt` re-links it.
+   */
+  release(handles: DriverHandles): Promise<void>;
 }

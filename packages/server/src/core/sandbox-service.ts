@@ -276,8 +276,9 @@ export class SandboxService {
   async #makeDirs(id: SandboxId, cleanup: CleanupStack): Promise<void> {
     cleanup.push('remove the sandbox directories', () => this.#removeDirs(id));
     await Promise.all([
-      mkdir(this.#stateDirOf(id), { recursive: true, mode: 0o700 }),
-      mkdir(this.#runDirOf(id), { recursive: true, mode: 0o700 }),
+      // 0711: a container sandbox's mapped root (an unprivileged host uid) must traverse these.
+      mkdir(this.#stateDirOf(id), { recursive: true, mode: 0o711 }),
+      mkdir(this.#runDirOf(id), { recursive: true, mode: 0o711 }),
     ]);
   }
 
@@ -294,8 +295,9 @@ export class SandboxService {
       return live.handles;
     }
     // Not live (stopped, or the host rebooted): the saved handles, else bare ones the driver
-    // can still use to find and remove what it made from the id alone.
-    return (await loadHandles(this.#runDirOf(id)).catch(() => null)) ?? { driver: this.#d.driver.name, id, data: {} };
+    // can still use to find and remove what it made from the id and directories alone.
+    const bare = { stateDir: this.#stateDirOf(id), runDir: this.#runDirOf(id) };
+    return (await loadHandles(this.#runDirOf(id)).catch(() => null)) ?? { driver: this.#d.driver.name, id, data: bare };
   }
 
   async #undo(cleanup: CleanupStack, id: SandboxId, opts: { keepDirs?: boolean } = {}): Promise<void> {

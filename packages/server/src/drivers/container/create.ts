@@ -1,0 +1,188 @@
+// Creating one container sandbox: independent steps in parallel (overlay mount ∥ agent socket
+// ∥ config.json), then the runtime, then the agent's READY. Each step pushes its undo onto a
+// LIFO stack, so a failure or an abort at any point leaves nothing behind.
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import type { AgentClient, AgentListener } from '@shed/protocol';
+import type { DriverCreateSpec, DriverOpOptions } from '../../core/driver.js';
+import { asShedError, ShedError } from '../../core/errors.js';
+import type { PhaseTimer } from '../../core/phase-timer.js';
+import { CleanupStack } from '../cleanup-stack.js';
+import { awaitAgent, listenForAgent } from './agent-link.js';
+import { cgroupDirsOf, removeCgroupTree, type CgroupLayout } from './cgroups.js';
+import { DRIVER_NAME, type ContainerHandles } from './handles.js';
+import type { HostFacts } from './host-probe.js';
+import { sandboxLayout, type SandboxLayout } from './layout.js';
+import { buildOciConfig } from './oci-config.js';
+import { mountOverlay, prepareOverlayDirs, removePreparedDirs, unmount } from './overlay.js';
+import { bootId, readProcStat } from './procfs.js';
+import { OciRuntime } from './runtime.js';
+import { checkAncestorsTraversable, makeTraversable } from './traverse.js';
+
+/** The steps of create, in order; `beforeStep` hooks see these names. */
+export const CREATE_STEPS = ['dirs', 'overlay', 'listen', 'config', 'runtime', 'ready', 'handles'] as const;
+export type CreateStep = (typeof CREATE_STEPS)[number];
+
+export interface CreateContext {
+  readonly facts: HostFacts & { readonly runtime: NonNullable<HostFacts['runtime']> };
+  readonly agentPath: string;
+  readonly readyTimeoutMs: number;
+  readonly agentOomScoreAdj: number | undefined;
+  readonly beforeStep?: (step: CreateStep) => void | Promise<void>;
+}
+
+export interface Created {
+  readonly handles: ContainerHandles;
+  readonly agent: AgentClient;
+  readonly listener: AgentListener;
+}
+
+export async function createContainer(ctx: CreateContext, spec: DriverCreateSpec, opts: DriverOpOptions = {}): Promise<Created> {
+  const layout = sandboxLayout(spec, ctx.facts.runtime.name);
+  const runtime = new OciRuntime(ctx.facts.runtime.name, ctx.facts.runtime.path, layout.runtimeRoot);
+  const stack = new CleanupStack();
+  const run = new StepRunner(ctx, opts, stack);
+  try {
+    await run.step('dirs', async () => {
+      // 0711 here and on the state dir: the runtime sets up mounts as the mapped root, an
+      // unprivileged host uid, which must traverse to the rootfs and the bind sources.
+      await mkdir(spec.runDir, { recursive: true, mode: 0o711 });
+      stack.push('run dir', () => rm(spec.runDir, { recursive: true, force: true }));
+      await Promise.all([
+        makeTraversable(spec.runDir),
+        checkAncestorsTraversable(spec.runDir),
+        checkAncestorsTraversable(spec.stateDir),
+        mkdir(layout.runtimeRoot, { recursive: true, mode: 0o700 }),
+      ]);
+    });
+    const [, listener] = await run.parallel(
+      () => run.step('overlay', () => mountRootfs(spec, layout, stack, opts.signal)),
+      () => run.step('listen', () => openSocket(spec, layout, stack)),
+      () => run.step('config', () => writeConfig(ctx, spec, layout)),
+    );
+    const ready = new AbortController();
+    const agentP = awaitAgent(listener, ctx.readyTimeoutMs, anySignal(ready.signal, opts.signal));
+    agentP.catch(() => undefined); // observed below; never an unhandled rejection
+    try {
+      await run.step('runtime', async () => {
+        stack.push('runtime container', () => runtime.delete(layout.containerId).then(() => removeCgroups(ctx.facts.layout, layout)));
+        await runtime.start(layout.containerId, layout.bundleDir, layout.pidFile, { logPath: layout.logPath, signal: opts.signal });
+      });
+    } catch (err) {
+      ready.abort(err);
+      throw err;
+    }
+    const agent = await run.step('ready', () => agentP);
+    stack.push('agent connection', () => agent.close());
+    recordAgentTimings(opts.timer, agent);
+    const handles = await run.step('handles', () => collectHandles(ctx, spec, layout, runtime));
+    stack.release();
+    return { handles, agent, listener };
+  } catch (err) {
+    const failures = await stack.unwind();
+    throw withUndoFailures(err, failures);
+  }
+}
+
+async function mountRootfs(spec: DriverCreateSpec, layout: SandboxLayout, stack: CleanupStack, signal?: AbortSignal): Promise<void> {
+  const made = await prepareOverlayDirs(spec.stateDir, layout.overlay, spec.idMap);
+  stack.push('overlay dirs', () => removePreparedDirs(spec.stateDir, layout.overlay, made));
+  stack.push('overlay mount', () => unmount(layout.overlay.target));
+  await mountOverlay(spec.lowerDirs, layout.overlay, signal);
+}
+
+async function openSocket(spec: DriverCreateSpec, layout: SandboxLayout, stack: CleanupStack): Promise<AgentListener> {
+  const listener = await listenForAgent(layout.socketDir, layout.socketPath, spec.idMap);
+  stack.push('agent listener', () => listener.close());
+  return listener;
+}
+
+async function writeConfig(ctx: CreateContext, spec: DriverCreateSpec, layout: SandboxLayout): Promise<void> {
+  const config = buildOciConfig({
+    spec,
+    rootfs: layout.overlay.target,
+    agentPath: ctx.agentPath,
+    socketDir: layout.socketDir,
+    cgroupsPath: layout.cgroupsPath,
+    nofileHard: ctx.facts.nofileHard,
+    swapAccounting: ctx.facts.swapAccounting,
+    agentOomScoreAdj: ctx.agentOomScoreAdj,
+  });
+  // Lives in the run dir, removed with it by the 'run dir' undo.
+  await writeFile(layout.configPath, JSON.stringify(config));
+}
+
+async function collectHandles(ctx: CreateContext, spec: DriverCreateSpec, layout: SandboxLayout, runtime: OciRuntime): Promise<ContainerHandles> {
+  const initPid = Number((await readFile(layout.pidFile, 'utf8')).trim());
+  const [stat, cgroupDirs, boot] = await Promise.all([readProcStat(initPid), cgroupDirsOf(initPid, ctx.facts.layout), bootId()]);
+  if (!Number.isSafeInteger(initPid) || initPid <= 0 || stat === null) {
+    throw new ShedError('unavailable', `the sandbox's init (pid ${initPid}) exited right after start; see ${layout.logPath}`);
+  }
+  return {
+    driver: DRIVER_NAME,
+    id: spec.id,
+    data: {
+      runtime: runtime.name,
+      runtimePath: runtime.path,
+      runtimeRoot: runtime.root,
+      containerId: layout.containerId,
+      initPid,
+      initStartTime: stat.startTime,
+      bootId: boot,
+      cgroupDirs,
+      mounts: [layout.overlay.target],
+      socketPath: layout.socketPath,
+      stateDir: spec.stateDir,
+      runDir: spec.runDir,
+    },
+  };
+}
+
+/** Removes the sandbox's cgroups in every hierarchy, in case the runtime left any (it should not). */
+export async function removeCgroups(layout: CgroupLayout, sandbox: Pick<SandboxLayout, 'cgroupsPath'>): Promise<void> {
+  await Promise.all(layout.hierarchies.map((h) => removeCgroupTree(`${h.mountPoint}${sandbox.cgroupsPath}`)));
+}
+
+function recordAgentTimings(timer: PhaseTimer | undefined, agent: AgentClient): void {
+  for (const [name, us] of Object.entries(agent.ready.timingsUs)) timer?.record(`agent.${name}`, us / 1000);
+}
+
+class StepRunner {
+  constructor(
+    private readonly ctx: CreateContext,
+    private readonly opts: DriverOpOptions,
+    private readonly stack: CleanupStack,
+  ) {}
+
+  async step<T>(name: CreateStep, fn: () => Promise<T>): Promise<T> {
+    this.opts.signal?.throwIfAborted();
+    await this.ctx.beforeStep?.(name);
+    this.opts.signal?.throwIfAborted();
+    const timed = this.opts.timer === undefined ? fn() : this.opts.timer.time(`driver.${name}`, fn);
+    return timed;
+  }
+
+  /** Runs independent steps together; waits for all (each pushed its own undo) before failing. */
+  async parallel<A, B, C>(a: () => Promise<A>, b: () => Promise<B>, c: () => Promise<C>): Promise<[A, B, C]> {
+    const results = await Promise.allSettled([a(), b(), c()]);
+    for (const r of results) if (r.status === 'rejected') throw r.reason;
+    // All three fulfilled (checked just above); the tuple order is the argument order.
+    return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [A, B, C];
+  }
+
+  get size(): number {
+    return this.stack.size;
+  }
+}
+
+function anySignal(a: AbortSignal, b: AbortSignal | undefined): AbortSignal {
+  return b === undefined ? a : AbortSignal.any([a, b]);
+}
+
+function withUndoFailures(err: unknown, failures: ShedError[]): ShedError {
+  const e = asShedError(err, 'creating the sandbox failed');
+  if (failures.length === 0) return e;
+  return new ShedError(e.code, `${e.message} (and cleaning up failed: ${failures.map((f) => f.message).join('; ')})`, {
+    cause: e,
+    details: { ...e.details, cleanupFailures: failures.map((f) => f.message) },
+  });
+}

@@ -1,0 +1,181 @@
+// The container driver: sandboxes as OCI containers (crun, runc or runsc) over overlayfs, in a
+// user namespace, with the shed agent injected read-only as PID 1.
+import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { AgentClient, AgentListener } from '@shed/protocol';
+import type { Driver, DriverCreateSpec, DriverHandles, DriverOpOptions, DriverProbe, RunningSandbox } from '../../core/driver.js';
+import { ShedError } from '../../core/errors.js';
+import type { SandboxId } from '../../core/ids.js';
+import { awaitAgent, listenForAgent } from './agent-link.js';
+import { createContainer, type CreateContext, type CreateStep } from './create.js';
+import { DRIVER_NAME, isFullHandles, parseAnyContainerHandles, parseContainerHandles } from './handles.js';
+import { probeHost, type HostFacts, type RuntimeChoice } from './host-probe.js';
+import { bootId } from './procfs.js';
+import { OciRuntime } from './runtime.js';
+import { checkSpec } from './spec-check.js';
+import { initAlive, releaseKernelState, removeSandboxDirs, targetOfBare, targetOfHandles, terminateWorkload, type TeardownTarget } from './teardown.js';
+
+export interface ContainerDriverOptions {
+  /** Which OCI runtime: `auto` picks crun when it works on this host, runc otherwise. @default 'auto' */
+  runtime?: RuntimeChoice;
+  /** Binary of the chosen runtime (with `runtime` other than auto). @default looked up in PATH */
+  runtimePath?: string;
+  /** The shed-agent binary. @default <repo>/agent/out/shed-agent */
+  agentPath?: string;
+  /**
+   * When crun refuses hybrid cgroups because cgroup2 holds a controller, mount a v1 hierarchy
+   * for it (hugetlb on Debian 12) and retry. Reported in the probe's notes. @default true
+   */
+  fixHybridCgroups?: boolean;
+  /** How long create waits for the agent's READY. @default 10000 */
+  readyTimeoutMs?: number;
+  /** How long adopt waits for the agent to reconnect (its backoff caps at 250 ms). @default 5000 */
+  adoptTimeoutMs?: number;
+  /** Test seam: runs before each create step; throwing there exercises the cleanup path. */
+  beforeStep?: (step: CreateStep) => void | Promise<void>;
+}
+
+// dist/drivers/container/driver.js → the repository root is five levels up.
+const DEFAULT_AGENT = fileURLToPath(new URL('../../../../../agent/out/shed-agent', import.meta.url));
+// Below the workload's 0 so the OOM killer prefers it to PID 1; only with CAP_SYS_RESOURCE.
+const AGENT_OOM_SCORE_ADJ = -998;
+
+type UsableFacts = CreateContext['facts'];
+
+export class ContainerDriver implements Driver {
+  readonly name = DRIVER_NAME;
+  readonly #opts: ContainerDriverOptions;
+  readonly #agentPath: string;
+  #facts: Promise<HostFacts> | undefined;
+  /** Host ends of the agent links this process holds, by sandbox. */
+  readonly #links = new Map<SandboxId, { listener: AgentListener; agent: AgentClient }>();
+
+  constructor(opts: ContainerDriverOptions = {}) {
+    this.#opts = opts;
+    this.#agentPath = opts.agentPath ?? DEFAULT_AGENT;
+  }
+
+  async probe(): Promise<DriverProbe> {
+    const f = await this.#probeOnce();
+    return { usable: f.runtime !== null && f.problems.length === 0, notes: [...f.notes], problems: [...f.problems] };
+  }
+
+  /** The runtime in use (after probing), for reports and tests. */
+  async runtimeName(): Promise<string | null> {
+    return (await this.#probeOnce()).runtime?.name ?? null;
+  }
+
+  async create(spec: DriverCreateSpec, opts: DriverOpOptions = {}): Promise<RunningSandbox> {
+    checkSpec(spec);
+    const facts = await this.#usableFacts();
+    const ctx: CreateContext = {
+      facts,
+      agentPath: this.#agentPath,
+      readyTimeoutMs: this.#opts.readyTimeoutMs ?? 10_000,
+      agentOomScoreAdj: facts.canLowerOomScore ? AGENT_OOM_SCORE_ADJ : undefined,
+      beforeStep: this.#opts.beforeStep,
+    };
+    const created = await createContainer(ctx, spec, opts);
+    this.#links.set(spec.id, { listener: created.listener, agent: created.agent });
+    return { handles: created.handles, agent: created.agent };
+  }
+
+  async adopt(handles: DriverHandles, opts: DriverOpOptions = {}): Promise<RunningSandbox | null> {
+    const any = parseAnyContainerHandles(handles);
+    if (!isFullHandles(any) || !(await this.isAlive(any))) return null;
+    await this.#closeLink(any.id);
+    const d = any.data;
+    const listener = await listenForAgent(dirname(d.socketPath), d.socketPath, await this.#idMapOf(d.initPid));
+    try {
+      const agent = await awaitAgent(listener, this.#opts.adoptTimeoutMs ?? 5_000, opts.signal);
+      this.#links.set(any.id, { listener, agent });
+      return { handles: any, agent };
+    } catch (err) {
+      await listener.close();
+      throw err;
+    }
+  }
+
+  async isAlive(handles: DriverHandles): Promise<boolean> {
+    const any = parseAnyContainerHandles(handles);
+    return isFullHandles(any) && initAlive(any.data, await bootId());
+  }
+
+  async pause(handles: DriverHandles): Promise<void> {
+    const d = parseContainerHandles(handles).data;
+    await new OciRuntime(d.runtime, d.runtimePath, d.runtimeRoot).pause(d.containerId);
+  }
+
+  async resume(handles: DriverHandles): Promise<void> {
+    const d = parseContainerHandles(handles).data;
+    await new OciRuntime(d.runtime, d.runtimePath, d.runtimeRoot).resume(d.containerId);
+  }
+
+  /** Accepts full handles, or bare ones ({stateDir, runDir}) when the full ones were lost. */
+  async stop(handles: DriverHandles, opts: { graceMs?: number } = {}): Promise<void> {
+    const t = await this.#teardownTarget(handles);
+    await this.#closeLink(handles.id);
+    if (t.initPid !== undefined) await terminateWorkload(t, opts.graceMs ?? 10_000);
+    await releaseKernelState(t);
+  }
+
+  /** Accepts full or bare handles, like stop. */
+  async destroy(handles: DriverHandles): Promise<void> {
+    const t = await this.#teardownTarget(handles);
+    await this.#closeLink(handles.id);
+    await releaseKernelState(t);
+    await removeSandboxDirs(t);
+  }
+
+  async #teardownTarget(handles: DriverHandles): Promise<TeardownTarget> {
+    const any = parseAnyContainerHandles(handles);
+    if (!isFullHandles(any)) return targetOfBare(any.id, any.data);
+    // A dead init (host reboot) means its pid may be someone else's now: spare nothing by pid.
+    const t = targetOfHandles(any.data);
+    return (await initAlive(any.data, await bootId())) ? t : { ...t, initPid: undefined };
+  }
+
+  /**
+   * Lets go of the host end of a sandbox's agent link without touching the sandbox (daemon
+   * shutdown): the agent keeps running and reconnects to whoever adopts it.
+   */
+  async release(handles: DriverHandles): Promise<void> {
+    await this.#closeLink(parseAnyContainerHandles(handles).id);
+  }
+
+  // The agent connection goes first: the listener's close waits for its connections to end.
+  async #closeLink(id: SandboxId): Promise<void> {
+    const link = this.#links.get(id);
+    this.#links.delete(id);
+    await link?.agent.close();
+    await link?.listener.close();
+  }
+
+  // The id map is not in the handles: read it back from the kernel (uid_map of the init).
+  async #idMapOf(pid: number): Promise<{ hostId: number; size: number }> {
+    const m = /^\s*0\s+(\d+)\s+(\d+)/.exec(await readFile(`/proc/${pid}/uid_map`, 'utf8'));
+    if (m === null || m[1] === undefined || m[2] === undefined) throw new ShedError('internal', `cannot read the id map of pid ${pid}`);
+    return { hostId: Number(m[1]), size: Number(m[2]) };
+  }
+
+  #probeOnce(): Promise<HostFacts> {
+    this.#facts ??= probeHost({
+      runtime: this.#opts.runtime ?? 'auto',
+      runtimePath: this.#opts.runtimePath,
+      fixHybridCgroups: this.#opts.fixHybridCgroups ?? true,
+      agentPath: this.#agentPath,
+    });
+    return this.#facts;
+  }
+
+  async #usableFacts(): Promise<UsableFacts> {
+    const f = await this.#probeOnce();
+    const runtime = f.runtime;
+    if (runtime === null || f.problems.length > 0) {
+      throw new ShedError('failed_precondition', `the container driver cannot run here: ${f.problems.join('; ')}`, { details: { notes: f.notes } });
+    }
+    return { ...f, runtime };
+  }
+}
+

@@ -1,0 +1,4 @@
+import { containerTarget } from './container-target.js';
+import { driverConformance } from './suite.js';
+
+driverConformance('container (runc)', () => containerTarget('runc'));
