@@ -39,8 +39,8 @@ else
   say "npm dependencies present"
 fi
 
-say "building the agent"
-make -s -C agent
+say "building the agent (static, sanitized, and its decoder fuzzer)"
+make -s -C agent all asan fuzz
 say "building TypeScript"
 npx tsc -b tsconfig.json
 
