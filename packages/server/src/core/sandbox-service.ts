@@ -10,6 +10,7 @@ import type { ImageService, ResolvedImage } from './images.js';
 import { LiveSandbox, commandDefaults } from './live-sandbox.js';
 import { KeyedMutex } from './locks.js';
 import { PhaseTimer, type PhaseTimings } from './phase-timer.js';
+import { reconcile, type ReconcileReport } from './reconcile.js';
 import { buildSpec, parseLabelFilters, type CreateSandboxCommand } from './sandbox-spec.js';
 import type { OperationKind, OperationRecord, Persistence, SandboxRecord, SandboxSpec } from './sandboxes.js';
 import { transition } from './state.js';
@@ -205,54 +206,35 @@ export class SandboxService {
   }
 
   /**
-   * Re-links sandboxes that kept running while no daemon was up; marks the dead ones
-   * stopped (releasing what the kernel still holds for them) and rolls back creates a crash
-   * cut short. Called once at daemon start, before the API serves.
+   * Re-links sandboxes that kept running while no daemon was up, releases and marks stopped
+   * the dead ones, finishes or undoes operations a crash cut short, and sweeps orphans.
+   * Called once at daemon start, before the API serves.
    */
-  async reconcile(): Promise<{ adopted: number; stopped: number }> {
-    let adopted = 0;
-    let stopped = 0;
-    for (const rec of this.#d.store.sandboxes.list()) {
-      if (rec.state === 'stopped' || rec.state === 'failed') continue;
-      if (await this.#adopt(rec)) adopted++;
-      else stopped++;
-    }
-    await this.#rollBackPendingCreates();
-    return { adopted, stopped };
+  async reconcile(): Promise<ReconcileReport> {
+    return reconcile({
+      driver: this.#d.driver,
+      store: this.#d.store,
+      log: this.#d.log,
+      runRoot: join(this.#d.runDir, 'sandboxes'),
+      stateRoot: join(this.#d.dataDir, 'sandboxes'),
+      savedHandles: (id) => loadHandles(this.#runDirOf(id)).catch(() => null),
+      bareHandles: (id) => this.#bareHandles(id),
+      attach: async (rec, running) => {
+        const image = await this.#d.images.resolve(rec.imageDigest);
+        this.#live.set(rec.id, new LiveSandbox(running.handles, this.#agentOf(running), commandDefaults(image.info.config, rec.spec)));
+      },
+      removeDirs: (id) => this.#removeDirs(id),
+    });
   }
 
   /** Detaches from every sandbox's agent. Sandboxes keep running; a new daemon adopts them. */
   async close(): Promise<void> {
     const live = [...this.#live.values()];
     this.#live.clear();
-    await Promise.all(live.map((l) => l.close()));
-  }
-
-  async #adopt(rec: SandboxRecord): Promise<boolean> {
-    const runDir = this.#runDirOf(rec.id);
-    const handles = await loadHandles(runDir).catch(() => null);
-    const running = handles === null ? null : await this.#d.driver.adopt(handles).catch(() => null);
-    if (running !== null && rec.state === 'running') {
-      const image = await this.#d.images.resolve(rec.imageDigest);
-      this.#live.set(rec.id, new LiveSandbox(running.handles, this.#agentOf(running), commandDefaults(image.info.config, rec.spec)));
-      return true;
-    }
-    if (handles !== null) await this.#d.driver.stop(handles, { graceMs: 0 }).catch(() => undefined);
-    const state = rec.state === 'deleting' ? rec.state : transition(rec.state, 'died');
-    this.#d.store.sandboxes.update(rec.id, { state, stateReason: 'its processes were gone when shedd started' });
-    return false;
-  }
-
-  async #rollBackPendingCreates(): Promise<void> {
-    for (const op of this.#d.store.operations.pending()) {
-      const id = op.sandboxId;
-      if (op.kind === 'create' && id !== null && this.#d.store.sandboxes.get(id) === undefined) {
-        const handles = await loadHandles(this.#runDirOf(id)).catch(() => null);
-        if (handles !== null) await this.#d.driver.destroy(handles).catch(() => undefined);
-        await this.#removeDirs(id);
-      }
-      this.#d.store.operations.fail(op.id, { code: 'unavailable', message: 'shedd stopped before the operation finished' });
-    }
+    await Promise.all(live.map(async (l) => {
+      await l.close();
+      await this.#d.driver.release(l.handles);
+    }));
   }
 
   async #startDriver(
@@ -294,10 +276,13 @@ export class SandboxService {
       await live.close();
       return live.handles;
     }
-    // Not live (stopped, or the host rebooted): the saved handles, else bare ones the driver
-    // can still use to find and remove what it made from the id and directories alone.
-    const bare = { stateDir: this.#stateDirOf(id), runDir: this.#runDirOf(id) };
-    return (await loadHandles(this.#runDirOf(id)).catch(() => null)) ?? { driver: this.#d.driver.name, id, data: bare };
+    // Not live (stopped, or the host rebooted): the saved handles, else bare ones.
+    return (await loadHandles(this.#runDirOf(id)).catch(() => null)) ?? this.#bareHandles(id);
+  }
+
+  /** Handles the driver can still find and remove what it made with, from the id and directories alone. */
+  #bareHandles(id: SandboxId): DriverHandles {
+    return { driver: this.#d.driver.name, id, data: { stateDir: this.#stateDirOf(id), runDir: this.#runDirOf(id) } };
   }
 
   async #undo(cleanup: CleanupStack, id: SandboxId, opts: { keepDirs?: boolean } = {}): Promise<void> {

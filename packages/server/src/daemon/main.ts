@@ -2,13 +2,13 @@
 // shedd: wires the store, the image store and the container driver into core and serves
 // the API. SIGTERM/SIGINT stop serving and detach; sandboxes keep running, and the next
 // shedd adopts them.
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import pino from 'pino';
-import { ShedError } from '../core/errors.js';
+import { errorMessage, ShedError } from '../core/errors.js';
 import { openDb } from '../store/db.js';
 import { createBackends } from './backends.js';
 import { parseConfig } from './config.js';
+import { prepareDirs } from './dirs.js';
+import { lockDirs } from './lock.js';
 import { signalReady } from './ready.js';
 import { serve } from './serve.js';
 
@@ -16,9 +16,10 @@ async function main(): Promise<void> {
   const config = parseConfig(process.argv.slice(2), process.env);
   // Logs carry ids, paths and timings; never request bodies (env values, file contents).
   const log = pino({ level: config.logLevel, base: { pid: process.pid } });
-  await Promise.all([mkdir(config.dataDir, { recursive: true, mode: 0o711 }), mkdir(config.runDir, { recursive: true, mode: 0o700 })]);
-  const db = openDb({ path: join(config.dataDir, 'shed.db') });
-  const backends = await createBackends(db, config);
+  const dbPath = await prepareDirs(config);
+  await lockDirs([config.dataDir, config.runDir]);
+  const db = openDb({ path: dbPath });
+  const backends = await createBackends(db, config.dataDir);
   const running = await serve(backends, { dataDir: config.dataDir, runDir: config.runDir, socketPath: config.socketPath, log });
   log.info({ socket: config.socketPath, dataDir: config.dataDir, runDir: config.runDir }, 'shedd ready');
   signalReady(config.readyFd);
@@ -34,7 +35,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  const msg = err instanceof ShedError ? `${err.message} (${err.code})` : err instanceof Error ? (err.stack ?? err.message) : String(err);
+  const msg = err instanceof ShedError ? `${err.message} (${err.code})` : err instanceof Error ? (err.stack ?? err.message) : errorMessage(err);
   process.stderr.write(`shedd: ${msg}\n`);
   process.exit(1);
 });
