@@ -43,5 +43,7 @@ say "building the agent (static, sanitized, and its decoder fuzzer)"
 make -s -C agent all asan fuzz
 say "building TypeScript"
 npx tsc -b tsconfig.json
+# The entry points start with '#!/usr/bin/env node'; tsc writes them 0644.
+chmod 755 packages/cli/dist/main.js packages/server/dist/daemon/main.js
 
 bash scripts/host-report.sh
