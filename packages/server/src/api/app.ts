@@ -37,6 +37,9 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   const loggerInstance: FastifyBaseLogger | undefined = deps.logger === false ? undefined : deps.logger;
   const app: Api = Fastify({
     ...(loggerInstance === undefined ? { logger: false } : { loggerInstance }),
+    // Two log lines per request would be most of the log and a sync write on every exec;
+    // core logs what changes (creates, deletes, reconciles) and errors are logged below.
+    disableRequestLogging: true,
     bodyLimit: LIMITS.jsonBodyBytes,
     // Requests arrive over a root-only unix socket; a sandbox id or name is short.
     routerOptions: { maxParamLength: 200 },

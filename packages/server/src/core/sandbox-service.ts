@@ -1,7 +1,7 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AgentPort } from './agent-port.js';
-import { CleanupStack, settleAll } from './cleanup.js';
+import { CleanupStack } from './cleanup.js';
 import type { Driver, DriverHandles, IdMap, RunningSandbox } from './driver.js';
 import { ShedError, asShedError, notFound } from './errors.js';
 import { loadHandles, saveHandles } from './handles-file.js';
@@ -108,10 +108,9 @@ export class SandboxService {
     const timer = new PhaseTimer();
     const cleanup = new CleanupStack();
     try {
-      const [image] = await settleAll<[ResolvedImage, void]>([
-        timer.time('image', () => this.#d.images.resolve(spec.image, { signal })),
-        timer.time('dirs', () => this.#makeDirs(id, cleanup)),
-      ]);
+      // The driver makes the sandbox's directories (it knows their modes); core removes them on failure.
+      cleanup.push('remove the sandbox directories', () => this.#removeDirs(id));
+      const image = await timer.time('image', () => this.#d.images.resolve(spec.image, { signal }));
       const running = await this.#startDriver(id, spec, image, timer, cleanup, signal);
       const now = Date.now();
       const record: SandboxRecord = {
@@ -253,15 +252,6 @@ export class SandboxService {
     cleanup.push('stop the sandbox', () => this.#d.driver.stop(running.handles, { graceMs: 0 }));
     await timer.time('handles', () => saveHandles(runDir, running.handles));
     return new LiveSandbox(running.handles, this.#agentOf(running), commandDefaults(image.info.config, spec));
-  }
-
-  async #makeDirs(id: SandboxId, cleanup: CleanupStack): Promise<void> {
-    cleanup.push('remove the sandbox directories', () => this.#removeDirs(id));
-    await Promise.all([
-      // 0711: a container sandbox's mapped root (an unprivileged host uid) must traverse these.
-      mkdir(this.#stateDirOf(id), { recursive: true, mode: 0o711 }),
-      mkdir(this.#runDirOf(id), { recursive: true, mode: 0o711 }),
-    ]);
   }
 
   async #removeDirs(id: SandboxId): Promise<void> {

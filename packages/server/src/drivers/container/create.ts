@@ -42,22 +42,12 @@ export async function createContainer(ctx: CreateContext, spec: DriverCreateSpec
   const stack = new CleanupStack();
   const run = new StepRunner(ctx, opts, stack);
   try {
-    await run.step('dirs', async () => {
-      // 0711 here and on the state dir: the runtime sets up mounts as the mapped root, an
-      // unprivileged host uid, which must traverse to the rootfs and the bind sources.
-      await mkdir(spec.runDir, { recursive: true, mode: 0o711 });
-      stack.push('run dir', () => rm(spec.runDir, { recursive: true, force: true }));
-      await Promise.all([
-        makeTraversable(spec.runDir),
-        checkAncestorsTraversable(spec.runDir),
-        checkAncestorsTraversable(spec.stateDir),
-        mkdir(layout.runtimeRoot, { recursive: true, mode: 0o700 }),
-      ]);
-    });
+    // The run dir is needed by the socket and the config, not by the overlay (in the state dir).
+    const runDir = run.step('dirs', () => prepareRunDir(spec, layout, stack));
     const [, listener] = await run.parallel(
       () => run.step('overlay', () => mountRootfs(spec, layout, stack, opts.signal)),
-      () => run.step('listen', () => openSocket(spec, layout, stack)),
-      () => run.step('config', () => writeConfig(ctx, spec, layout)),
+      () => runDir.then(() => run.step('listen', () => openSocket(spec, layout, stack))),
+      () => runDir.then(() => run.step('config', () => writeConfig(ctx, spec, layout))),
     );
     const ready = new AbortController();
     const agentP = awaitAgent(listener, ctx.readyTimeoutMs, anySignal(ready.signal, opts.signal));
@@ -71,16 +61,38 @@ export async function createContainer(ctx: CreateContext, spec: DriverCreateSpec
       ready.abort(err);
       throw err;
     }
-    const agent = await run.step('ready', () => agentP);
-    stack.push('agent connection', () => agent.close());
+    // The pid file is written once the runtime returns: the handles are read while the agent
+    // connects. An init that died makes the handles fail, which stops the wait for READY.
+    const [agent, handles] = await run.parallel(
+      () => run.step('ready', () => agentP).then((agent) => {
+        stack.push('agent connection', () => agent.close());
+        return agent;
+      }),
+      () => run.step('handles', () => collectHandles(ctx, spec, layout, runtime)).catch((err: unknown) => {
+        ready.abort(err);
+        throw err;
+      }),
+    );
     recordAgentTimings(opts.timer, agent);
-    const handles = await run.step('handles', () => collectHandles(ctx, spec, layout, runtime));
     stack.release();
     return { handles, agent, listener };
   } catch (err) {
     const failures = await stack.unwind();
     throw withUndoFailures(err, failures);
   }
+}
+
+// 0711 here and on the state dir: the runtime sets up mounts as the mapped root, an
+// unprivileged host uid, which must traverse to the rootfs and the bind sources.
+async function prepareRunDir(spec: DriverCreateSpec, layout: SandboxLayout, stack: CleanupStack): Promise<void> {
+  await mkdir(spec.runDir, { recursive: true, mode: 0o711 });
+  stack.push('run dir', () => rm(spec.runDir, { recursive: true, force: true }));
+  await Promise.all([
+    makeTraversable(spec.runDir),
+    checkAncestorsTraversable(spec.runDir),
+    checkAncestorsTraversable(spec.stateDir),
+    mkdir(layout.runtimeRoot, { recursive: true, mode: 0o700 }),
+  ]);
 }
 
 async function mountRootfs(spec: DriverCreateSpec, layout: SandboxLayout, stack: CleanupStack, signal?: AbortSignal): Promise<void> {
@@ -162,11 +174,11 @@ class StepRunner {
   }
 
   /** Runs independent steps together; waits for all (each pushed its own undo) before failing. */
-  async parallel<A, B, C>(a: () => Promise<A>, b: () => Promise<B>, c: () => Promise<C>): Promise<[A, B, C]> {
-    const results = await Promise.allSettled([a(), b(), c()]);
+  async parallel<T extends readonly unknown[]>(...steps: { [K in keyof T]: () => Promise<T[K]> }): Promise<T> {
+    const results = await Promise.allSettled(steps.map((f) => f()));
     for (const r of results) if (r.status === 'rejected') throw r.reason;
-    // All three fulfilled (checked just above); the tuple order is the argument order.
-    return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [A, B, C];
+    // All fulfilled (checked just above), in the order of the steps.
+    return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
   }
 
   get size(): number {

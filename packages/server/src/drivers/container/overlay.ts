@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { invalidArgument } from '../../core/errors.js';
 import type { IdMap } from '../../core/driver.js';
 import { runCommand } from './command.js';
+import { mountTools } from './mount-tool.js';
+import { readMounts } from './procfs.js';
 import { makeTraversable } from './traverse.js';
 
 export interface OverlayDirs {
@@ -69,17 +71,22 @@ export async function mountOverlay(lowerDirs: readonly string[], dirs: OverlayDi
   checkOverlayPaths([...lowerDirs, dirs.upper, dirs.work, dirs.target]);
   if (lowerDirs.length === 0) throw invalidArgument('a sandbox needs at least one lower layer (the image rootfs)');
   const options = `lowerdir=${lowerDirs.join(':')},upperdir=${dirs.upper},workdir=${dirs.work}`;
-  // -i: no /sbin/mount.overlay helper lookup; -n: no utab bookkeeping. Both only cost time.
-  await runCommand('mount', ['-i', '-n', '-t', 'overlay', 'overlay', '-o', options, dirs.target], { signal });
+  const { mount } = await mountTools();
+  await runCommand(mount.file, [...mount.prefix, '-t', 'overlay', 'overlay', '-o', options, dirs.target], { signal });
 }
 
 /** Unmounts; a target not mounted is already done. Falls back to a lazy detach if busy. */
 export async function unmount(target: string): Promise<void> {
+  const { umount } = await mountTools();
   try {
-    await runCommand('umount', ['-n', target]);
-  } catch (err) {
-    const said = err instanceof Error ? err.message : '';
-    if (/not mounted|no mount point|No such file/.test(said)) return;
-    await runCommand('umount', ['-n', '-l', target]);
+    await runCommand(umount.file, [...umount.prefix, target]);
+  } catch {
+    // The tools word "not mounted" differently (util-linux: "not mounted"; busybox: EINVAL): ask the kernel.
+    if (!(await isMountPoint(target))) return;
+    await runCommand(umount.file, [...umount.prefix, '-l', target]);
   }
+}
+
+async function isMountPoint(path: string): Promise<boolean> {
+  return (await readMounts()).some((m) => m.mountPoint === path);
 }
