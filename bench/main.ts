@@ -7,8 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { json, table, type Row } from './report.js';
 import type { Suite } from './suite.js';
 import { agentSuite } from './suites/agent.js';
+import { containerSuite } from './suites/container.js';
 
-const SUITES: readonly Suite[] = [agentSuite];
+const SUITES: readonly Suite[] = [agentSuite, containerSuite];
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const RESULTS = join(repo, 'build/bench-results.json');
 

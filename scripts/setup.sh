@@ -41,6 +41,8 @@ fi
 
 say "building the agent"
 make -s -C agent
+say "building shed-spawn (the daemon's process starter)"
+make -s -C packages/server/native
 say "building TypeScript"
 npx tsc -b tsconfig.json
 
