@@ -8,8 +8,9 @@ import { json, table, type Row } from './report.js';
 import type { Suite } from './suite.js';
 import { agentSuite } from './suites/agent.js';
 import { containerSuite } from './suites/container.js';
+import { imagesSuite } from './suites/images.js';
 
-const SUITES: readonly Suite[] = [agentSuite, containerSuite];
+const SUITES: readonly Suite[] = [agentSuite, containerSuite, imagesSuite];
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const RESULTS = join(repo, 'build/bench-results.json');
 

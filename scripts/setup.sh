@@ -11,7 +11,7 @@ say() { printf 'setup: %s\n' "$*"; }
 
 APT_PACKAGES=(
   crun runc skopeo nftables iproute2 e2fsprogs busybox-static musl-tools qemu-system-x86
-  docker-registry build-essential tmux util-linux uidmap criu debootstrap
+  docker-registry build-essential tmux util-linux uidmap criu debootstrap zstd
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -39,8 +39,8 @@ else
   say "npm dependencies present"
 fi
 
-say "building the agent"
-make -s -C agent
+say "building the agent (static, sanitized, and its decoder fuzzer)"
+make -s -C agent all asan fuzz
 say "building shed-spawn (the daemon's process starter)"
 make -s -C packages/server/native
 say "building TypeScript"

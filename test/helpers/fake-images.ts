@@ -14,7 +14,7 @@ export function fakeImages(db: Db): ImageService {
   const image: ResolvedImage = {
     rootfs: '/',
     info: {
-      digest: FAKE_DIGEST, names: ['default'], sizeBytes: 0, createdAt: 0, lastUsedAt: 0,
+      digest: FAKE_DIGEST, names: ['default'], sizeBytes: 0, source: 'builtin', createdAt: 0, lastUsedAt: 0,
       config: { env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'FROM_IMAGE=1'], workingDir: '/' },
     },
   };

@@ -30,8 +30,34 @@ export type { Db, OpenDbOptions } from './store/db.js';
 
 // Sandboxes: the driver port, the service, its persistence, and the daemon that serves them.
 export type { ImageAdmin } from './core/image-admin.js';
-export type { ImageService, ResolvedImage } from './core/images.js';
 export { SandboxService, type SandboxServiceDeps } from './core/sandbox-service.js';
 export type { Persistence, SandboxRecord } from './core/sandboxes.js';
 export { sqlitePersistence } from './store/persistence.js';
 export { serve, type Backends, type Running, type ServeOptions } from './daemon/serve.js';
+
+// Images: the port core depends on, its SQLite persistence, and the store behind it.
+export type {
+  BuildOptions,
+  BuiltinImage,
+  ImageConfig,
+  ImageInfo,
+  ImageProgress,
+  ImageService,
+  ImageSource,
+  ImportOptions,
+  ProgressFn,
+  PruneOptions,
+  PruneResult,
+  PullOptions,
+  RemoveOptions,
+  RemoveResult,
+  ResolvedImage,
+} from './core/images.js';
+export type { BlobRecord, ImageRecord, ImageRepo, NewImage } from './core/image-repo.js';
+export { SqliteImageRepo } from './store/images-repo.js';
+export { ImageStore } from './images/image-store.js';
+export { imageAdmin } from './images/image-admin.js';
+export type { ImageStoreOptions } from './images/image-store.js';
+export { DEFAULT_LIMITS } from './images/limits.js';
+export type { ImageLimits } from './images/limits.js';
+export { debianTarball } from './images/builtin-debian.js';

@@ -1,18 +1,8 @@
-/**
- * shed's closed set of error codes. Every failure that crosses a layer is a ShedError with one of
- * these codes; the API maps codes to HTTP statuses in one function and the SDK maps them back.
- */
-export const ERROR_CODES = [
-  'not_found',
-  'already_exists',
-  'invalid_argument',
-  'failed_precondition',
-  'resource_exhausted',
-  'unavailable',
-  'internal',
-] as const;
+import { ERROR_CODES, isErrorCode, type ErrorCode } from '@shed/protocol';
 
-export type ErrorCode = (typeof ERROR_CODES)[number];
+// The closed set of codes is part of the wire contract, so it lives in @shed/protocol; the
+// server re-exports it for its own layers.
+export { ERROR_CODES, isErrorCode, type ErrorCode };
 
 export interface ShedErrorOptions {
   /** The lower-level error this one wraps. */
@@ -32,10 +22,6 @@ export class ShedError extends Error {
     this.code = code;
     this.details = opts.details ?? {};
   }
-}
-
-export function isErrorCode(value: unknown): value is ErrorCode {
-  return typeof value === 'string' && (ERROR_CODES as readonly string[]).includes(value);
 }
 
 /** Wraps any thrown value as a ShedError, keeping ShedErrors as they are. */
