@@ -7,10 +7,11 @@ import { fileURLToPath } from 'node:url';
 import { json, table, type Row } from './report.js';
 import type { Suite } from './suite.js';
 import { agentSuite } from './suites/agent.js';
+import { containerSuite } from './suites/container.js';
 import { imagesSuite } from './suites/images.js';
 import { sandboxSuite } from './suites/sandbox.js';
 
-const SUITES: readonly Suite[] = [sandboxSuite, agentSuite, imagesSuite];
+const SUITES: readonly Suite[] = [sandboxSuite, containerSuite, agentSuite, imagesSuite];
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const RESULTS = join(repo, 'build/bench-results.json');
 

@@ -41,6 +41,8 @@ fi
 
 say "building the agent (static, sanitized, and its decoder fuzzer)"
 make -s -C agent all asan fuzz
+say "building shed-spawn (the daemon's process starter)"
+make -s -C packages/server/native
 say "building TypeScript"
 npx tsc -b tsconfig.json
 # The entry points start with '#!/usr/bin/env node'; tsc writes them 0644.

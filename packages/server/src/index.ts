@@ -22,6 +22,8 @@ export { cgroupScope, readCgroupLayout } from './drivers/container/cgroups.js';
 export type { CgroupLayout } from './drivers/container/cgroups.js';
 export { runtimeRootFor } from './drivers/container/layout.js';
 export { sweepOrphans } from './drivers/container/sweep.js';
+export { Spawner } from './drivers/container/spawner.js';
+export type { SpawnResult } from './drivers/container/spawner.js';
 export type { SweepOptions, SweepReport } from './drivers/container/sweep.js';
 export { openDb } from './store/db.js';
 export type { Db, OpenDbOptions } from './store/db.js';

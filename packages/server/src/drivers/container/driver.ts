@@ -1,6 +1,6 @@
 // The container driver: sandboxes as OCI containers (crun, runc or runsc) over overlayfs, in a
 // user namespace, with the shed agent injected read-only as PID 1.
-import { readFile } from 'node:fs/promises';
+import { access, constants, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AgentClient, AgentListener } from '@shed/protocol';
@@ -15,6 +15,7 @@ import { bootId } from './procfs.js';
 import { OciRuntime } from './runtime.js';
 import { checkSpec } from './spec-check.js';
 import { sweepOrphans } from './sweep.js';
+import { sharedSpawner, type Spawner } from './spawner.js';
 import { initAlive, releaseKernelState, removeSandboxDirs, targetOfBare, targetOfHandles, terminateWorkload, type TeardownTarget } from './teardown.js';
 
 export interface ContainerDriverOptions {
@@ -33,12 +34,20 @@ export interface ContainerDriverOptions {
   readyTimeoutMs?: number;
   /** How long adopt waits for the agent to reconnect (its backoff caps at 250 ms). @default 5000 */
   adoptTimeoutMs?: number;
+  /**
+   * The shed-spawn helper (packages/server/native), which starts mount and the runtime without
+   * forking the daemon. Without it create falls back to Node's spawn (slower; see the probe).
+   * @default <repo>/packages/server/native/out/shed-spawn
+   */
+  spawnHelperPath?: string;
   /** Test seam: runs before each create step; throwing there exercises the cleanup path. */
   beforeStep?: (step: CreateStep) => void | Promise<void>;
 }
 
 // dist/drivers/container/driver.js → the repository root is five levels up.
 const DEFAULT_AGENT = fileURLToPath(new URL('../../../../../agent/out/shed-agent', import.meta.url));
+// dist/drivers/container/driver.js → packages/server is three levels up.
+const DEFAULT_SPAWN_HELPER = fileURLToPath(new URL('../../../native/out/shed-spawn', import.meta.url));
 // Below the workload's 0 so the OOM killer prefers it to PID 1; only with CAP_SYS_RESOURCE.
 const AGENT_OOM_SCORE_ADJ = -998;
 
@@ -49,6 +58,7 @@ export class ContainerDriver implements Driver {
   readonly #opts: ContainerDriverOptions;
   readonly #agentPath: string;
   #facts: Promise<HostFacts> | undefined;
+  #spawner: Spawner | undefined;
   /** Host ends of the agent links this process holds, by sandbox. */
   readonly #links = new Map<SandboxId, { listener: AgentListener; agent: AgentClient }>();
 
@@ -76,6 +86,7 @@ export class ContainerDriver implements Driver {
       readyTimeoutMs: this.#opts.readyTimeoutMs ?? 10_000,
       agentOomScoreAdj: facts.canLowerOomScore ? AGENT_OOM_SCORE_ADJ : undefined,
       beforeStep: this.#opts.beforeStep,
+      spawner: this.#spawner,
     };
     const created = await createContainer(ctx, spec, opts);
     this.#links.set(spec.id, { listener: created.listener, agent: created.agent });
@@ -176,6 +187,15 @@ export class ContainerDriver implements Driver {
       runtimePath: this.#opts.runtimePath,
       fixHybridCgroups: this.#opts.fixHybridCgroups ?? true,
       agentPath: this.#agentPath,
+    }).then(async (f) => {
+      const helper = this.#opts.spawnHelperPath ?? DEFAULT_SPAWN_HELPER;
+      if (await access(helper, constants.X_OK).then(() => true, () => false)) {
+        this.#spawner = sharedSpawner(helper);
+        f.notes.push(`spawn helper: ${helper}`);
+      } else {
+        f.notes.push(`spawn helper ${helper} is missing ('make -C packages/server/native'): create forks the daemon instead, a few ms slower`);
+      }
+      return f;
     });
     return this.#facts;
   }

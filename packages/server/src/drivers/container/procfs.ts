@@ -1,5 +1,6 @@
 // Facts read from /proc: a process's identity (pid + start time), the boot id, rlimits and
 // the mount table. Pure parsers are exported for unit tests; readers add the I/O.
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 
 export interface ProcStat {
@@ -29,6 +30,14 @@ export async function readProcStat(pid: number): Promise<ProcStat | null> {
   return text === null ? null : parseProcStat(text);
 }
 
+export function readProcStatSync(pid: number): ProcStat | null {
+  try {
+    return parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return null; // the process is gone
+  }
+}
+
 /** True when `pid` is the same process (same start time) and has not exited (zombie or dead). */
 export async function isSameLiveProcess(pid: number, startTime: number): Promise<boolean> {
   const st = await readProcStat(pid);
@@ -39,7 +48,11 @@ let bootIdCache: string | undefined;
 
 /** The kernel's random id of this boot: pid + start time mean nothing across a reboot. */
 export async function bootId(): Promise<string> {
-  bootIdCache ??= (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
+  return bootIdSync();
+}
+
+export function bootIdSync(): string {
+  bootIdCache ??= readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
   return bootIdCache;
 }
 

@@ -1,7 +1,9 @@
 // One OCI runtime (crun, runc or runsc) bound to one state root. Each call is one process
 // spawn; the runtime does the namespace, mount and cgroup work (it is the audited part).
+import { statSync } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { runCommand, CommandError } from './command.js';
+import type { Spawner } from './spawner.js';
 
 export const RUNTIME_NAMES = ['crun', 'runc', 'runsc'] as const;
 export type RuntimeName = (typeof RUNTIME_NAMES)[number];
@@ -12,6 +14,8 @@ export interface StartOptions {
   signal?: AbortSignal;
   /** The container's stdout/stderr (and the runtime's own messages): a file in the run dir. */
   logPath: string;
+  /** Start the runtime through shed-spawn (faster than Node's spawn) when given. */
+  spawner?: Spawner;
 }
 
 export class OciRuntime {
@@ -34,7 +38,7 @@ export class OciRuntime {
    */
   async start(id: string, bundle: string, pidFile: string, opts: StartOptions): Promise<void> {
     const args = ['--root', this.root, 'run', '--detach', '--bundle', bundle, '--pid-file', pidFile, id];
-    await runLogged(this.path, args, opts.logPath, opts.signal);
+    await runLogged(this.path, args, opts.logPath, opts.signal, opts.spawner);
   }
 
   pause(id: string): Promise<unknown> {
@@ -66,7 +70,8 @@ export class OciRuntime {
  * `logPath`, since a pipe would stay open (and this call waiting) for as long as the
  * container lives. On failure the runtime's own words are read back from the log.
  */
-export async function runLogged(file: string, args: readonly string[], logPath: string, signal?: AbortSignal): Promise<void> {
+export async function runLogged(file: string, args: readonly string[], logPath: string, signal?: AbortSignal, spawner?: Spawner): Promise<void> {
+  if (spawner !== undefined) return runLoggedVia(spawner, file, args, logPath, signal);
   const log = await open(logPath, 'a');
   const before = (await log.stat()).size;
   try {
@@ -76,6 +81,14 @@ export async function runLogged(file: string, args: readonly string[], logPath: 
   } finally {
     await log.close();
   }
+}
+
+async function runLoggedVia(spawner: Spawner, file: string, args: readonly string[], logPath: string, signal?: AbortSignal): Promise<void> {
+  const before = statSync(logPath, { throwIfNoEntry: false })?.size ?? 0;
+  const r = await spawner.run([file, ...args], logPath, signal);
+  if (r.exitCode === 0) return;
+  const why = r.signal !== null ? `was killed by signal ${r.signal}` : `exited with ${r.exitCode}`;
+  throw await withLogTail(new CommandError('unavailable', `${file} ${args.join(' ')} ${why}`, r.exitCode, ''), logPath, before);
 }
 
 // The runtime wrote its complaint into the log file we gave it as stderr: quote it.
