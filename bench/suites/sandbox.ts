@@ -53,6 +53,14 @@ async function coldCreate(c: Ctx, alone: Stats): Promise<Row[]> {
     const v = phases.get(p);
     if (v !== undefined) rows.push({ suite: SUITE, name: `  create phase ${p}`, unit: 'ms', higherIsBetter: false, stats: stats(v) });
   }
+  const p50 = rows[0]?.stats.p50 ?? 0;
+  if (p50 > 25) {
+    const runtime = stats(phases.get('driver.runtime') ?? []).p50;
+    const total = stats(phases.get('total') ?? []).p50;
+    c.opts.note(`cold create p50 ${p50.toFixed(1)} ms is over its 25 ms budget: the OCI runtime's run takes ${runtime.toFixed(1)} ms of it `
+      + `(running \`true\` with the runtime alone takes ${alone.p50.toFixed(1)} ms), shedd's own phases ${(total - runtime).toFixed(1)} ms, `
+      + `and the HTTP round trip and row writes ${(p50 - total).toFixed(1)} ms`);
+  }
   return rows;
 }
 
