@@ -105,4 +105,10 @@ export interface Driver {
    * the sandbox keeps running and a later `adopt` re-links it.
    */
   release(handles: DriverHandles): Promise<void>;
+  /**
+   * Removes what the driver made for sandboxes that have no row (runtime state, cgroups,
+   * mounts, directories named for them) under the daemon's sandbox roots; returns what it
+   * removed. Called once at daemon start, after adopting the known sandboxes.
+   */
+  sweepOrphans?(opts: { runRoot: string; stateRoot: string; knownIds: ReadonlySet<string> }): Promise<string[]>;
 }

@@ -218,6 +218,13 @@ export class SandboxService {
       else stopped++;
     }
     await this.#rollBackPendingCreates();
+    // Whatever the kernel still holds for sandboxes without a row (a crash mid-create or
+    // mid-delete) goes last, once every known sandbox has been adopted or stopped.
+    const knownIds = new Set<string>(this.#d.store.sandboxes.list().map((r) => r.id));
+    const swept = await this.#d.driver.sweepOrphans?.({
+      runRoot: join(this.#d.runDir, 'sandboxes'), stateRoot: join(this.#d.dataDir, 'sandboxes'), knownIds,
+    });
+    if (swept !== undefined && swept.length > 0) this.#d.log.info({ swept }, 'removed orphans of unknown sandboxes');
     return { adopted, stopped };
   }
 
@@ -225,7 +232,12 @@ export class SandboxService {
   async close(): Promise<void> {
     const live = [...this.#live.values()];
     this.#live.clear();
-    await Promise.all(live.map((l) => l.close()));
+    // The driver lets go of its end of each link too (listening sockets), or they would keep
+    // this process alive; the sandboxes keep running.
+    await Promise.all(live.map(async (l) => {
+      await l.close();
+      await this.#d.driver.release(l.handles).catch(() => undefined);
+    }));
   }
 
   async #adopt(rec: SandboxRecord): Promise<boolean> {

@@ -14,6 +14,7 @@ import { probeHost, type HostFacts, type RuntimeChoice } from './host-probe.js';
 import { bootId } from './procfs.js';
 import { OciRuntime } from './runtime.js';
 import { checkSpec } from './spec-check.js';
+import { sweepOrphans, type SweepOptions } from './sweep.js';
 import { sharedSpawner, type Spawner } from './spawner.js';
 import { initAlive, releaseKernelState, removeSandboxDirs, targetOfBare, targetOfHandles, terminateWorkload, type TeardownTarget } from './teardown.js';
 
@@ -153,6 +154,11 @@ export class ContainerDriver implements Driver {
    */
   async release(handles: DriverHandles): Promise<void> {
     await this.#closeLink(parseAnyContainerHandles(handles).id);
+  }
+
+  async sweepOrphans(opts: SweepOptions): Promise<string[]> {
+    const r = await sweepOrphans(opts);
+    return [...r.containers, ...r.cgroups, ...r.mounts, ...r.dirs];
   }
 
   // The agent connection goes first: the listener's close waits for its connections to end.
