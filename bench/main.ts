@@ -9,8 +9,9 @@ import type { Suite } from './suite.js';
 import { agentSuite } from './suites/agent.js';
 import { containerSuite } from './suites/container.js';
 import { imagesSuite } from './suites/images.js';
+import { sandboxSuite } from './suites/sandbox.js';
 
-const SUITES: readonly Suite[] = [agentSuite, containerSuite, imagesSuite];
+const SUITES: readonly Suite[] = [sandboxSuite, containerSuite, agentSuite, imagesSuite];
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const RESULTS = join(repo, 'build/bench-results.json');
 
@@ -23,12 +24,18 @@ async function main(argv: readonly string[]): Promise<void> {
   }
   const chosen = names.length === 0 ? SUITES : SUITES.filter((s) => names.includes(s.name));
   const rows: Row[] = [];
+  const notes: string[] = [];
   for (const suite of chosen) {
     console.error(`bench: ${suite.name}: ${suite.description}`);
-    rows.push(...(await suite.run({ scale: quick ? 0.1 : 1 })));
+    const note = (text: string): void => {
+      console.error(`bench: ${suite.name}: ${text}`);
+      notes.push(`${suite.name}: ${text}`);
+    };
+    rows.push(...(await suite.run({ scale: quick ? 0.1 : 1, note })));
   }
   console.log(table(rows));
-  const meta = { date: new Date().toISOString(), node: process.version, cpus: cpus().length, quick };
+  if (notes.length > 0) console.log(`\nnotes:\n${notes.map((n) => `  - ${n}`).join('\n')}`);
+  const meta = { date: new Date().toISOString(), node: process.version, cpus: cpus().length, quick, notes };
   await mkdir(dirname(RESULTS), { recursive: true });
   await writeFile(RESULTS, json(rows, meta) + '\n');
   console.error(`bench: results written to ${RESULTS}`);

@@ -4,6 +4,8 @@ import type { Row } from './report.js';
 export interface SuiteOptions {
   /** Scale sample counts (0.1 for a quick run). @default 1 */
   readonly scale: number;
+  /** Records a remark printed under the table and kept in the JSON (a peer not installed, a budget missed and why). */
+  note(text: string): void;
 }
 
 export interface Suite {

@@ -45,5 +45,7 @@ say "building shed-spawn (the daemon's process starter)"
 make -s -C packages/server/native
 say "building TypeScript"
 npx tsc -b tsconfig.json
+# The entry points start with '#!/usr/bin/env node'; tsc writes them 0644.
+chmod 755 packages/cli/dist/main.js packages/server/dist/daemon/main.js
 
 bash scripts/host-report.sh

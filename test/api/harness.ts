@@ -3,8 +3,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ShedError } from '@shed/server';
-import type { ImageAdmin } from '@shed/server';
 import { serve, type Running } from '@shed/server';
 import { openDb, type Db } from '@shed/server';
 import { sqlitePersistence } from '@shed/server';
@@ -24,13 +22,9 @@ export async function startHarness(): Promise<Harness> {
   const db = openDb({ path: join(dir, 'shed.db') });
   const driver = new AgentProcessDriver();
   const images = fakeImages(db);
-  const unsupported = async (): Promise<never> => {
-    throw new ShedError('failed_precondition', 'the test image store only knows the default image');
-  };
-  const imageAdmin: ImageAdmin = { list: () => images.list(), pull: unsupported, importTar: unsupported, remove: unsupported, prune: unsupported };
   const socketPath = join(dir, 'run', 'shed.sock');
   const running = await serve(
-    { driver, images, imageAdmin, store: sqlitePersistence(db), idMap: { hostId: 100000, size: 65536 } },
+    { driver, images, store: sqlitePersistence(db), idMap: { hostId: 100000, size: 65536 } },
     { dataDir: join(dir, 'data'), runDir: join(dir, 'run'), socketPath, log: false },
   );
   return {

@@ -95,7 +95,8 @@ export function driverConformance(name: string, target: () => Promise<Conformanc
 
     it('pause blocks progress and resume continues', async () => {
       const sb = await create();
-      const ticker = sb.agent.exec({ argv: ['sh', '-c', 'i=0; while :; do i=$((i+1)); echo $i > /tmp/n; sleep 0.02; done'] });
+      // Written aside and renamed: a read between `>`'s truncate and the write would see an empty file.
+      const ticker = sb.agent.exec({ argv: ['sh', '-c', 'i=0; while :; do i=$((i+1)); echo $i > /tmp/n.new; mv /tmp/n.new /tmp/n; sleep 0.02; done'] });
       await ticker.started;
       await sleep(100);
       await driver.pause(sb.handles);

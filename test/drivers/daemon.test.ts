@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { Shed } from '@shed/sdk';
 import {
   ContainerDriver, ShedError, newSandboxId, openDb, serve, sqlitePersistence,
-  type Db, type ImageAdmin, type ImageDigest, type ImageService, type ResolvedImage, type Running,
+  type Db, type ImageDigest, type ImageService, type ResolvedImage, type Running,
 } from '@shed/server';
 import { containerTarget } from '../conformance/container-target.js';
 import { AGENT_PATH, fixtureRootfs, HOST_ID, ID_RANGE } from '../conformance/env.js';
@@ -44,12 +44,8 @@ describe('the daemon with the container driver', { skip }, () => {
   let shed: Shed | undefined;
 
   const start = async (): Promise<Shed> => {
-    const unsupported = async (): Promise<never> => {
-      throw new ShedError('failed_precondition', 'not in this test');
-    };
-    const imageAdmin: ImageAdmin = { list: () => images.list(), pull: unsupported, importTar: unsupported, remove: unsupported, prune: unsupported };
     running = await serve(
-      { driver: new ContainerDriver({ agentPath: AGENT_PATH }), images, imageAdmin, store: sqlitePersistence(db), idMap: { hostId: HOST_ID, size: ID_RANGE } },
+      { driver: new ContainerDriver({ agentPath: AGENT_PATH }), images, store: sqlitePersistence(db), idMap: { hostId: HOST_ID, size: ID_RANGE } },
       { dataDir: join(dir, 'data'), runDir: join(dir, 'run'), socketPath: join(dir, 'run', 'shed.sock'), log: false },
     );
     shed = await Shed.connect({ socketPath: join(dir, 'run', 'shed.sock') });

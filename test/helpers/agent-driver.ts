@@ -33,6 +33,11 @@ export class AgentProcessDriver implements Driver {
   // The agent process is this helper's child: there is no link to let go of without ending it.
   async release(): Promise<void> {}
 
+  // Its sandboxes are child processes of the test: nothing outlives the test process to sweep.
+  async sweep(): Promise<string[]> {
+    return [];
+  }
+
   async stop(h: DriverHandles): Promise<void> {
     const agent = this.#running.get(h.id);
     this.#running.delete(h.id);

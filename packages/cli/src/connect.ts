@@ -1,7 +1,7 @@
 import { Shed, ShedApiError } from '@shed/sdk';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, closeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync } from 'node:fs';
+import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export interface GlobalOptions {
@@ -9,12 +9,34 @@ export interface GlobalOptions {
   json?: boolean;
 }
 
-/** Where shedd lives: $SHED_SHEDD, else beside this CLI in the shed repository or install. */
-export function sheddPath(): string {
+/** How to run shedd: a node script (its JS entry) or an executable found in PATH. */
+export interface SheddCommand {
+  readonly file: string;
+  readonly args: readonly string[];
+}
+
+/**
+ * Where shedd is: $SHED_SHEDD; else @shed/server's build beside this CLI (a checkout or an
+ * install of the workspace); else `shedd` in PATH.
+ */
+export function sheddCommand(): SheddCommand {
   const fromEnv = process.env['SHED_SHEDD'];
-  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+  if (fromEnv !== undefined && fromEnv !== '') return { file: process.execPath, args: [fromEnv] };
   const here = dirname(fileURLToPath(import.meta.url));
-  return join(here, '..', '..', 'server', 'dist', 'daemon', 'main.js');
+  const sibling = join(here, '..', '..', 'server', 'dist', 'daemon', 'main.js');
+  if (existsSync(sibling)) return { file: process.execPath, args: [sibling] };
+  const inPath = (process.env['PATH'] ?? '').split(delimiter).map((d) => join(d, 'shedd')).find(isExecutable);
+  if (inPath !== undefined) return { file: inPath, args: [] };
+  throw new ShedApiError('unavailable', `shedd is not running and cannot be found (looked for ${sibling} and 'shedd' in PATH); build shed (npx tsc -b) or set SHED_SHEDD`);
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export function runDir(): string {
@@ -22,30 +44,39 @@ export function runDir(): string {
 }
 
 /**
- * Connects to shedd, starting it when its socket does not answer: shedd runs detached
- * (sandboxes never depend on this CLI), logs to <runDir>/shedd.log, and says it is ready by
- * writing a line to the pipe it inherited as fd 3. No polling.
+ * Connects to shedd, starting it when its socket does not answer. The shedd started here
+ * keeps running after this command, like any daemon (sandboxes never depend on the CLI):
+ * it runs in its own session, logs to <runDir>/shedd.log, and says it is ready by writing a
+ * line to the pipe it inherited as fd 3. No polling.
  */
 export async function connect(g: GlobalOptions): Promise<Shed> {
   const socketPath = g.socket ?? process.env['SHED_SOCKET'];
+  const opts = socketPath === undefined ? {} : { socketPath };
   try {
-    return await Shed.connect(socketPath === undefined ? {} : { socketPath });
+    return await Shed.connect(opts);
   } catch (err) {
     if (!(err instanceof ShedApiError) || err.code !== 'unavailable' || err.status !== 0) throw err;
-    await startDaemon(socketPath);
-    return Shed.connect(socketPath === undefined ? {} : { socketPath });
+    try {
+      await startDaemon(socketPath);
+    } catch (startErr) {
+      // Another shed command may have started one at the same moment, which won the lock.
+      const other = await Shed.connect(opts).catch(() => undefined);
+      if (other === undefined) throw startErr;
+      return other;
+    }
+    return Shed.connect(opts);
   }
 }
 
 async function startDaemon(socketPath: string | undefined): Promise<void> {
   const dir = runDir();
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  mkdirSync(dir, { recursive: true, mode: 0o711 });
   const logPath = join(dir, 'shedd.log');
+  const cmd = sheddCommand();
   const log = openSync(logPath, 'a', 0o600);
-  const main = sheddPath();
-  if (!existsSync(main)) throw new ShedApiError('unavailable', `shedd is not running and ${main} does not exist; build shed (npx tsc -b) or set SHED_SHEDD`);
-  const args = [main, '--ready-fd', '3', ...(socketPath === undefined ? [] : ['--socket', socketPath])];
-  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log, log, 'pipe'] });
+  const args = [...cmd.args, '--ready-fd', '3', ...(socketPath === undefined ? [] : ['--socket', socketPath])];
+  // cwd '/': a daemon must not keep the caller's working directory busy.
+  const child = spawn(cmd.file, args, { detached: true, cwd: '/', stdio: ['ignore', log, log, 'pipe'] });
   closeSync(log);
   const ready = child.stdio[3];
   if (ready === null || ready === undefined) throw new ShedApiError('internal', 'could not open the readiness pipe to shedd');
@@ -61,4 +92,5 @@ async function startDaemon(socketPath: string | undefined): Promise<void> {
   ready.destroy();
   child.unref();
   if (!ok) throw new ShedApiError('unavailable', `shedd failed to start; see ${logPath}`);
+  process.stderr.write(`shed: started shedd (pid ${child.pid}); it keeps running, logging to ${logPath} (stop it with: kill ${child.pid})\n`);
 }

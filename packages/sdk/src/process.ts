@@ -93,7 +93,11 @@ export class SandboxProcess {
       this.#out.end();
       this.#err.end();
       return exit;
-    } catch (err) {
+    } catch (caught) {
+      // A socket cut mid-stream (shedd stopped or restarted) is `unavailable`, like a refused connection.
+      const err = caught instanceof ShedApiError ? caught : new ShedApiError('unavailable',
+        `lost the output stream of process ${this.procId} (${caught instanceof Error ? caught.message : String(caught)}); shedd may have restarted, and the process keeps running`,
+        { cause: caught });
       this.#out.end(err);
       this.#err.end(err);
       throw err;

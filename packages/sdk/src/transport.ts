@@ -30,7 +30,9 @@ export class Transport {
   /** A JSON call; non-2xx responses become ShedApiErrors. The caller checks the shape of what it gets. */
   async json(method: string, path: string, opts: RequestOptions = {}): Promise<unknown> {
     const res = await this.send(method, path, opts);
-    const text = await readText(res);
+    const text = await readText(res).catch((err: unknown) => {
+      throw opts.signal?.aborted === true ? opts.signal.reason : new ShedApiError('unavailable', `lost the connection to shedd during ${method} ${path}; shedd may have restarted`, { cause: err });
+    });
     if (res.statusCode === 204 || text === '') return {};
     try {
       return JSON.parse(text);

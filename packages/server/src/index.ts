@@ -5,7 +5,7 @@ export type { ErrorCode, ShedErrorOptions } from './core/errors.js';
 export { isImageDigest, isSandboxId, newOperationId, newSandboxId } from './core/ids.js';
 export type { ImageDigest, OperationId, SandboxId } from './core/ids.js';
 export type {
-  Driver, DriverCreateSpec, DriverHandles, DriverOpOptions, DriverProbe, IdMap, NetworkMode, Resources, RunningSandbox,
+  Driver, DriverCreateSpec, DriverHandles, DriverOpOptions, DriverProbe, IdMap, NetworkMode, Resources, RunningSandbox, SweepRequest,
 } from './core/driver.js';
 export { PhaseTimer } from './core/phase-timer.js';
 export type { PhaseTimings } from './core/phase-timer.js';
@@ -29,8 +29,8 @@ export { openDb } from './store/db.js';
 export type { Db, OpenDbOptions } from './store/db.js';
 
 // Sandboxes: the driver port, the service, its persistence, and the daemon that serves them.
-export type { ImageAdmin } from './core/image-admin.js';
 export { SandboxService, type SandboxServiceDeps } from './core/sandbox-service.js';
+export type { ReconcileReport } from './core/reconcile.js';
 export type { Persistence, SandboxRecord } from './core/sandboxes.js';
 export { sqlitePersistence } from './store/persistence.js';
 export { serve, type Backends, type Running, type ServeOptions } from './daemon/serve.js';
@@ -56,7 +56,6 @@ export type {
 export type { BlobRecord, ImageRecord, ImageRepo, NewImage } from './core/image-repo.js';
 export { SqliteImageRepo } from './store/images-repo.js';
 export { ImageStore } from './images/image-store.js';
-export { imageAdmin } from './images/image-admin.js';
 export type { ImageStoreOptions } from './images/image-store.js';
 export { DEFAULT_LIMITS } from './images/limits.js';
 export type { ImageLimits } from './images/limits.js';

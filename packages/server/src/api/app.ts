@@ -4,7 +4,7 @@ import { LIMITS, ROUTES, type HealthResponse } from '@shed/protocol';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { ImageAdmin } from '../core/image-admin.js';
+import type { ImageService } from '../core/images.js';
 import type { SandboxCommands } from '../core/sandbox-commands.js';
 import type { SandboxFiles } from '../core/sandbox-files.js';
 import type { SandboxService } from '../core/sandbox-service.js';
@@ -18,12 +18,12 @@ import { validatorCompiler } from './validation.js';
 
 export type Api = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
 
-/** What the routes call: core's services and the image store's admin port. */
+/** What the routes call: core's services and the image store. */
 export interface ApiDeps {
   readonly sandboxes: SandboxService;
   readonly commands: SandboxCommands;
   readonly files: SandboxFiles;
-  readonly images: ImageAdmin;
+  readonly images: ImageService;
   readonly health: () => HealthResponse;
   readonly version: string;
   /** Request logging; false in tests. */
@@ -37,11 +37,16 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   const loggerInstance: FastifyBaseLogger | undefined = deps.logger === false ? undefined : deps.logger;
   const app: Api = Fastify({
     ...(loggerInstance === undefined ? { logger: false } : { loggerInstance }),
+    // Two log lines per request would be most of the log and a sync write on every exec;
+    // core logs what changes (creates, deletes, reconciles) and errors are logged below.
+    disableRequestLogging: true,
     bodyLimit: LIMITS.jsonBodyBytes,
     // Requests arrive over a root-only unix socket; a sandbox id or name is short.
     routerOptions: { maxParamLength: 200 },
     // Streams (process output, file reads) may stay open for as long as a process runs.
     requestTimeout: 0,
+    // So close() does not wait for those streams: shutting down detaches, it does not drain.
+    forceCloseConnections: true,
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.addContentTypeParser(STREAM_TYPES, (_req, payload, done) => done(null, payload));

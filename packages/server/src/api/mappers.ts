@@ -1,6 +1,6 @@
-import type { DirListEntry, FileStatResponse, ImageInfo as WireImage, ProcessExit, SandboxInfo } from '@shed/protocol';
+import type { DirListEntry, FileStatResponse, ImageInfo as WireImage, ProcessExit, PruneImagesResponse, SandboxInfo } from '@shed/protocol';
 import type { AgentDirEntry, AgentExit, AgentFileStat } from '../core/agent-port.js';
-import type { ImageInfo } from '../core/images.js';
+import type { ImageInfo, PruneResult } from '../core/images.js';
 import type { PhaseTimings } from '../core/phase-timer.js';
 import type { SandboxRecord } from '../core/sandboxes.js';
 
@@ -50,6 +50,10 @@ export function dirEntry(e: AgentDirEntry): DirListEntry {
 
 export function imageInfo(i: ImageInfo): WireImage {
   return { digest: i.digest, names: [...i.names], sizeBytes: i.sizeBytes, createdAt: iso(i.createdAt), lastUsedAt: iso(i.lastUsedAt) };
+}
+
+export function pruneResult(r: PruneResult): PruneImagesResponse {
+  return { removed: r.deleted.map((d) => d.digest), freedBytes: r.freedBytes };
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();

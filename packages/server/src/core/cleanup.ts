@@ -24,12 +24,3 @@ export class CleanupStack {
     return problems;
   }
 }
-
-/** Like Promise.all, but waits for every promise to settle before rejecting with the first error. */
-export async function settleAll<T extends readonly unknown[]>(promises: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
-  const results = await Promise.allSettled(promises);
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed !== undefined) throw failed.reason;
-  // Every result is fulfilled here, in the order given.
-  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
-}

@@ -75,6 +75,16 @@ export interface DriverProbe {
   readonly problems: readonly string[];
 }
 
+/** What the orphan sweep at daemon start may look at. */
+export interface SweepRequest {
+  /** The parent of every sandbox run dir (`DriverCreateSpec.runDir`). */
+  readonly runRoot: string;
+  /** The parent of every sandbox state dir (`DriverCreateSpec.stateDir`). */
+  readonly stateRoot: string;
+  /** Sandboxes that exist: anything of this driver's named for another sandbox id is an orphan. */
+  readonly knownIds: ReadonlySet<SandboxId>;
+}
+
 /**
  * One interface for every way of isolating a sandbox (containers now, VMs later). Every
  * driver passes the conformance suite in test/conformance. Each method either completes or
@@ -106,9 +116,9 @@ export interface Driver {
    */
   release(handles: DriverHandles): Promise<void>;
   /**
-   * Removes what the driver made for sandboxes that have no row (runtime state, cgroups,
-   * mounts, directories named for them) under the daemon's sandbox roots; returns what it
-   * removed. Called once at daemon start, after adopting the known sandboxes.
+   * Removes what this driver made for sandboxes that no longer exist (a crash between
+   * steps, a row deleted by hand): runtime state, cgroups, mounts, directories. Looks only
+   * under the given roots and this daemon's own scope. Returns what it removed, for the log.
    */
-  sweepOrphans?(opts: { runRoot: string; stateRoot: string; knownIds: ReadonlySet<string> }): Promise<string[]>;
+  sweep(req: SweepRequest): Promise<string[]>;
 }

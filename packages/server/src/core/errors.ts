@@ -38,3 +38,6 @@ export const notFound = (what: string, id: string): ShedError =>
 
 export const invalidArgument = (message: string, details?: Record<string, unknown>): ShedError =>
   new ShedError('invalid_argument', message, details ? { details } : {});
+
+/** The message of anything thrown, for logs and wrapped messages. */
+export const errorMessage = (err: unknown): string => (err instanceof Error ? err.message : String(err));

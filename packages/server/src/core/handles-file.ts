@@ -1,4 +1,4 @@
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DriverHandles } from './driver.js';
 import { ShedError } from './errors.js';
@@ -13,6 +13,8 @@ export const HANDLES_FILE = 'handles.json';
 
 /** Writes atomically (temp file + rename), so a crash leaves the old file or the new one. */
 export async function saveHandles(sandboxRunDir: string, handles: DriverHandles): Promise<void> {
+  // Drivers make the run dir; one that needs none (a test double) gets it here.
+  await mkdir(sandboxRunDir, { recursive: true, mode: 0o711 });
   const path = join(sandboxRunDir, HANDLES_FILE);
   const tmp = `${path}.tmp`;
   await writeFile(tmp, JSON.stringify(handles), { mode: 0o600 });

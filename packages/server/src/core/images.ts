@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { ImageDigest } from './ids.js';
 
 /** The parts of an image's config that shape a sandbox. */
@@ -128,6 +129,8 @@ export interface ImageService {
   list(): Promise<ImageInfo[]>;
   /** Imports an OCI layout (dir or tar), a docker-archive tar, a rootfs tar or a directory. */
   import(path: string, opts?: ImportOptions): Promise<ImageInfo>;
+  /** Imports an archive (OCI layout tar, docker-archive, rootfs tar) arriving as a stream: an upload. */
+  importStream(tar: Readable, opts?: ImportOptions): Promise<ImageInfo>;
   /** Pulls `ref` from a registry (skopeo) and imports it under the name `ref`. */
   pull(ref: string, opts?: PullOptions): Promise<ImageInfo>;
   /** Builds a built-in image (busybox `default`, debootstrap `debian`). */

@@ -1,7 +1,7 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AgentPort } from './agent-port.js';
-import { CleanupStack, settleAll } from './cleanup.js';
+import { CleanupStack } from './cleanup.js';
 import type { Driver, DriverHandles, IdMap, RunningSandbox } from './driver.js';
 import { ShedError, asShedError, notFound } from './errors.js';
 import { loadHandles, saveHandles } from './handles-file.js';
@@ -10,6 +10,7 @@ import type { ImageService, ResolvedImage } from './images.js';
 import { LiveSandbox, commandDefaults } from './live-sandbox.js';
 import { KeyedMutex } from './locks.js';
 import { PhaseTimer, type PhaseTimings } from './phase-timer.js';
+import { reconcile, type ReconcileReport } from './reconcile.js';
 import { buildSpec, parseLabelFilters, type CreateSandboxCommand } from './sandbox-spec.js';
 import type { OperationKind, OperationRecord, Persistence, SandboxRecord, SandboxSpec } from './sandboxes.js';
 import { transition } from './state.js';
@@ -107,10 +108,9 @@ export class SandboxService {
     const timer = new PhaseTimer();
     const cleanup = new CleanupStack();
     try {
-      const [image] = await settleAll<[ResolvedImage, void]>([
-        timer.time('image', () => this.#d.images.resolve(spec.image, { signal })),
-        timer.time('dirs', () => this.#makeDirs(id, cleanup)),
-      ]);
+      // The driver makes the sandbox's directories (it knows their modes); core removes them on failure.
+      cleanup.push('remove the sandbox directories', () => this.#removeDirs(id));
+      const image = await timer.time('image', () => this.#d.images.resolve(spec.image, { signal }));
       const running = await this.#startDriver(id, spec, image, timer, cleanup, signal);
       const now = Date.now();
       const record: SandboxRecord = {
@@ -205,66 +205,35 @@ export class SandboxService {
   }
 
   /**
-   * Re-links sandboxes that kept running while no daemon was up; marks the dead ones
-   * stopped (releasing what the kernel still holds for them) and rolls back creates a crash
-   * cut short. Called once at daemon start, before the API serves.
+   * Re-links sandboxes that kept running while no daemon was up, releases and marks stopped
+   * the dead ones, finishes or undoes operations a crash cut short, and sweeps orphans.
+   * Called once at daemon start, before the API serves.
    */
-  async reconcile(): Promise<{ adopted: number; stopped: number }> {
-    let adopted = 0;
-    let stopped = 0;
-    for (const rec of this.#d.store.sandboxes.list()) {
-      if (rec.state === 'stopped' || rec.state === 'failed') continue;
-      if (await this.#adopt(rec)) adopted++;
-      else stopped++;
-    }
-    await this.#rollBackPendingCreates();
-    // Whatever the kernel still holds for sandboxes without a row (a crash mid-create or
-    // mid-delete) goes last, once every known sandbox has been adopted or stopped.
-    const knownIds = new Set<string>(this.#d.store.sandboxes.list().map((r) => r.id));
-    const swept = await this.#d.driver.sweepOrphans?.({
-      runRoot: join(this.#d.runDir, 'sandboxes'), stateRoot: join(this.#d.dataDir, 'sandboxes'), knownIds,
+  async reconcile(): Promise<ReconcileReport> {
+    return reconcile({
+      driver: this.#d.driver,
+      store: this.#d.store,
+      log: this.#d.log,
+      runRoot: join(this.#d.runDir, 'sandboxes'),
+      stateRoot: join(this.#d.dataDir, 'sandboxes'),
+      savedHandles: (id) => loadHandles(this.#runDirOf(id)).catch(() => null),
+      bareHandles: (id) => this.#bareHandles(id),
+      attach: async (rec, running) => {
+        const image = await this.#d.images.resolve(rec.imageDigest);
+        this.#live.set(rec.id, new LiveSandbox(running.handles, this.#agentOf(running), commandDefaults(image.info.config, rec.spec)));
+      },
+      removeDirs: (id) => this.#removeDirs(id),
     });
-    if (swept !== undefined && swept.length > 0) this.#d.log.info({ swept }, 'removed orphans of unknown sandboxes');
-    return { adopted, stopped };
   }
 
   /** Detaches from every sandbox's agent. Sandboxes keep running; a new daemon adopts them. */
   async close(): Promise<void> {
     const live = [...this.#live.values()];
     this.#live.clear();
-    // The driver lets go of its end of each link too (listening sockets), or they would keep
-    // this process alive; the sandboxes keep running.
     await Promise.all(live.map(async (l) => {
       await l.close();
-      await this.#d.driver.release(l.handles).catch(() => undefined);
+      await this.#d.driver.release(l.handles);
     }));
-  }
-
-  async #adopt(rec: SandboxRecord): Promise<boolean> {
-    const runDir = this.#runDirOf(rec.id);
-    const handles = await loadHandles(runDir).catch(() => null);
-    const running = handles === null ? null : await this.#d.driver.adopt(handles).catch(() => null);
-    if (running !== null && rec.state === 'running') {
-      const image = await this.#d.images.resolve(rec.imageDigest);
-      this.#live.set(rec.id, new LiveSandbox(running.handles, this.#agentOf(running), commandDefaults(image.info.config, rec.spec)));
-      return true;
-    }
-    if (handles !== null) await this.#d.driver.stop(handles, { graceMs: 0 }).catch(() => undefined);
-    const state = rec.state === 'deleting' ? rec.state : transition(rec.state, 'died');
-    this.#d.store.sandboxes.update(rec.id, { state, stateReason: 'its processes were gone when shedd started' });
-    return false;
-  }
-
-  async #rollBackPendingCreates(): Promise<void> {
-    for (const op of this.#d.store.operations.pending()) {
-      const id = op.sandboxId;
-      if (op.kind === 'create' && id !== null && this.#d.store.sandboxes.get(id) === undefined) {
-        const handles = await loadHandles(this.#runDirOf(id)).catch(() => null);
-        if (handles !== null) await this.#d.driver.destroy(handles).catch(() => undefined);
-        await this.#removeDirs(id);
-      }
-      this.#d.store.operations.fail(op.id, { code: 'unavailable', message: 'shedd stopped before the operation finished' });
-    }
   }
 
   async #startDriver(
@@ -285,15 +254,6 @@ export class SandboxService {
     return new LiveSandbox(running.handles, this.#agentOf(running), commandDefaults(image.info.config, spec));
   }
 
-  async #makeDirs(id: SandboxId, cleanup: CleanupStack): Promise<void> {
-    cleanup.push('remove the sandbox directories', () => this.#removeDirs(id));
-    await Promise.all([
-      // 0711: a container sandbox's mapped root (an unprivileged host uid) must traverse these.
-      mkdir(this.#stateDirOf(id), { recursive: true, mode: 0o711 }),
-      mkdir(this.#runDirOf(id), { recursive: true, mode: 0o711 }),
-    ]);
-  }
-
   async #removeDirs(id: SandboxId): Promise<void> {
     await Promise.all([rm(this.#stateDirOf(id), { recursive: true, force: true }), rm(this.#runDirOf(id), { recursive: true, force: true })]);
   }
@@ -306,10 +266,13 @@ export class SandboxService {
       await live.close();
       return live.handles;
     }
-    // Not live (stopped, or the host rebooted): the saved handles, else bare ones the driver
-    // can still use to find and remove what it made from the id and directories alone.
-    const bare = { stateDir: this.#stateDirOf(id), runDir: this.#runDirOf(id) };
-    return (await loadHandles(this.#runDirOf(id)).catch(() => null)) ?? { driver: this.#d.driver.name, id, data: bare };
+    // Not live (stopped, or the host rebooted): the saved handles, else bare ones.
+    return (await loadHandles(this.#runDirOf(id)).catch(() => null)) ?? this.#bareHandles(id);
+  }
+
+  /** Handles the driver can still find and remove what it made with, from the id and directories alone. */
+  #bareHandles(id: SandboxId): DriverHandles {
+    return { driver: this.#d.driver.name, id, data: { stateDir: this.#stateDirOf(id), runDir: this.#runDirOf(id) } };
   }
 
   async #undo(cleanup: CleanupStack, id: SandboxId, opts: { keepDirs?: boolean } = {}): Promise<void> {

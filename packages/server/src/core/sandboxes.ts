@@ -97,6 +97,8 @@ export interface OperationRepo {
   begin(intent: OperationIntent): OperationRecord;
   succeed(id: OperationId, result: unknown): void;
   fail(id: OperationId, error: SandboxErrorInfo): void;
+  /** Finishes an operation a crash cut short, after undoing what it had done. */
+  rollBack(id: OperationId, error: SandboxErrorInfo): void;
   findByKey(idempotencyKey: string): OperationRecord | undefined;
   pending(): OperationRecord[];
 }

@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import { buildApi, type Api } from '../api/app.js';
 import type { Driver, IdMap } from '../core/driver.js';
-import type { ImageAdmin } from '../core/image-admin.js';
 import type { ImageService } from '../core/images.js';
 import { SandboxCommands } from '../core/sandbox-commands.js';
 import { SandboxFiles } from '../core/sandbox-files.js';
@@ -15,7 +14,6 @@ export const SHED_VERSION = '0.1.0';
 export interface Backends {
   readonly driver: Driver;
   readonly images: ImageService;
-  readonly imageAdmin: ImageAdmin;
   readonly store: Persistence;
   readonly idMap: IdMap;
 }
@@ -42,13 +40,18 @@ export async function serve(b: Backends, opts: ServeOptions): Promise<Running> {
   const sandboxes = new SandboxService({
     driver: b.driver, images: b.images, store: b.store, dataDir: opts.dataDir, runDir: opts.runDir, idMap: b.idMap, log,
   });
-  const reconciled = await sandboxes.reconcile();
-  log.info({ ...reconciled, driver: b.driver.name, usable: probe.usable, notes: probe.notes }, 'reconciled with running sandboxes');
+  if (probe.usable) log.info({ driver: b.driver.name, notes: probe.notes }, 'driver ready');
+  else log.error({ driver: b.driver.name, notes: probe.notes, problems: probe.problems }, 'the driver cannot run sandboxes on this host; creates will fail');
+  const r = await sandboxes.reconcile();
+  log.info(
+    { adopted: r.adopted, stopped: r.stopped, deleted: r.deleted, rolledBack: r.rolledBack, swept: r.swept },
+    `reconciled: ${r.adopted.length} adopted, ${r.stopped.length} marked stopped, ${r.rolledBack.length} creates rolled back, ${r.swept.length} orphans swept`,
+  );
   const api = await buildApi({
     sandboxes,
     commands: new SandboxCommands(sandboxes),
     files: new SandboxFiles(sandboxes),
-    images: b.imageAdmin,
+    images: b.images,
     version: SHED_VERSION,
     logger: opts.log,
     health: () => ({
@@ -61,6 +64,8 @@ export async function serve(b: Backends, opts: ServeOptions): Promise<Running> {
     api,
     sandboxes,
     close: async () => {
+      // Connections are cut (forceCloseConnections): an output stream may follow a process
+      // for hours. The processes keep running; clients reattach to the next shedd.
       await api.close();
       await sandboxes.close();
     },

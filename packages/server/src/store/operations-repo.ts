@@ -80,6 +80,10 @@ export class SqliteOperationRepo implements OperationRepo {
     this.#finish.run({ id, state: 'failed', result: null, error: JSON.stringify(error), finished_at: Date.now() });
   }
 
+  rollBack(id: OperationId, error: SandboxErrorInfo): void {
+    this.#finish.run({ id, state: 'rolled_back', result: null, error: JSON.stringify(error), finished_at: Date.now() });
+  }
+
   findByKey(idempotencyKey: string): OperationRecord | undefined {
     const row = this.#byKey.get(idempotencyKey);
     return row === undefined ? undefined : fromRow(row);

@@ -4,7 +4,7 @@ import {
 } from '@shed/protocol';
 import { abortOnClose } from '../abort.js';
 import type { Api, ApiDeps } from '../app.js';
-import { imageInfo } from '../mappers.js';
+import { imageInfo, pruneResult } from '../mappers.js';
 import { asReadable } from './streams.js';
 
 export function imageRoutes(app: Api, { images }: ApiDeps): void {
@@ -17,7 +17,7 @@ export function imageRoutes(app: Api, { images }: ApiDeps): void {
   );
 
   app.post(ROUTES.imageImport, { schema: { querystring: ImportImageQuery, response: { 200: ImageInfo } } }, async (req, reply) =>
-    imageInfo(await images.importTar(asReadable(req.body), { name: req.query.name, signal: abortOnClose(reply.raw) })),
+    imageInfo(await images.importStream(asReadable(req.body), { names: [req.query.name], signal: abortOnClose(reply.raw) })),
   );
 
   app.post(ROUTES.imageRemove, { schema: { body: RemoveImageRequest, response: { 200: Empty } } }, async (req) => {
@@ -26,6 +26,6 @@ export function imageRoutes(app: Api, { images }: ApiDeps): void {
   });
 
   app.post(ROUTES.imagePrune, { schema: { body: PruneImagesRequest, response: { 200: PruneImagesResponse } } }, async (req) =>
-    images.prune(req.body),
+    pruneResult(await images.prune(req.body)),
   );
 }

@@ -4,7 +4,7 @@ import { access, constants, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AgentClient, AgentListener } from '@shed/protocol';
-import type { Driver, DriverCreateSpec, DriverHandles, DriverOpOptions, DriverProbe, RunningSandbox } from '../../core/driver.js';
+import type { Driver, DriverCreateSpec, DriverHandles, DriverOpOptions, DriverProbe, RunningSandbox, SweepRequest } from '../../core/driver.js';
 import { ShedError } from '../../core/errors.js';
 import type { SandboxId } from '../../core/ids.js';
 import { awaitAgent, listenForAgent } from './agent-link.js';
@@ -14,7 +14,7 @@ import { probeHost, type HostFacts, type RuntimeChoice } from './host-probe.js';
 import { bootId } from './procfs.js';
 import { OciRuntime } from './runtime.js';
 import { checkSpec } from './spec-check.js';
-import { sweepOrphans, type SweepOptions } from './sweep.js';
+import { sweepOrphans } from './sweep.js';
 import { sharedSpawner, type Spawner } from './spawner.js';
 import { initAlive, releaseKernelState, removeSandboxDirs, targetOfBare, targetOfHandles, terminateWorkload, type TeardownTarget } from './teardown.js';
 
@@ -156,9 +156,14 @@ export class ContainerDriver implements Driver {
     await this.#closeLink(parseAnyContainerHandles(handles).id);
   }
 
-  async sweepOrphans(opts: SweepOptions): Promise<string[]> {
-    const r = await sweepOrphans(opts);
-    return [...r.containers, ...r.cgroups, ...r.mounts, ...r.dirs];
+  async sweep(req: SweepRequest): Promise<string[]> {
+    const r = await sweepOrphans(req);
+    return [
+      ...r.containers.map((c) => `runtime container ${c}`),
+      ...r.cgroups.map((c) => `cgroup ${c}`),
+      ...r.mounts.map((m) => `mount ${m}`),
+      ...r.dirs.map((d) => `directory ${d}`),
+    ];
   }
 
   // The agent connection goes first: the listener's close waits for its connections to end.

@@ -1,0 +1,108 @@
+// Start-up reconciliation: what the database says against what the kernel holds. Run once
+// by the daemon before the API serves, so nothing else touches a sandbox meanwhile.
+//
+//  - running (or a start cut short): adopted when its processes live and its agent
+//    reconnects; otherwise its kernel state is released and it is marked stopped, with why;
+//  - stopping: the stop is finished; deleting: the delete is finished;
+//  - a create cut short (a pending operation with no sandbox row): undone and rolled back;
+//  - then the driver sweeps what is named for a sandbox id that has no row at all.
+import type { Driver, DriverHandles, RunningSandbox } from './driver.js';
+import { errorMessage } from './errors.js';
+import type { SandboxId } from './ids.js';
+import type { Persistence, SandboxRecord } from './sandboxes.js';
+import type { ServiceLog } from './sandbox-service.js';
+import { transition } from './state.js';
+
+export interface ReconcileReport {
+  readonly adopted: SandboxId[];
+  /** Marked stopped: their processes were gone, or their agent did not come back. */
+  readonly stopped: SandboxId[];
+  /** Deletes and creates cut short by the last daemon, finished or undone now. */
+  readonly deleted: SandboxId[];
+  readonly rolledBack: SandboxId[];
+  /** What the driver's orphan sweep removed. */
+  readonly swept: string[];
+}
+
+/** What reconciliation needs from the sandbox service. */
+export interface ReconcileContext {
+  readonly driver: Driver;
+  readonly store: Persistence;
+  readonly log: ServiceLog;
+  readonly runRoot: string;
+  readonly stateRoot: string;
+  /** The handles saved in the run dir, or null (never started, host rebooted, unreadable). */
+  savedHandles(id: SandboxId): Promise<DriverHandles | null>;
+  /** Handles the driver can tear down from with only the sandbox's directories. */
+  bareHandles(id: SandboxId): DriverHandles;
+  /** Makes an adopted sandbox live (commands and files reach it). */
+  attach(rec: SandboxRecord, running: RunningSandbox): Promise<void>;
+  removeDirs(id: SandboxId): Promise<void>;
+}
+
+type Outcome = 'adopted' | 'stopped' | 'deleted' | 'unchanged';
+
+export async function reconcile(ctx: ReconcileContext): Promise<ReconcileReport> {
+  const report: ReconcileReport = { adopted: [], stopped: [], deleted: [], rolledBack: [], swept: [] };
+  // In parallel: adopting waits for each agent to reconnect (its back-off caps at 250 ms).
+  const outcomes = await Promise.all(ctx.store.sandboxes.list().map(async (rec) => [rec.id, await reconcileOne(ctx, rec)] as const));
+  for (const [id, outcome] of outcomes) if (outcome !== 'unchanged') report[outcome].push(id);
+  report.rolledBack.push(...(await rollBackPending(ctx)));
+  const knownIds = new Set(ctx.store.sandboxes.list().map((s) => s.id));
+  report.swept.push(...(await ctx.driver.sweep({ runRoot: ctx.runRoot, stateRoot: ctx.stateRoot, knownIds })));
+  return report;
+}
+
+async function reconcileOne(ctx: ReconcileContext, rec: SandboxRecord): Promise<Outcome> {
+  if (rec.state === 'stopped' || rec.state === 'failed') return 'unchanged';
+  const saved = await ctx.savedHandles(rec.id);
+  const handles = saved ?? ctx.bareHandles(rec.id);
+  if (rec.state === 'deleting') {
+    await ctx.driver.destroy(handles);
+    await ctx.removeDirs(rec.id);
+    ctx.store.sandboxes.remove(rec.id);
+    return 'deleted';
+  }
+  if (saved !== null && rec.state !== 'stopping') {
+    const running = await ctx.driver.adopt(saved).catch((err: unknown) => {
+      ctx.log.warn({ sandbox: rec.id, err: errorMessage(err) }, 'a live sandbox could not be re-linked; stopping it');
+      return 'unreachable' as const;
+    });
+    if (running !== null && running !== 'unreachable') {
+      const state = rec.state === 'creating' ? transition(rec.state, 'created') : rec.state;
+      await ctx.attach(ctx.store.sandboxes.update(rec.id, { state }), running);
+      return 'adopted';
+    }
+    return markStopped(ctx, rec, handles, running === null ? 'its processes were gone when shedd started' : 'its agent did not reconnect when shedd started');
+  }
+  return markStopped(ctx, rec, handles, rec.state === 'stopping' ? 'stopped on request' : 'its processes were gone when shedd started');
+}
+
+/** Releases what the kernel still holds (mounts, cgroups, runtime state), keeping its files. */
+async function markStopped(ctx: ReconcileContext, rec: SandboxRecord, handles: DriverHandles, reason: string): Promise<Outcome> {
+  const lastError = await ctx.driver.stop(handles, { graceMs: 0 }).then(
+    () => rec.lastError,
+    (err: unknown) => {
+      ctx.log.error({ sandbox: rec.id, err: errorMessage(err) }, 'releasing a dead sandbox failed; deleting it retries');
+      return { code: 'internal' as const, message: `releasing its kernel state failed: ${errorMessage(err)}` };
+    },
+  );
+  ctx.store.sandboxes.update(rec.id, { state: transition(rec.state, 'died'), stateReason: reason, lastError });
+  return 'stopped';
+}
+
+/** Creates that never wrote their sandbox row are undone; other pending operations are closed. */
+async function rollBackPending(ctx: ReconcileContext): Promise<SandboxId[]> {
+  const undone: SandboxId[] = [];
+  const cutShort = { code: 'unavailable' as const, message: 'shedd stopped before the operation finished; it was rolled back' };
+  for (const op of ctx.store.operations.pending()) {
+    const id = op.sandboxId;
+    if (op.kind === 'create' && id !== null && ctx.store.sandboxes.get(id) === undefined) {
+      await ctx.driver.destroy((await ctx.savedHandles(id)) ?? ctx.bareHandles(id));
+      await ctx.removeDirs(id);
+      undone.push(id);
+    }
+    ctx.store.operations.rollBack(op.id, cutShort);
+  }
+  return undone;
+}

@@ -1,0 +1,99 @@
+// A real shedd for end-to-end tests: the built daemon (packages/server/dist/daemon/main.js)
+// as a child process on a tracked temp dir, with the container driver and the real image
+// store. Readiness is its READY line on an inherited pipe; it is stopped by its pid.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { access, open } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { leakCheckedTempDir, RUN_TAG, trackRunRoot } from '../helpers/leaks.js';
+import { isRunning } from '../helpers/procs.js';
+
+export const repo = resolve(fileURLToPath(import.meta.url), '../../../..');
+export const SHEDD = join(repo, 'packages/server/dist/daemon/main.js');
+export const CLI = join(repo, 'packages/cli/dist/main.js');
+
+/** The directories one daemon uses; a restarted daemon gets the same ones. */
+export interface DaemonDirs {
+  readonly dir: string;
+  readonly dataDir: string;
+  readonly runDir: string;
+  readonly socketPath: string;
+  readonly logPath: string;
+  /** SHED_* variables that point the CLI (and an on-demand shedd) at these directories. */
+  readonly env: Readonly<Record<string, string>>;
+}
+
+export interface Shedd extends DaemonDirs {
+  readonly pid: number;
+  /** SIGTERM, then wait for it to exit: sandboxes keep running. */
+  stop(): Promise<void>;
+  /** SIGKILL, then wait for it to exit: the crash shed promises to survive. */
+  kill9(): Promise<void>;
+}
+
+/** Why these tests cannot run here, or undefined when they can. */
+export async function e2eUnavailable(): Promise<string | undefined> {
+  if (process.getuid?.() !== 0) return 'needs root (the container driver mounts, and runs a user namespace)';
+  for (const f of [SHEDD, CLI, join(repo, 'agent/out/shed-agent')]) {
+    if (!(await access(f).then(() => true, () => false))) return `${f} is missing: run 'bash scripts/setup.sh'`;
+  }
+  return undefined;
+}
+
+/** A tracked temp dir laid out as shedd's data and run dirs. */
+export async function daemonDirs(prefix: string): Promise<DaemonDirs> {
+  const dir = await leakCheckedTempDir(prefix);
+  const dataDir = join(dir, 'data');
+  const runDir = join(dir, 'run');
+  // Sandboxes' cgroups live in a scope derived from the parent of their run dirs.
+  trackRunRoot(join(runDir, 'sandboxes'));
+  const socketPath = join(runDir, 'shed.sock');
+  return {
+    dir, dataDir, runDir, socketPath, logPath: join(dir, 'shedd.log'),
+    env: { SHED_DATA_DIR: dataDir, SHED_RUN_DIR: runDir, SHED_SOCKET: socketPath, [RUN_TAG]: dir },
+  };
+}
+
+/** Starts shedd on `dirs` and resolves once it serves (its READY line). */
+export async function startShedd(dirs: DaemonDirs): Promise<Shedd> {
+  const log = await open(dirs.logPath, 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn(process.execPath, [SHEDD, '--data-dir', dirs.dataDir, '--run-dir', dirs.runDir, '--ready-fd', '3'], {
+      env: { ...process.env, ...dirs.env },
+      stdio: ['ignore', log.fd, log.fd, 'pipe'],
+    });
+  } finally {
+    await log.close();
+  }
+  const pid = child.pid;
+  if (pid === undefined) throw new Error('shedd did not start');
+  await waitReady(child, dirs.logPath);
+  const exited = new Promise<void>((done) => (child.exitCode !== null || child.signalCode !== null ? done() : child.once('exit', () => done())));
+  const end = async (sig: NodeJS.Signals): Promise<void> => {
+    if (await isRunning(pid)) child.kill(sig);
+    await exited;
+  };
+  return { ...dirs, pid, stop: () => end('SIGTERM'), kill9: () => end('SIGKILL') };
+}
+
+function waitReady(child: ChildProcess, logPath: string): Promise<void> {
+  const pipe = child.stdio[3];
+  if (pipe === null || pipe === undefined) return Promise.reject(new Error('no readiness pipe'));
+  return new Promise((done, fail) => {
+    let text = '';
+    const failed = (): void => fail(new Error(`shedd did not become ready; see ${logPath}`));
+    pipe.on('data', (b: Buffer) => {
+      text += b.toString();
+      if (text === 'READY\n') done();
+    });
+    pipe.on('end', () => (text === 'READY\n' ? done() : failed()));
+    child.once('exit', () => (text === 'READY\n' ? undefined : failed()));
+  });
+}
+
+/** Stops a shedd this test did not spawn itself (the CLI's on-demand start), by the pid it reports. */
+export async function stopByPid(pid: number): Promise<void> {
+  process.kill(pid, 'SIGTERM');
+  for (let i = 0; i < 500 && (await isRunning(pid)); i++) await new Promise((r) => setTimeout(r, 10));
+}
