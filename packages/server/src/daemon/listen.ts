@@ -5,12 +5,14 @@ import { ShedError } from '../core/errors.js';
 import type { Api } from '../api/app.js';
 
 /**
- * Serves the API on a unix socket that only root can use: the directory is made 0700 when
- * shedd creates it, and the socket is 0600 before anyone can connect (umask during bind).
+ * Serves the API on a unix socket that only root can use: the socket is 0600 before anyone
+ * can connect (umask during bind). The directory, when shedd creates it, is 0711: not
+ * listable, but traversable, since it also holds the sandboxes' run dirs, which a container
+ * sandbox's mapped root (an unprivileged host uid) must reach.
  * A socket file left by a dead shedd is replaced; a live one is an error, not a takeover.
  */
 export async function listenOnSocket(app: Api, socketPath: string): Promise<void> {
-  await mkdir(dirname(socketPath), { recursive: true, mode: 0o700 });
+  await mkdir(dirname(socketPath), { recursive: true, mode: 0o711 });
   await removeStaleSocket(socketPath);
   const previous = process.umask(0o177);
   try {
