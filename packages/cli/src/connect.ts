@@ -43,6 +43,12 @@ export function runDir(): string {
   return process.env['SHED_RUN_DIR'] ?? '/run/shed';
 }
 
+/** --socket, else $SHED_SOCKET, else shed.sock in $SHED_RUN_DIR: where shedd listens by default too. */
+export function socketPathOf(g: GlobalOptions): string | undefined {
+  const runDirEnv = process.env['SHED_RUN_DIR'];
+  return g.socket ?? process.env['SHED_SOCKET'] ?? (runDirEnv === undefined ? undefined : join(runDirEnv, 'shed.sock'));
+}
+
 /**
  * Connects to shedd, starting it when its socket does not answer. The shedd started here
  * keeps running after this command, like any daemon (sandboxes never depend on the CLI):
@@ -50,7 +56,7 @@ export function runDir(): string {
  * line to the pipe it inherited as fd 3. No polling.
  */
 export async function connect(g: GlobalOptions): Promise<Shed> {
-  const socketPath = g.socket ?? process.env['SHED_SOCKET'];
+  const socketPath = socketPathOf(g);
   const opts = socketPath === undefined ? {} : { socketPath };
   try {
     return await Shed.connect(opts);

@@ -8,7 +8,7 @@ import { UsageError } from './output.js';
 
 const program = new Command('shed')
   .description('Sandboxes for AI agents')
-  .option('--socket <path>', "shedd's socket (default $SHED_SOCKET, else /run/shed/shed.sock)")
+  .option('--socket <path>', "shedd's socket (default $SHED_SOCKET, else shed.sock in $SHED_RUN_DIR, else /run/shed/shed.sock)")
   .option('--json', 'machine-readable output')
   .enablePositionalOptions()
   .showHelpAfterError();

@@ -1,4 +1,5 @@
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DriverHandles } from './driver.js';
 import { ShedError } from './errors.js';
@@ -11,14 +12,18 @@ import { isSandboxId } from './ids.js';
  */
 export const HANDLES_FILE = 'handles.json';
 
-/** Writes atomically (temp file + rename), so a crash leaves the old file or the new one. */
-export async function saveHandles(sandboxRunDir: string, handles: DriverHandles): Promise<void> {
+/**
+ * Writes atomically (temp file + rename), so a crash leaves the old file or the new one.
+ * Synchronous: three calls on tmpfs take microseconds, while each async one waits for a
+ * thread-pool round trip on create's critical path (0.7 ms p50 for the three, measured).
+ */
+export function saveHandles(sandboxRunDir: string, handles: DriverHandles): void {
   // Drivers make the run dir; one that needs none (a test double) gets it here.
-  await mkdir(sandboxRunDir, { recursive: true, mode: 0o711 });
+  mkdirSync(sandboxRunDir, { recursive: true, mode: 0o711 });
   const path = join(sandboxRunDir, HANDLES_FILE);
   const tmp = `${path}.tmp`;
-  await writeFile(tmp, JSON.stringify(handles), { mode: 0o600 });
-  await rename(tmp, path);
+  writeFileSync(tmp, JSON.stringify(handles), { mode: 0o600 });
+  renameSync(tmp, path);
 }
 
 /** The saved handles, or null when there are none (never started, or the host rebooted). */

@@ -19,6 +19,16 @@ export class PhaseTimer {
     }
   }
 
+  /** Times one synchronous phase. */
+  timeSync<T>(phase: string, fn: () => T): T {
+    const start = performance.now();
+    try {
+      return fn();
+    } finally {
+      this.record(phase, performance.now() - start);
+    }
+  }
+
   /** Records a duration measured elsewhere (for example, the agent's own start-up timings). */
   record(phase: string, ms: number): void {
     this.phases[phase] = round(ms);

@@ -250,7 +250,7 @@ export class SandboxService {
       ),
     );
     cleanup.push('stop the sandbox', () => this.#d.driver.stop(running.handles, { graceMs: 0 }));
-    await timer.time('handles', () => saveHandles(runDir, running.handles));
+    timer.timeSync('handles', () => saveHandles(runDir, running.handles));
     return new LiveSandbox(running.handles, this.#agentOf(running), commandDefaults(image.info.config, spec));
   }
 

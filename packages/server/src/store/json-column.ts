@@ -1,6 +1,19 @@
-import { Value } from '@sinclair/typebox/value';
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import type { Static, TSchema } from '@sinclair/typebox';
 import { ShedError } from '../core/errors.js';
+
+// Compiled once per schema: every exec reads its sandbox row, and a compiled check is about
+// ten times faster than Value.Check's interpretation of the schema.
+const checks = new WeakMap<TSchema, TypeCheck<TSchema>>();
+
+function checkerOf<S extends TSchema>(schema: S): TypeCheck<S> {
+  let c = checks.get(schema);
+  if (c === undefined) {
+    c = TypeCompiler.Compile(schema);
+    checks.set(schema, c);
+  }
+  return c as TypeCheck<S>; // Compiled from this very schema just above or on an earlier call.
+}
 
 /**
  * Parses a JSON column against its schema. The database is shed's own, but a file on disk
@@ -14,8 +27,9 @@ export function parseJsonColumn<S extends TSchema>(schema: S, text: string, wher
   } catch (err) {
     throw corrupt(where, 'is not JSON', err);
   }
-  if (!Value.Check(schema, value)) {
-    const first = Value.Errors(schema, value).First();
+  const check = checkerOf(schema);
+  if (!check.Check(value)) {
+    const first = check.Errors(value).First();
     throw corrupt(where, `does not match its schema${first ? ` at '${first.path}': ${first.message}` : ''}`);
   }
   return value;
