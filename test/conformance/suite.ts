@@ -82,6 +82,15 @@ export function driverConformance(name: string, target: () => Promise<Conformanc
       await destroy(sb);
     });
 
+    it('a second create of a running sandbox fails with already_exists and leaves it running', async () => {
+      const spec = env.spec();
+      const sb = await create(driver, spec);
+      await assert.rejects(driver.create(spec), (e: unknown) => e instanceof Error && 'code' in e && e.code === 'already_exists');
+      assert.equal(await driver.isAlive(sb.handles), true);
+      assert.equal((await sb.agent.run(['echo', 'still'])).stdout.toString(), 'still\n');
+      await destroy(sb);
+    });
+
     it('files round trip through the agent', async () => {
       const sb = await create();
       const data = Buffer.from(Array.from({ length: 200_000 }, (_, i) => i % 251));

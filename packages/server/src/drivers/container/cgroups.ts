@@ -1,6 +1,7 @@
 // cgroup facts and chores: which mode the host is in (v2, hybrid, v1), where each hierarchy
 // is mounted, which cgroups a process is in, and removing the cgroups a sandbox leaves.
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { readdir, readFile, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readMounts, type MountEntry } from './procfs.js';
@@ -79,9 +80,14 @@ export async function cgroupDirsOf(pid: number, layout: CgroupLayout): Promise<s
   return cgroupDirsFromProcText(await readFile(`/proc/${pid}/cgroup`, 'utf8'), layout);
 }
 
-/** Pids in a cgroup (empty when it is gone). */
+/** Pids in a cgroup (empty when it is gone). Synchronous: cgroupfs has no disk behind it. */
 export async function cgroupPids(dir: string): Promise<number[]> {
-  const text = await readFile(join(dir, 'cgroup.procs'), 'utf8').catch(() => '');
+  let text = '';
+  try {
+    text = readFileSync(join(dir, 'cgroup.procs'), 'utf8');
+  } catch {
+    /* gone */
+  }
   return text.split('\n').filter((l) => l !== '').map(Number);
 }
 

@@ -1,7 +1,8 @@
 // Creating one container sandbox: independent steps in parallel (overlay mount ∥ agent socket
 // ∥ config.json), then the runtime, then the agent's READY. Each step pushes its undo onto a
 // LIFO stack, so a failure or an abort at any point leaves nothing behind.
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { rm, writeFile } from 'node:fs/promises';
 import type { AgentClient, AgentListener } from '@shed/protocol';
 import type { DriverCreateSpec, DriverOpOptions } from '../../core/driver.js';
@@ -82,6 +83,10 @@ export async function createContainer(ctx: CreateContext, spec: DriverCreateSpec
  * which must traverse to the rootfs and the bind sources.
  */
 function makeDirs(spec: DriverCreateSpec, layout: SandboxLayout, stack: CleanupStack): void {
+  // Before any undo exists: unwinding a second create of a live sandbox would tear it down.
+  if (existsSync(join(layout.runtimeRoot, layout.containerId))) {
+    throw new ShedError('already_exists', `sandbox ${spec.id} is already running (${layout.containerId} exists); stop it before starting it again`);
+  }
   checkAncestorsTraversable(spec.runDir);
   checkAncestorsTraversable(spec.stateDir);
   mkdirSync(spec.runDir, { recursive: true, mode: 0o711 });

@@ -129,14 +129,14 @@ export class ContainerDriver implements Driver {
     const t = await this.#teardownTarget(handles);
     await this.#closeLink(handles.id);
     if (t.initPid !== undefined) await terminateWorkload(t, opts.graceMs ?? 10_000);
-    await releaseKernelState(t);
+    await releaseKernelState(t, { spawner: this.#spawner });
   }
 
   /** Accepts full or bare handles, like stop. */
   async destroy(handles: DriverHandles): Promise<void> {
     const t = await this.#teardownTarget(handles);
     await this.#closeLink(handles.id);
-    await releaseKernelState(t);
+    await releaseKernelState(t, { spawner: this.#spawner });
     await removeSandboxDirs(t);
   }
 

@@ -9,6 +9,7 @@ import { moveControllersToV1 } from './hybrid-fix.js';
 import { parseHardLimit } from './procfs.js';
 import { isRuntimeName, type RuntimeName } from './runtime.js';
 import { trialRun } from './trial-run.js';
+import { chooseRuntime } from './runtime-choice.js';
 
 export type RuntimeChoice = 'auto' | RuntimeName;
 
@@ -31,7 +32,6 @@ export interface HostFacts {
 }
 
 const CAP_SYS_RESOURCE = 24n;
-const HYBRID_REFUSAL = /hybrid mode not supported/;
 
 export async function probeHost(opts: HostProbeOptions): Promise<HostFacts> {
   const notes: string[] = [];
@@ -44,29 +44,18 @@ export async function probeHost(opts: HostProbeOptions): Promise<HostFacts> {
   const canLowerOomScore = await hasCapability(CAP_SYS_RESOURCE);
   if (!canLowerOomScore) notes.push('no CAP_SYS_RESOURCE: the agent keeps oom_score_adj 0 (it cannot be lowered); its small RSS keeps it an unlikely OOM victim');
   const candidates: RuntimeName[] = opts.runtime === 'auto' ? ['crun', 'runc'] : [opts.runtime];
-  let runtime: HostFacts['runtime'] = null;
-  for (const name of candidates) {
-    const path = await findRuntime(name, opts.runtime === name ? opts.runtimePath : undefined);
-    if (path === null) {
-      (opts.runtime === 'auto' ? notes : problems).push(`${name}: not installed (install the '${name}' package)`);
-      continue;
-    }
-    let failure = await trialRun(path, layout, opts.agentPath);
-    if (failure !== null && HYBRID_REFUSAL.test(failure)) {
+  const choice = await chooseRuntime(candidates, opts.runtime === 'auto', {
+    find: (name) => findRuntime(name, opts.runtime === name ? opts.runtimePath : undefined),
+    trial: (path) => trialRun(path, layout, opts.agentPath),
+    fixHybrid: async () => {
       const fixed = await fixHybrid(layout, opts.fixHybridCgroups, notes);
-      if (fixed) {
-        layout = await readCgroupLayout();
-        failure = await trialRun(path, layout, opts.agentPath);
-      }
-    }
-    if (failure === null) {
-      runtime = { name, path };
-      notes.push(`runtime: ${name} (${path})`);
-      break;
-    }
-    (opts.runtime === 'auto' ? notes : problems).push(`${name} cannot start a container here: ${failure}`);
-  }
-  if (runtime === null && problems.length === 0) problems.push('no OCI runtime works on this host: install crun or runc');
+      if (fixed) layout = await readCgroupLayout();
+      return fixed;
+    },
+  });
+  notes.push(...choice.notes);
+  problems.push(...choice.problems);
+  const runtime = choice.runtime;
   const swapAccounting = await hasSwapAccounting(layout);
   return { runtime, layout, swapAccounting, nofileHard, canLowerOomScore, notes, problems };
 }

@@ -117,12 +117,19 @@ export async function mountOverlay(lowerDirs: readonly string[], dirs: OverlayDi
 }
 
 /** Unmounts; a target not mounted is already done. Falls back to a lazy detach if busy. */
-export async function unmount(target: string): Promise<void> {
+export async function unmount(target: string, via?: { spawner: Spawner; logPath: string }): Promise<void> {
   try {
-    await runMountTool('umount', [target]);
+    if (via === undefined) await runMountTool('umount', [target]);
+    else await unmountVia(target, via);
   } catch (err) {
     const said = err instanceof Error ? err.message : '';
     if (/not mounted|no mount point|No such file|Invalid argument/.test(said)) return;
     await runMountTool('umount', ['-l', target]);
   }
+}
+
+async function unmountVia(target: string, via: { spawner: Spawner; logPath: string }): Promise<void> {
+  const t = await tool();
+  const argv = t.file === '' ? ['umount', '-n', target] : [t.file, 'umount', target];
+  await runLogged(argv[0] ?? 'umount', argv.slice(1), via.logPath, undefined, via.spawner);
 }

@@ -49,9 +49,14 @@ export class OciRuntime {
     return this.#cmd(['resume', id]);
   }
 
-  /** Kills every process (SIGKILL) and removes the runtime's state and cgroups; a missing container is fine. */
-  delete(id: string): Promise<unknown> {
-    return this.#cmd(['delete', '--force', id]);
+  /**
+   * Kills every process (SIGKILL) and removes the runtime's state and cgroups; a missing
+   * container is fine. With a spawner and a log file, runs through shed-spawn (no fork of
+   * the daemon).
+   */
+  async delete(id: string, via?: { spawner: Spawner; logPath: string }): Promise<void> {
+    if (via === undefined) return void (await this.#cmd(['delete', '--force', id]));
+    await runLogged(this.path, ['--root', this.root, 'delete', '--force', id], via.logPath, undefined, via.spawner);
   }
 
   /** Container ids the runtime has state for under this root (its state dirs are named by id). */
