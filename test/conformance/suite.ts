@@ -91,6 +91,14 @@ export function driverConformance(name: string, target: () => Promise<Conformanc
       await destroy(sb);
     });
 
+    it('creates and destroys several sandboxes concurrently', async () => {
+      const sbs = await Promise.all(Array.from({ length: 4 }, () => create()));
+      const outs = await Promise.all(sbs.map((sb) => sb.agent.run(['hostname'])));
+      assert.deepEqual(outs.map((o) => o.stdout.toString().trim()).sort(), sbs.map((sb) => sb.handles.id).sort(), 'each answers as itself');
+      await Promise.all(sbs.map((sb) => destroy(sb)));
+      assert.deepEqual(await kernelLeaks(live), []);
+    });
+
     it('files round trip through the agent', async () => {
       const sb = await create();
       const data = Buffer.from(Array.from({ length: 200_000 }, (_, i) => i % 251));
