@@ -1,7 +1,7 @@
 // The shared leak check: after a test file, nothing it made may remain. It looks for
 //  - processes it launched (tagged SHED_TEST_RUN=<temp dir> in their environment, kept across
 //    unshare, sh and chroot), processes in a pid namespace one of them created, sandbox
-//    processes whose root is under a tracked temp dir, runtime processes naming one;
+//    processes in the cgroup scope of a tracked run root, runtime processes naming a tracked dir;
 //  - mounts under a tracked temp dir, or whose source/options name one (overlay lowers);
 //  - OCI runtime containers in runtime roots under a tracked temp dir;
 //  - cgroups in the cgroup scope of a tracked run root (the container driver's sandboxes);
@@ -15,7 +15,8 @@
 //   after(async () => { ...tear down...; await cleanupTempDirs(); await assertNoLeaks(); });
 // or simply `useLeakCheck()` at the top of the file, which registers that `after` hook.
 import assert from 'node:assert/strict';
-import { access, chmod, mkdtemp, readdir, readFile, readlink, rm, rmdir } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { access, chmod, mkdtemp, readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
@@ -30,6 +31,10 @@ const runRoots = new Set<string>();
 export interface Leak {
   readonly kind: 'process' | 'mount' | 'container' | 'cgroup' | 'temp dir';
   readonly what: string;
+  /** What cleanAfterLeaks acts on: a pid, a path, or a runtime container. */
+  readonly pid?: number;
+  readonly path?: string;
+  readonly container?: { readonly runtime: string; readonly root: string; readonly id: string };
 }
 
 /** Remembers a temp dir; processes launched for it carry `${RUN_TAG}=<dir>`. */
@@ -80,15 +85,19 @@ async function tagOf(pid: number): Promise<string | undefined> {
 }
 
 async function processLeaks(): Promise<Leak[]> {
-  const procs: { pid: number; ns: string | undefined; ours: boolean }[] = [];
+  const scopes = [...runRoots].map((r) => cgroupScope(r));
+  const procs: { pid: number; ns: string | undefined; ours: boolean; cgroup?: string }[] = [];
   for (const pid of await allPids()) {
     // Zombies hold nothing but a pid, and reaping orphans is the host init's job.
     if (pid === process.pid || !(await isRunning(pid))) continue;
     const tag = await tagOf(pid);
-    const root = await readlink(`/proc/${pid}/root`).catch(() => '/');
     const line = (await cmdline(pid)) ?? '';
-    const ours = (tag !== undefined && tempDirs.has(tag)) || (root !== '/' && mentionsTracked(root)) || mentionsTracked(line);
-    procs.push({ pid, ns: await pidNamespace(pid), ours });
+    // A sandbox's processes live in the cgroup scope of a tracked run root (their /proc root
+    // link reads '/' from the host: the overlay is in another mount namespace).
+    const cgroups = await readFile(`/proc/${pid}/cgroup`, 'utf8').catch(() => '');
+    const inScope = cgroups.split('\n').find((l) => scopes.some((sc) => l.includes(`${sc}/`)));
+    const ours = (tag !== undefined && tempDirs.has(tag)) || mentionsTracked(line) || inScope !== undefined;
+    procs.push({ pid, ns: await pidNamespace(pid), ours, cgroup: inScope?.replace(/^\d+:[^:]*:/, '') });
   }
   // A namespace is ours when one of our processes lives in it (its init does).
   const self = await pidNamespace(process.pid);
@@ -96,7 +105,8 @@ async function processLeaks(): Promise<Leak[]> {
   const found: Leak[] = [];
   for (const p of procs) {
     if (p.ours || (p.ns !== undefined && ourNamespaces.has(p.ns))) {
-      found.push({ kind: 'process', what: `pid ${p.pid} (${p.ns ?? '?'}): ${(await cmdline(p.pid)) ?? ''}` });
+      const where = p.cgroup === undefined ? '' : ` in cgroup ${p.cgroup}`;
+      found.push({ kind: 'process', what: `pid ${p.pid} (${p.ns ?? '?'})${where}: ${(await cmdline(p.pid)) ?? ''}`, pid: p.pid });
     }
   }
   return found;
@@ -118,7 +128,7 @@ async function readMountPoints(): Promise<string[]> {
 async function mountLeaks(): Promise<Leak[]> {
   return (await readMountInfo())
     .filter((m) => [...tempDirs].some((d) => under(m.point, d)) || mentionsTracked(m.rest))
-    .map((m) => ({ kind: 'mount', what: `${m.point} (${m.rest})` }));
+    .map((m) => ({ kind: 'mount', what: `${m.point} (${m.rest})`, path: m.point }));
 }
 
 /** Runtime state dirs (`<run root>/.oci/<runtime>/<container id>`) anywhere below a tracked dir. */
@@ -131,7 +141,8 @@ async function containerLeaks(): Promise<Leak[]> {
       if (e.name === '.oci') {
         for (const rt of await readdir(join(dir, '.oci')).catch(() => [])) {
           for (const id of await readdir(join(dir, '.oci', rt)).catch(() => [])) {
-            found.push({ kind: 'container', what: `${rt} container ${id} (root ${join(dir, '.oci', rt)})` });
+            const root = join(dir, '.oci', rt);
+            found.push({ kind: 'container', what: `${rt} container ${id} (root ${root})`, container: { runtime: rt, root, id } });
           }
         }
       } else if (depth > 0) await visit(join(dir, e.name), depth - 1);
@@ -149,7 +160,7 @@ async function cgroupLeaks(): Promise<Leak[]> {
     for (const h of layout.hierarchies) {
       const scopeDir = join(h.mountPoint, cgroupScope(root));
       for (const e of await readdir(scopeDir, { withFileTypes: true }).catch(() => [])) {
-        if (e.isDirectory()) found.push({ kind: 'cgroup', what: join(scopeDir, e.name) });
+        if (e.isDirectory()) found.push({ kind: 'cgroup', what: join(scopeDir, e.name), path: join(scopeDir, e.name) });
       }
       // The scope itself is the daemon's, like a slice: its sweep removes it once empty.
       await rmdir(scopeDir).catch(() => undefined);
@@ -161,7 +172,7 @@ async function cgroupLeaks(): Promise<Leak[]> {
 async function tempDirLeaks(): Promise<Leak[]> {
   const found: Leak[] = [];
   for (const d of tempDirs) {
-    if (await access(d).then(() => true, () => false)) found.push({ kind: 'temp dir', what: d });
+    if (await access(d).then(() => true, () => false)) found.push({ kind: 'temp dir', what: d, path: d });
   }
   return found;
 }
@@ -182,5 +193,36 @@ export async function assertNoLeaks(): Promise<void> {
     await sleep(50);
     found = await findLeaks();
   }
+  if (found.length > 0) await cleanAfterLeaks(found);
   assert.deepEqual(found.map((l) => `${l.kind}: ${l.what}`), [], 'left behind');
+}
+
+const quietly = (file: string, args: readonly string[]): Promise<void> =>
+  new Promise((resolve) => {
+    const c = spawn(file, args, { stdio: 'ignore' });
+    c.once('error', () => resolve());
+    c.once('close', () => resolve());
+  });
+
+/**
+ * After reporting leaks, removes them so one failing test does not leave the host dirty for
+ * the next: everything here was found under this file's tracked dirs and scopes, so it is this
+ * file's own (processes are killed by pid).
+ */
+export async function cleanAfterLeaks(leaks: readonly Leak[]): Promise<void> {
+  for (const l of leaks) {
+    if (l.pid === undefined) continue;
+    try {
+      process.kill(l.pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+  for (const l of leaks) if (l.container !== undefined) await quietly(l.container.runtime, ['--root', l.container.root, 'delete', '--force', l.container.id]);
+  const deepestFirst = (kind: Leak['kind']): string[] =>
+    leaks.filter((l) => l.kind === kind && l.path !== undefined).map((l) => l.path ?? '').sort((a, b) => b.length - a.length);
+  for (const m of deepestFirst('mount')) await quietly('umount', ['-l', m]);
+  await sleep(100); // killed processes leave their cgroups as the kernel reaps them
+  for (const c of deepestFirst('cgroup')) await rmdir(c).catch(() => undefined);
+  await cleanupTempDirs();
 }
