@@ -230,6 +230,17 @@ export function driverConformance(name: string, target: () => Promise<Conformanc
       }
     });
 
+    it('an abort at any moment of create (timed, not at a step boundary) leaves nothing behind', async () => {
+      for (const afterMs of [1, 3, 6, 10, 15, 20, 30, 45]) {
+        const spec = env.spec();
+        const created = await driver.create(spec, { signal: AbortSignal.timeout(afterMs) }).catch(() => null);
+        if (created !== null) await driver.destroy(created.handles);
+        assert.equal(await exists(spec.stateDir), false, `state dir gone (abort after ${afterMs} ms)`);
+        assert.equal(await exists(spec.runDir), false, `run dir gone (abort after ${afterMs} ms)`);
+        assert.deepEqual(await kernelLeaks(live), [], `nothing left (abort after ${afterMs} ms)`);
+      }
+    });
+
     it('a failed start after stop keeps the writable layer', async () => {
       const spec = env.spec();
       const sb = await create(driver, spec);

@@ -10,7 +10,7 @@ import { asShedError, ShedError } from '../../core/errors.js';
 import type { PhaseTimer } from '../../core/phase-timer.js';
 import { CleanupStack } from '../cleanup-stack.js';
 import { awaitAgent, listenForAgent } from './agent-link.js';
-import { cgroupDirsFromProcText, removeCgroupTree, type CgroupLayout } from './cgroups.js';
+import { cgroupDirsFromProcText } from './cgroups.js';
 import { DRIVER_NAME, type ContainerHandles } from './handles.js';
 import type { HostFacts } from './host-probe.js';
 import { sandboxLayout, type SandboxLayout } from './layout.js';
@@ -18,6 +18,7 @@ import { buildOciConfig } from './oci-config.js';
 import { mountOverlay, prepareOverlayDirs, removePreparedDirs, unmount } from './overlay.js';
 import { bootIdSync, readProcStatSync } from './procfs.js';
 import { OciRuntime } from './runtime.js';
+import { releaseKernelState, targetOfBare } from './teardown.js';
 import type { Spawner } from './spawner.js';
 import { checkAncestorsTraversable, makeTraversableSync } from './traverse.js';
 
@@ -58,15 +59,22 @@ export async function createContainer(ctx: CreateContext, spec: DriverCreateSpec
     agentP.catch(() => undefined); // observed below; never an unhandled rejection
     try {
       await run.step('runtime', async () => {
-        stack.push('runtime container', () => runtime.delete(layout.containerId).then(() => removeCgroups(ctx.facts.layout, layout)));
-        await runtime.start(layout.containerId, layout.bundleDir, layout.pidFile, { logPath: layout.logPath, signal: opts.signal, spawner: ctx.spawner });
+        // Found by name on undo: whatever the runtime got to (state, cgroups, processes) goes.
+        stack.push('runtime container', async () =>
+          releaseKernelState(await targetOfBare(spec.id, { stateDir: spec.stateDir, runDir: spec.runDir }), { spawner: ctx.spawner }));
+        // No abort signal here: a runtime killed half way leaves its child in the cgroups it
+        // was setting up. It runs to the end (tens of ms), then the step sees the abort.
+        await runtime.start(layout.containerId, layout.bundleDir, layout.pidFile, { logPath: layout.logPath, spawner: ctx.spawner });
       });
     } catch (err) {
       ready.abort(err);
       throw err;
     }
-    const agent = await run.step('ready', () => agentP);
-    stack.push('agent connection', () => agent.close());
+    const agent = await run.step('ready', async () => {
+      const a = await agentP;
+      stack.push('agent connection', () => a.close());
+      return a;
+    });
     recordAgentTimings(opts.timer, agent);
     const handles = await run.step('handles', async () => collectHandles(ctx, spec, layout, runtime));
     stack.release();
@@ -151,11 +159,6 @@ function collectHandles(ctx: CreateContext, spec: DriverCreateSpec, layout: Sand
   };
 }
 
-/** Removes the sandbox's cgroups in every hierarchy, in case the runtime left any (it should not). */
-export async function removeCgroups(layout: CgroupLayout, sandbox: Pick<SandboxLayout, 'cgroupsPath'>): Promise<void> {
-  await Promise.all(layout.hierarchies.map((h) => removeCgroupTree(`${h.mountPoint}${sandbox.cgroupsPath}`)));
-}
-
 function recordAgentTimings(timer: PhaseTimer | undefined, agent: AgentClient): void {
   for (const [name, us] of Object.entries(agent.ready.timingsUs)) timer?.record(`agent.${name}`, us / 1000);
 }
@@ -172,7 +175,9 @@ class StepRunner {
     await this.ctx.beforeStep?.(name);
     this.opts.signal?.throwIfAborted();
     const timed = this.opts.timer === undefined ? fn() : this.opts.timer.time(`driver.${name}`, fn);
-    return timed;
+    const result = await timed;
+    this.opts.signal?.throwIfAborted();
+    return result;
   }
 
   /** Runs independent steps together; waits for all (each pushed its own undo) before failing. */
