@@ -98,6 +98,18 @@ describe('e2e: the first shed command starts shedd on demand', { skip }, () => {
   });
 
   after(async () => {
+    // Whatever happened above, the shedd the CLI started must not outlive the test: ask the
+    // socket for its pid when the test did not get that far.
+    pid ??= await Shed.connect({ socketPath: dirs.socketPath }).then(
+      async (c) => {
+        try {
+          return (await c.health()).pid;
+        } finally {
+          c.close();
+        }
+      },
+      () => undefined,
+    );
     if (pid !== undefined && (await isRunning(pid))) await stopByPid(pid);
   });
 

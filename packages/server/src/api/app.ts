@@ -1,7 +1,7 @@
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { LIMITS, ROUTES, type HealthResponse } from '@shed/protocol';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { ImageService } from '../core/images.js';
@@ -39,7 +39,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
     ...(loggerInstance === undefined ? { logger: false } : { loggerInstance }),
     // Two log lines per request would be most of the log and a sync write on every exec;
     // core logs what changes (creates, deletes, reconciles) and errors are logged below.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: LIMITS.jsonBodyBytes,
     // Requests arrive over a root-only unix socket; a sandbox id or name is short.
     routerOptions: { maxParamLength: 200 },

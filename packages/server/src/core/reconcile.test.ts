@@ -145,4 +145,20 @@ describe('reconcile', () => {
     assert.deepEqual(r.stopped, [mute.id]);
     assert.match(store.sandboxes.get(mute.id)?.stateReason ?? '', /agent did not reconnect/);
   });
+
+  it('a sandbox that cannot be re-linked is stopped with why, and the others are still reconciled', async () => {
+    const broken = record('running');
+    const fine = record('running');
+    const store = memoryStore([broken, fine], []);
+    const driver = new FakeDriver(new Set([broken.id, fine.id]));
+    const ctx = context(driver, store, new Set([broken.id, fine.id]));
+    const attach = ctx.attach;
+    const r = await reconcile({ ...ctx, attach: async (rec, running) => {
+      if (rec.id === broken.id) throw new Error('its image is gone');
+      await attach(rec, running);
+    } });
+    assert.deepEqual(r.adopted, [fine.id]);
+    assert.deepEqual(r.stopped, [broken.id]);
+    assert.match(store.sandboxes.get(broken.id)?.stateReason ?? '', /could not re-link it at start: its image is gone/);
+  });
 });

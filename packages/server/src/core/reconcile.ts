@@ -45,12 +45,29 @@ type Outcome = 'adopted' | 'stopped' | 'deleted' | 'unchanged';
 export async function reconcile(ctx: ReconcileContext): Promise<ReconcileReport> {
   const report: ReconcileReport = { adopted: [], stopped: [], deleted: [], rolledBack: [], swept: [] };
   // In parallel: adopting waits for each agent to reconnect (its back-off caps at 250 ms).
-  const outcomes = await Promise.all(ctx.store.sandboxes.list().map(async (rec) => [rec.id, await reconcileOne(ctx, rec)] as const));
+  const outcomes = await Promise.all(ctx.store.sandboxes.list().map(async (rec) => [rec.id, await reconcileSafely(ctx, rec)] as const));
   for (const [id, outcome] of outcomes) if (outcome !== 'unchanged') report[outcome].push(id);
   report.rolledBack.push(...(await rollBackPending(ctx)));
   const knownIds = new Set(ctx.store.sandboxes.list().map((s) => s.id));
-  report.swept.push(...(await ctx.driver.sweep({ runRoot: ctx.runRoot, stateRoot: ctx.stateRoot, knownIds })));
+  // A sweep that fails part way is logged, not fatal: what it left is tried again next start.
+  const swept = await ctx.driver.sweep({ runRoot: ctx.runRoot, stateRoot: ctx.stateRoot, knownIds }).catch((err: unknown) => {
+    ctx.log.error({ err: errorMessage(err) }, 'the orphan sweep failed part way');
+    return [];
+  });
+  report.swept.push(...swept);
   return report;
+}
+
+/** One sandbox that cannot be reconciled must not keep shedd from serving the others. */
+async function reconcileSafely(ctx: ReconcileContext, rec: SandboxRecord): Promise<Outcome> {
+  try {
+    return await reconcileOne(ctx, rec);
+  } catch (err) {
+    ctx.log.error({ sandbox: rec.id, state: rec.state, err: errorMessage(err) }, 'reconciling a sandbox failed');
+    // A delete that failed stays 'deleting': deleting it again retries.
+    if (rec.state === 'deleting') return 'unchanged';
+    return markStopped(ctx, rec, ctx.bareHandles(rec.id), `shedd could not re-link it at start: ${errorMessage(err)}`);
+  }
 }
 
 async function reconcileOne(ctx: ReconcileContext, rec: SandboxRecord): Promise<Outcome> {
@@ -98,8 +115,13 @@ async function rollBackPending(ctx: ReconcileContext): Promise<SandboxId[]> {
   for (const op of ctx.store.operations.pending()) {
     const id = op.sandboxId;
     if (op.kind === 'create' && id !== null && ctx.store.sandboxes.get(id) === undefined) {
-      await ctx.driver.destroy((await ctx.savedHandles(id)) ?? ctx.bareHandles(id));
-      await ctx.removeDirs(id);
+      try {
+        await ctx.driver.destroy((await ctx.savedHandles(id)) ?? ctx.bareHandles(id));
+        await ctx.removeDirs(id);
+      } catch (err) {
+        // The sweep below looks for the same leftovers by name.
+        ctx.log.error({ sandbox: id, err: errorMessage(err) }, 'undoing a create cut short failed');
+      }
       undone.push(id);
     }
     ctx.store.operations.rollBack(op.id, cutShort);
