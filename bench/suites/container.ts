@@ -6,7 +6,7 @@ import { access, chmod, mkdir, mkdtemp, readFile, rm, rmdir, writeFile } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ContainerDriver, PhaseTimer, newSandboxId, parseContainerHandles, type DriverCreateSpec } from '@shed/server';
+import { ContainerDriver, PhaseTimer, newSandboxId, parseContainerHandles, sweepOrphans, type DriverCreateSpec } from '@shed/server';
 import { AGENT_PATH, fixtureRootfs, HOST_ID, ID_RANGE } from '../../test/conformance/env.js';
 import { stats, type Row } from '../report.js';
 import { check, type Suite, type SuiteOptions } from '../suite.js';
@@ -147,6 +147,8 @@ export const containerSuite: Suite = {
         rows.push({ suite: SUITE, name: `destroy after stop (${runtime})`, unit: 'ms', higherIsBetter: false, stats: stats(m.destroy) });
       }
     } finally {
+      // As a daemon does at start: removes anything left and this run's (empty) cgroup scope.
+      await sweepOrphans({ runRoot: join(dir, 'run'), stateRoot: join(dir, 'state'), knownIds: new Set() });
       await rm(dir, { recursive: true, force: true });
     }
     return rows;
