@@ -187,6 +187,8 @@ describe('hybrid cgroups', () => {
       ctx.diagnostic('cgroup2 holds no controller here; the fix had nothing to do');
     }
     assert.equal((await readFile('/sys/fs/cgroup/unified/cgroup.controllers', 'utf8')).trim(), '');
+    // The probe also leaves cgroup2 with favordynmods (set now, or found set).
+    assert.match(await readFile('/proc/self/mountinfo', 'utf8'), / \/sys\/fs\/cgroup\/unified .* cgroup2 cgroup2 \S*favordynmods/);
     const disabled = await new ContainerDriver({ runtime: 'crun', agentPath: AGENT_PATH, fixHybridCgroups: false }).probe();
     assert.equal(disabled.usable, true, 'with nothing held, crun needs no fix');
   });

@@ -5,7 +5,7 @@ import { access, constants, readFile, stat } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { hybridV2Controllers, readCgroupLayout, type CgroupLayout } from './cgroups.js';
 import { errMessage } from '../cleanup-stack.js';
-import { moveControllersToV1 } from './hybrid-fix.js';
+import { favorDynamicCgroups, moveControllersToV1 } from './hybrid-fix.js';
 import { parseHardLimit } from './procfs.js';
 import { isRuntimeName, type RuntimeName } from './runtime.js';
 import { trialRun } from './trial-run.js';
@@ -17,6 +17,7 @@ export interface HostProbeOptions {
   readonly runtime: RuntimeChoice;
   readonly runtimePath?: string;
   readonly fixHybridCgroups: boolean;
+  readonly favorDynamicCgroups: boolean;
   readonly agentPath: string;
 }
 
@@ -38,6 +39,7 @@ export async function probeHost(opts: HostProbeOptions): Promise<HostFacts> {
   const problems: string[] = [];
   let layout = await readCgroupLayout();
   notes.push(`cgroups: ${layout.mode}`);
+  if (opts.favorDynamicCgroups) await tuneCgroup2(notes);
   await checkKernel(problems);
   await checkAgent(opts.agentPath, problems);
   const nofileHard = await readNofileHard();
@@ -58,6 +60,15 @@ export async function probeHost(opts: HostProbeOptions): Promise<HostFacts> {
   const runtime = choice.runtime;
   const swapAccounting = await hasSwapAccounting(layout);
   return { runtime, layout, swapAccounting, nofileHard, canLowerOomScore, notes, problems };
+}
+
+async function tuneCgroup2(notes: string[]): Promise<void> {
+  try {
+    const changed = await favorDynamicCgroups();
+    if (changed.length > 0) notes.push(`remounted ${changed.join(', ')} with favordynmods (fast cgroup migrations; favorDynamicCgroups: false to leave it)`);
+  } catch (err) {
+    notes.push(`could not set favordynmods on cgroup2 (creates may be slower): ${errMessage(err)}`);
+  }
 }
 
 async function fixHybrid(layout: CgroupLayout, enabled: boolean, notes: string[]): Promise<boolean> {

@@ -5,6 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCommand } from './command.js';
 import { readCgroupLayout } from './cgroups.js';
+import { readMounts } from './procfs.js';
 
 const CGROUP_ROOT = '/sys/fs/cgroup';
 
@@ -21,4 +22,26 @@ export async function moveControllersToV1(controllers: readonly string[]): Promi
     made.push(target);
   }
   return made;
+}
+
+/**
+ * cgroup2's `favordynmods` (Linux 6.0+): every task migration into a cgroup otherwise takes a
+ * percpu rwsem for writing, which waits for an RCU grace period once the lock has gone idle;
+ * the first sandbox after a pause paid ~20 ms for one cgroup.procs write (strace, this host).
+ * The flag trades that for slightly dearer forks and exits. util-linux's remount keeps the
+ * mount's other options (libmount merges them from mountinfo), so none is dropped.
+ * Returns the mount points changed.
+ */
+export async function favorDynamicCgroups(): Promise<string[]> {
+  const layout = await readCgroupLayout();
+  const mounts = await readMounts();
+  const changed: string[] = [];
+  for (const h of layout.hierarchies) {
+    if (h.version !== 2) continue;
+    const m = mounts.find((x) => x.mountPoint === h.mountPoint);
+    if (m === undefined || m.superOptions.includes('favordynmods')) continue;
+    await runCommand('mount', ['-o', 'remount,favordynmods', h.mountPoint]);
+    changed.push(h.mountPoint);
+  }
+  return changed;
 }
