@@ -54,4 +54,4 @@ export { API_PREFIX, DEFAULT_SOCKET_PATH, ROUTES, routePath, type RouteName } fr
 export {
   CreateSandboxRequest, ListSandboxesQuery, ListSandboxesResponse, SANDBOX_STATE_NAMES, SandboxInfo, StopSandboxRequest,
 } from './api/sandboxes.js';
-export { HealthResponse } from './api/system.js';
+export { DOCTOR_STATUSES, DoctorCheck, DoctorResponse, HealthResponse, type DoctorStatus } from './api/system.js';

@@ -1,6 +1,6 @@
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { LIMITS, ROUTES, type HealthResponse } from '@shed/protocol';
+import { LIMITS, ROUTES, type DoctorResponse, type HealthResponse } from '@shed/protocol';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
@@ -25,6 +25,8 @@ export interface ApiDeps {
   readonly files: SandboxFiles;
   readonly images: ImageService;
   readonly health: () => HealthResponse;
+  /** Runs `shed doctor`'s host checks (they live below the API; the daemon wires them). */
+  readonly doctor: () => Promise<DoctorResponse>;
   readonly version: string;
   /** Request logging; false in tests. */
   readonly logger: Logger | false;
