@@ -1,6 +1,6 @@
 // The public surface of @shed/sdk.
 export type {
-  DirListEntry, FileKind, FileStatResponse, HealthResponse, ImageInfo, ProcessExit, PruneImagesResponse, SandboxInfo,
+  DirListEntry, DoctorCheck, DoctorResponse, DoctorStatus, FileKind, FileStatResponse, HealthResponse, ImageInfo, ProcessExit, PruneImagesResponse, SandboxInfo,
 } from '@shed/protocol';
 export type { ErrorCode } from '@shed/protocol/client';
 export { ShedApiError } from './errors.js';
