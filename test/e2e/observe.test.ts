@@ -120,6 +120,20 @@ describe('e2e: events, metrics and phase timings', { skip }, () => {
       child.kill('SIGINT');
     }
     assert.equal(await exited, 0, `Ctrl-C ends 'shed events' cleanly; stderr: ${stderr}`);
+    const human = spawn(process.execPath, [CLI, 'events', '--sandbox', 'ev-cli', '--since', '0'], {
+      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...d.env }, stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const humanExited = new Promise<void>((done) => human.once('exit', () => done()));
+    const lines: string[] = [];
+    try {
+      for await (const l of createInterface({ input: human.stdout })) if (lines.push(l) === LIFECYCLE.length) break;
+    } finally {
+      human.kill('SIGINT');
+      await humanExited;
+    }
+    assert.match(lines[0] ?? '', /^\S+Z +\d+ {2}created +sb-[0-9a-f]{12} \(ev-cli\) {2}image=default imageDigest=sha256:[0-9a-f]{64} total=\d+\.\dms$/);
+    assert.match(lines[3] ?? '', / started +sb-\S+ \(ev-cli\) {2}total=\d+\.\dms$/);
+    assert.match(lines[2] ?? '', / stopped +sb-\S+ \(ev-cli\) {2}reason=stopped on request$/);
   });
 
   it('replays the events after Last-Event-ID over raw SSE, and rejects a malformed one', async () => {
