@@ -48,6 +48,8 @@ export interface SpawnCommand extends CommandSpec {
 /** Runs commands in running sandboxes: buffered (`exec`) or streaming (`spawn` + process calls). */
 export class SandboxCommands {
   readonly #sandboxes: SandboxService;
+  /** Attaches in flight to processes spawned before this shedd started. */
+  readonly #adopting = new WeakMap<LiveSandbox, Map<number, Promise<SpawnedProcess>>>();
 
   constructor(sandboxes: SandboxService) {
     this.#sandboxes = sandboxes;
@@ -81,19 +83,44 @@ export class SandboxCommands {
     return p;
   }
 
-  process(ref: string, procId: number): SpawnedProcess {
+  /**
+   * A process spawned in the sandbox. One this shedd has not seen (spawned before a restart)
+   * is found again through the agent, which keeps processes and their output across a lost
+   * connection: attached from `offset`, or from the oldest byte it still holds.
+   */
+  async process(ref: string, procId: number, opts: { offset?: number } = {}): Promise<SpawnedProcess> {
     const { live } = this.#sandboxes.live(ref);
-    const p = live.processes.get(procId);
-    if (p === undefined) {
-      throw new ShedError('not_found', `process ${procId} is not known in sandbox ${ref}; it was not spawned through this shedd or exited long ago`, {
-        details: { procId },
-      });
+    const known = live.processes.get(procId);
+    if (known !== undefined) return known;
+    let adopting = this.#adopting.get(live);
+    if (adopting === undefined) this.#adopting.set(live, (adopting = new Map()));
+    // Two requests for the same process share one attach: a second ATTACH would take the stream over.
+    let pending = adopting.get(procId);
+    if (pending === undefined) {
+      pending = this.#adopt(live, ref, procId, opts.offset).finally(() => adopting.delete(procId));
+      adopting.set(procId, pending);
     }
-    return p;
+    return pending;
   }
 
-  output(ref: string, procId: number, opts: ReadOutputOptions = {}): AsyncGenerator<ProcessEvent> {
-    return this.process(ref, procId).output(opts);
+  async output(ref: string, procId: number, opts: ReadOutputOptions = {}): Promise<AsyncGenerator<ProcessEvent>> {
+    const p = await this.process(ref, procId, opts.offset === undefined ? {} : { offset: opts.offset });
+    return p.output(opts);
+  }
+
+  async #adopt(live: LiveSandbox, ref: string, procId: number, offset: number | undefined): Promise<SpawnedProcess> {
+    const proc = live.agent.attach(procId, offset === undefined ? {} : { offset });
+    const started = await proc.started.catch((err: unknown) => {
+      const e = fromAgentError(err, `attach to process ${procId} in ${ref}`);
+      if (e.code !== 'not_found') throw e;
+      throw new ShedError('not_found', `process ${procId} is not known in sandbox ${ref}; it was never spawned there or exited long ago`, {
+        details: { procId }, cause: err,
+      });
+    });
+    // Its argv is not known here (the agent's PS has it, one more round trip nobody needs).
+    const p = new SpawnedProcess(live.agent, proc, started, []);
+    live.addProcess(p);
+    return p;
   }
 }
 
