@@ -19,6 +19,8 @@ export interface RawRequest {
   body?: string | Buffer;
   contentType?: string;
   headers?: Record<string, string>;
+  /** Aborting destroys the connection (a client hanging up). */
+  signal?: AbortSignal;
 }
 
 function open(socketPath: string, r: RawRequest): Promise<IncomingMessage> {
@@ -28,7 +30,7 @@ function open(socketPath: string, r: RawRequest): Promise<IncomingMessage> {
       headers['content-type'] ??= r.contentType ?? 'application/json';
       headers['content-length'] = String(Buffer.byteLength(r.body));
     }
-    const req = httpRequest({ socketPath, method: r.method, path: r.path, headers, agent: false }, resolve);
+    const req = httpRequest({ socketPath, method: r.method, path: r.path, headers, agent: false, ...(r.signal === undefined ? {} : { signal: r.signal }) }, resolve);
     req.once('error', reject);
     req.end(r.body);
   });

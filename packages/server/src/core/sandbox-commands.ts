@@ -59,7 +59,7 @@ export class SandboxCommands {
     const { live } = this.#sandboxes.live(ref);
     const timer = new PhaseTimer();
     const max = cmd.maxOutputBytes ?? LIMITS.execOutputBytes.default;
-    const proc = live.agent.exec(agentOptions(live, cmd, cmd.stdin !== undefined));
+    const proc = startOnAgent(live, cmd, cmd.stdin !== undefined, `exec ${cmd.argv[0] ?? ''} in ${ref}`);
     const feeding = cmd.stdin === undefined ? Promise.resolve() : feed(proc, cmd.stdin);
     try {
       await timer.time('started', () => proc.started);
@@ -76,7 +76,7 @@ export class SandboxCommands {
 
   async spawn(ref: string, cmd: SpawnCommand): Promise<SpawnedProcess> {
     const { live } = this.#sandboxes.live(ref);
-    const proc = live.agent.exec(agentOptions(live, cmd, cmd.stdin === true));
+    const proc = startOnAgent(live, cmd, cmd.stdin === true, `spawn ${cmd.argv[0] ?? ''} in ${ref}`);
     const started = await viaAgent(`spawn ${cmd.argv[0] ?? ''} in ${ref}`, () => proc.started);
     const p = new SpawnedProcess(live.agent, proc, started, cmd.argv);
     live.addProcess(p);
@@ -121,6 +121,16 @@ export class SandboxCommands {
     const p = new SpawnedProcess(live.agent, proc, started, []);
     live.addProcess(p);
     return p;
+  }
+}
+
+/** The agent client checks its arguments as it is called and throws its own errors: they become ShedErrors here. */
+function startOnAgent(live: LiveSandbox, cmd: CommandSpec, stdin: boolean, what: string): AgentProcess {
+  const opts = agentOptions(live, cmd, stdin);
+  try {
+    return live.agent.exec(opts);
+  } catch (err) {
+    throw fromAgentError(err, what);
   }
 }
 
