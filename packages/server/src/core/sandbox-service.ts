@@ -5,6 +5,7 @@ import { CleanupStack } from './cleanup.js';
 import type { Driver, DriverHandles, IdMap, RunningSandbox } from './driver.js';
 import { ShedError, asShedError, notFound } from './errors.js';
 import { EventBus } from './event-bus.js';
+import { faultPoint } from './faults.js';
 import { loadHandles, saveHandles } from './handles-file.js';
 import { isSandboxId, newSandboxId, type SandboxId } from './ids.js';
 import type { ImageService, ResolvedImage } from './images.js';
@@ -116,6 +117,7 @@ export class SandboxService {
 
   async #create(id: SandboxId, name: string | null, spec: SandboxSpec, cmd: CreateSandboxCommand, signal?: AbortSignal): Promise<SandboxRecord> {
     const op = this.#begin('create', id, cmd, cmd.idempotencyKey);
+    faultPoint('create.after-intent');
     const timer = new PhaseTimer();
     const cleanup = new CleanupStack();
     try {
@@ -123,6 +125,7 @@ export class SandboxService {
       cleanup.push('remove the sandbox directories', () => this.#removeDirs(id));
       const image = await timer.time('image', () => this.#d.images.resolve(spec.image, { signal }));
       const running = await this.#startDriver(id, spec, image, timer, cleanup, signal);
+      faultPoint('create.after-driver');
       const now = Date.now();
       const record: SandboxRecord = {
         id, name, imageDigest: image.info.digest, driver: this.#d.driver.name, spec,
@@ -185,8 +188,10 @@ export class SandboxService {
       const op = this.#begin('stop', id, opts);
       this.#d.store.sandboxes.update(id, { state: stopping });
       try {
+        faultPoint('stop.after-intent');
         const handles = await this.#takeHandles(id);
         await this.#d.driver.stop(handles, { graceMs: opts.graceMs ?? 10_000 });
+        faultPoint('stop.after-driver');
         const next = this.#d.store.sandboxes.update(id, { state: transition(stopping, 'stopped'), stateReason: 'stopped on request' });
         this.#d.store.operations.succeed(op.id, null);
         this.events.publish('stopped', next, { reason: next.stateReason ?? 'stopped on request' });
@@ -207,7 +212,9 @@ export class SandboxService {
       const op = this.#begin('delete', id, {});
       this.#d.store.sandboxes.update(id, { state: deleting });
       try {
+        faultPoint('delete.after-intent');
         await this.#d.driver.destroy(await this.#takeHandles(id));
+        faultPoint('delete.after-destroy');
         await this.#removeDirs(id);
         transition(deleting, 'deleted');
         this.#d.store.transaction(() => {
@@ -269,6 +276,7 @@ export class SandboxService {
       ),
     );
     cleanup.push('stop the sandbox', () => this.#d.driver.stop(running.handles, { graceMs: 0 }));
+    faultPoint('create.after-runtime');
     timer.timeSync('handles', () => saveHandles(runDir, running.handles));
     return new LiveSandbox(running.handles, this.#agentOf(running), commandDefaults(image.info.config, spec));
   }
