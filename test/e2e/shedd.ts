@@ -54,7 +54,7 @@ export async function daemonDirs(prefix: string): Promise<DaemonDirs> {
   };
 }
 
-/** More for one start: flags after the directory flags, variables over the dirs' env. */
+/** More for one start: flags after the directory flags, variables over the dirs' env (config, fault injection). */
 export interface StartExtras {
   readonly args?: readonly string[];
   readonly env?: Readonly<Record<string, string>>;

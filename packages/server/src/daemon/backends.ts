@@ -1,5 +1,6 @@
 import type { IdMap } from '../core/driver.js';
 import { ContainerDriver, type ContainerDriverOptions } from '../drivers/container/driver.js';
+import { scopeMemoryReader } from '../drivers/container/memory-usage.js';
 import { ImageStore } from '../images/image-store.js';
 import type { Db } from '../store/db.js';
 import { SqliteImageRepo } from '../store/images-repo.js';
@@ -23,5 +24,5 @@ export async function createBackends(db: Db, settings: BackendSettings): Promise
     idMap,
     inUse: (digest) => store.sandboxes.list().some((s) => s.imageDigest === digest),
   });
-  return { driver: new ContainerDriver(settings.container), images, store, idMap };
+  return { driver: new ContainerDriver(settings.container), images, store, idMap, sandboxMemoryReader: scopeMemoryReader };
 }

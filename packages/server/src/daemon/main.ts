@@ -4,6 +4,7 @@
 // shedd adopts them.
 import pino from 'pino';
 import { errorMessage, ShedError } from '../core/errors.js';
+import { armFaultsFromEnv } from '../core/faults.js';
 import { openDb } from '../store/db.js';
 import { createBackends } from './backends.js';
 import { loadConfig, type DaemonConfig } from './config.js';
@@ -25,6 +26,9 @@ async function main(): Promise<void> {
   const socketAccess: SocketAccess = { mode: config.socketMode, ...(config.socketGroup === undefined ? {} : { gid: await resolveGroup(config.socketGroup) }) };
   const tcp = config.tcp === undefined ? undefined : { address: config.tcp, token: await readToken(config.token, process.env) };
   if (tcp !== undefined && !isLoopback(tcp.address.host)) log.warn({ tcp: tcp.address }, 'the TCP listener is plain HTTP: the token crosses the network in the clear; put TLS in front of it');
+  const faults = armFaultsFromEnv(process.env);
+  if (faults.warning !== undefined) log.warn(faults.warning);
+  if (faults.armed.length > 0) log.warn({ faults: faults.armed }, 'fault injection armed (tests only)');
   const dbPath = await prepareDirs(config);
   await lockDirs([config.dataDir, config.runDir]);
   const db = openDb({ path: dbPath });
