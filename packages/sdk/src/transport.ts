@@ -39,22 +39,26 @@ export class Transport {
   readonly where: string;
   readonly #origin: string;
   readonly #auth: string | undefined;
-  readonly #agent: Agent;
+  #agent: Agent | undefined;
 
   constructor(endpoint: Endpoint) {
     this.endpoint = endpoint;
-    const common = { headersTimeout: 0, bodyTimeout: 0, connections: 64 };
     if ('socketPath' in endpoint) {
       this.where = endpoint.socketPath;
       this.#origin = 'http://localhost';
       this.#auth = undefined;
-      this.#agent = new Agent({ ...common, connect: { socketPath: endpoint.socketPath } });
     } else {
       this.where = endpoint.url;
       this.#origin = new URL(endpoint.url).origin;
       this.#auth = endpoint.token === undefined ? undefined : `Bearer ${endpoint.token}`;
-      this.#agent = new Agent(common);
     }
+  }
+
+  /** Made on first use and after close(): like node:http's Agent, a closed transport stays usable. */
+  #pool(): Agent {
+    const common = { headersTimeout: 0, bodyTimeout: 0, connections: 64 };
+    this.#agent ??= 'socketPath' in this.endpoint ? new Agent({ ...common, connect: { socketPath: this.endpoint.socketPath } }) : new Agent(common);
+    return this.#agent;
   }
 
   /** A JSON call; non-2xx responses become ShedApiErrors. The caller checks the shape of what it gets. */
@@ -81,7 +85,7 @@ export class Transport {
     const body = opts.json !== undefined ? JSON.stringify(opts.json) : bodyOf(opts.raw);
     let res: Dispatcher.ResponseData;
     try {
-      res = await this.#agent.request({
+      res = await this.#pool().request({
         origin: this.#origin, path: withQuery(path, opts.query), method: method as Dispatcher.HttpMethod, headers, body, signal: opts.signal,
       }); // method: one of the few the SDK's own calls use
     } catch (err) {
@@ -91,8 +95,11 @@ export class Transport {
     throw errorFromResponse(res.statusCode, await readText(res.body));
   }
 
+  /** Drops every connection (open streams end) so the process can exit; a later call reconnects. */
   close(): void {
-    void this.#agent.destroy().catch(() => undefined);
+    const agent = this.#agent;
+    this.#agent = undefined;
+    void agent?.destroy().catch(() => undefined);
   }
 
   #connectionError(err: unknown, signal: AbortSignal | undefined): unknown {
