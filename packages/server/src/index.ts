@@ -7,6 +7,9 @@ export type { ImageDigest, OperationId, SandboxId } from './core/ids.js';
 export type {
   Driver, DriverCreateSpec, DriverHandles, DriverOpOptions, DriverProbe, IdMap, NetworkMode, Resources, RunningSandbox, SweepRequest,
 } from './core/driver.js';
+export type {
+  CapabilityProbe, CopyMethod, DriverSnapshots, LayerChange, LayerWrite, SnapshotUpperOptions, UpperSnapshot,
+} from './core/driver.js';
 export { PhaseTimer } from './core/phase-timer.js';
 export type { PhaseTimings } from './core/phase-timer.js';
 
@@ -21,6 +24,8 @@ export type { BareContainerHandles, BareHandleData, ContainerHandleData, Contain
 export { cgroupScope, readCgroupLayout } from './drivers/container/cgroups.js';
 export type { CgroupLayout } from './drivers/container/cgroups.js';
 export { runtimeRootFor } from './drivers/container/layout.js';
+export { ContainerSnapshots } from './drivers/container/layers/container-snapshots.js';
+export { reflinkSupported } from './drivers/container/layers/copy-tree.js';
 export { sweepOrphans } from './drivers/container/sweep.js';
 export { Spawner } from './drivers/container/spawner.js';
 export type { SpawnResult } from './drivers/container/spawner.js';
