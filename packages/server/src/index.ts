@@ -31,6 +31,9 @@ export { Spawner } from './drivers/container/spawner.js';
 export type { SpawnResult } from './drivers/container/spawner.js';
 export type { SweepOptions, SweepReport } from './drivers/container/sweep.js';
 export { openDb } from './store/db.js';
+export { DEFAULT_MAX_LAYER_DEPTH, isLayerId, LAYER_HOLDER_KINDS, lowersOf, needsFlatten, newLayerId } from './core/layers.js';
+export type { LayerHolderKind, LayerId, LayerRecord, LayerRef, LayerRepo, NewLayer } from './core/layers.js';
+export { SqliteLayerRepo } from './store/layers-repo.js';
 export type { Db, OpenDbOptions } from './store/db.js';
 
 // Sandboxes: the driver port, the service, its persistence, and the daemon that serves them.
