@@ -56,7 +56,7 @@ export class SandboxCommands {
   }
 
   async exec(ref: string, cmd: ExecCommand): Promise<ExecResult> {
-    const { live } = this.#sandboxes.live(ref);
+    const { record, live } = this.#sandboxes.live(ref);
     const timer = new PhaseTimer();
     const max = cmd.maxOutputBytes ?? LIMITS.execOutputBytes.default;
     const proc = startOnAgent(live, cmd, cmd.stdin !== undefined, `exec ${cmd.argv[0] ?? ''} in ${ref}`);
@@ -68,9 +68,12 @@ export class SandboxCommands {
       await feeding;
       const timings = timer.finish();
       live.lastExec = timings;
+      this.#sandboxes.events.publish('exec', record, { exitCode: exit.exitCode, signal: exit.signal, timedOut: exit.timedOut, truncated: out.truncated, timings });
       return { exitCode: exit.exitCode, signal: exit.signal, timedOut: exit.timedOut, ...out, timings };
     } catch (err) {
-      throw fromAgentError(err, `exec ${cmd.argv[0] ?? ''} in ${ref}`);
+      const e = fromAgentError(err, `exec ${cmd.argv[0] ?? ''} in ${ref}`);
+      this.#sandboxes.events.publish('exec_failed', record, { error: { code: e.code, message: e.message } });
+      throw e;
     }
   }
 

@@ -4,6 +4,7 @@ import type { AgentPort } from './agent-port.js';
 import { CleanupStack } from './cleanup.js';
 import type { Driver, DriverHandles, IdMap, RunningSandbox } from './driver.js';
 import { ShedError, asShedError, notFound } from './errors.js';
+import { EventBus } from './event-bus.js';
 import { faultPoint } from './faults.js';
 import { loadHandles, saveHandles } from './handles-file.js';
 import { isSandboxId, newSandboxId, type SandboxId } from './ids.js';
@@ -43,6 +44,8 @@ export interface SandboxServiceDeps {
   readonly log: ServiceLog;
   /** The agent of a started sandbox. @default the driver's AgentClient */
   readonly agentOf?: (running: RunningSandbox) => AgentPort;
+  /** Where lifecycle events are published. @default a bus of its own */
+  readonly events?: EventBus;
 }
 
 export interface StopOptions {
@@ -61,9 +64,17 @@ export class SandboxService {
   readonly #live = new Map<SandboxId, LiveSandbox>();
   /** Names claimed by creates in flight, so two creates cannot both take one. */
   readonly #claimedNames = new Set<string>();
+  /** Every change of state and operation outcome, in order (core/events.ts). */
+  readonly events: EventBus;
 
   constructor(deps: SandboxServiceDeps) {
     this.#d = deps;
+    this.events = deps.events ?? new EventBus();
+  }
+
+  /** Sandboxes with a live agent link (running, or adopted at start). */
+  get liveCount(): number {
+    return this.#live.size;
   }
 
   /** By id (`sb-…`) or name. */
@@ -135,11 +146,13 @@ export class SandboxService {
       });
       this.#live.set(id, running);
       this.#d.log.info({ sandbox: id, timings: record.timings.create }, 'sandbox created');
+      this.events.publish('created', record, { image: spec.image, imageDigest: record.imageDigest, timings: record.timings.create ?? {} });
       return record;
     } catch (err) {
       const e = asShedError(err, `create sandbox ${id}`);
       await this.#undo(cleanup, id);
       this.#d.store.operations.fail(op.id, { code: e.code, message: e.message });
+      this.events.publish('create_failed', { id, name }, { error: { code: e.code, message: e.message } });
       throw e;
     }
   }
@@ -161,12 +174,15 @@ export class SandboxService {
         });
         this.#d.store.operations.succeed(op.id, null);
         this.#live.set(id, running);
+        this.#d.log.info({ sandbox: id, timings: next.timings.start }, 'sandbox started');
+        this.events.publish('started', next, { timings: next.timings.start ?? {} });
         return next;
       } catch (err) {
         const e = asShedError(err, `start sandbox ${id}`);
         await this.#undo(cleanup, id, { keepDirs: true });
         this.#d.store.sandboxes.update(id, { state: transition(creating, 'create_failed'), lastError: { code: e.code, message: e.message } });
         this.#d.store.operations.fail(op.id, { code: e.code, message: e.message });
+        this.events.publish('start_failed', rec, { error: { code: e.code, message: e.message } });
         throw e;
       }
     });
@@ -186,9 +202,10 @@ export class SandboxService {
         faultPoint('stop.after-driver');
         const next = this.#d.store.sandboxes.update(id, { state: transition(stopping, 'stopped'), stateReason: 'stopped on request' });
         this.#d.store.operations.succeed(op.id, null);
+        this.events.publish('stopped', next, { reason: next.stateReason ?? 'stopped on request' });
         return next;
       } catch (err) {
-        throw this.#failed(op, id, asShedError(err, `stop sandbox ${id}`));
+        throw this.#failed(op, id, asShedError(err, `stop sandbox ${id}`), 'stop_failed');
       }
     });
   }
@@ -213,8 +230,9 @@ export class SandboxService {
           this.#d.store.operations.succeed(op.id, null);
         });
         this.#d.log.info({ sandbox: id }, 'sandbox deleted');
+        this.events.publish('deleted', rec, {});
       } catch (err) {
-        throw this.#failed(op, id, asShedError(err, `delete sandbox ${id}`));
+        throw this.#failed(op, id, asShedError(err, `delete sandbox ${id}`), 'delete_failed');
       }
     });
   }
@@ -238,6 +256,7 @@ export class SandboxService {
         this.#live.set(rec.id, new LiveSandbox(running.handles, this.#agentOf(running), commandDefaults(image.info.config, rec.spec)));
       },
       removeDirs: (id) => this.#removeDirs(id),
+      events: this.events,
     });
   }
 
@@ -306,11 +325,12 @@ export class SandboxService {
     return this.#d.store.operations.begin({ kind, sandboxId, request, ...(idempotencyKey === undefined ? {} : { idempotencyKey }) });
   }
 
-  #failed(op: OperationRecord, id: SandboxId, e: ShedError): ShedError {
+  #failed(op: OperationRecord, id: SandboxId, e: ShedError, event: 'stop_failed' | 'delete_failed'): ShedError {
     const info = { code: e.code, message: e.message };
     this.#d.store.operations.fail(op.id, info);
     const rec = this.#d.store.sandboxes.get(id);
     if (rec !== undefined) this.#d.store.sandboxes.update(id, { state: rec.state, lastError: info });
+    this.events.publish(event, rec ?? { id, name: null }, { error: info });
     return e;
   }
 
