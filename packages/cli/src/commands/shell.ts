@@ -23,7 +23,7 @@ export async function shellCommand(ref: string, argv: string[], flags: ShellFlag
   const shed = await connect(g);
   try {
     const sb = await shed.sandboxes.get(ref);
-    const tty = flags.tty ?? (process.stdin.isTTY && process.stdout.isTTY);
+    const tty = flags.tty ?? (process.stdin.isTTY === true && process.stdout.isTTY === true);
     const t = await sb.shell({ ...shellOptions(tty, argv, flags) });
     return await runTerminal(t, tty);
   } finally {
