@@ -29,6 +29,9 @@ export const ROUTES = {
   imageImport: '/v1/images/import',
   imageRemove: '/v1/images/remove',
   imagePrune: '/v1/images/prune',
+  events: '/v1/events',
+  /** Prometheus text format; outside /v1 where scrapers look for it. */
+  metrics: '/metrics',
 } as const;
 
 export type RouteName = keyof typeof ROUTES;

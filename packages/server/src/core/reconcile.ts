@@ -8,6 +8,7 @@
 //  - then the driver sweeps what is named for a sandbox id that has no row at all.
 import type { Driver, DriverHandles, RunningSandbox } from './driver.js';
 import { errorMessage } from './errors.js';
+import type { EventSink } from './events.js';
 import type { SandboxId } from './ids.js';
 import type { Persistence, SandboxRecord } from './sandboxes.js';
 import type { ServiceLog } from './sandbox-service.js';
@@ -38,6 +39,8 @@ export interface ReconcileContext {
   /** Makes an adopted sandbox live (commands and files reach it). */
   attach(rec: SandboxRecord, running: RunningSandbox): Promise<void>;
   removeDirs(id: SandboxId): Promise<void>;
+  /** Where adoptions, deaths and finished deletes are published. @default none */
+  readonly events?: EventSink;
 }
 
 type Outcome = 'adopted' | 'stopped' | 'deleted' | 'unchanged';
@@ -78,6 +81,7 @@ async function reconcileOne(ctx: ReconcileContext, rec: SandboxRecord): Promise<
     await ctx.driver.destroy(handles);
     await ctx.removeDirs(rec.id);
     ctx.store.sandboxes.remove(rec.id);
+    ctx.events?.publish('deleted', rec, {});
     return 'deleted';
   }
   if (saved !== null && rec.state !== 'stopping') {
@@ -88,6 +92,7 @@ async function reconcileOne(ctx: ReconcileContext, rec: SandboxRecord): Promise<
     if (running !== null && running !== 'unreachable') {
       const state = rec.state === 'creating' ? transition(rec.state, 'created') : rec.state;
       await ctx.attach(ctx.store.sandboxes.update(rec.id, { state }), running);
+      ctx.events?.publish('adopted', rec, {});
       return 'adopted';
     }
     return markStopped(ctx, rec, handles, running === null ? 'its processes were gone when shedd started' : 'its agent did not reconnect when shedd started');
@@ -105,6 +110,8 @@ async function markStopped(ctx: ReconcileContext, rec: SandboxRecord, handles: D
     },
   );
   ctx.store.sandboxes.update(rec.id, { state: transition(rec.state, 'died'), stateReason: reason, lastError });
+  // A stop cut short by the last shedd is finished here: for a reader, that sandbox stopped; any other died.
+  ctx.events?.publish(rec.state === 'stopping' ? 'stopped' : 'died', rec, { reason });
   return 'stopped';
 }
 
@@ -123,6 +130,7 @@ async function rollBackPending(ctx: ReconcileContext): Promise<SandboxId[]> {
         ctx.log.error({ sandbox: id, err: errorMessage(err) }, 'undoing a create cut short failed');
       }
       undone.push(id);
+      ctx.events?.publish('create_failed', { id, name: null }, { error: cutShort });
     }
     ctx.store.operations.rollBack(op.id, cutShort);
   }

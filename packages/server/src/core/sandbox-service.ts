@@ -4,6 +4,8 @@ import type { AgentPort } from './agent-port.js';
 import { CleanupStack } from './cleanup.js';
 import type { Driver, DriverHandles, IdMap, RunningSandbox } from './driver.js';
 import { ShedError, asShedError, notFound } from './errors.js';
+import { EventBus } from './event-bus.js';
+import { faultPoint } from './faults.js';
 import { loadHandles, saveHandles } from './handles-file.js';
 import { isSandboxId, newSandboxId, type SandboxId } from './ids.js';
 import type { ImageService, ResolvedImage } from './images.js';
@@ -35,6 +37,8 @@ export interface SandboxServiceDeps {
   readonly log: ServiceLog;
   /** The agent of a started sandbox. @default the driver's AgentClient */
   readonly agentOf?: (running: RunningSandbox) => AgentPort;
+  /** Where lifecycle events are published. @default a bus of its own */
+  readonly events?: EventBus;
 }
 
 export interface StopOptions {
@@ -53,9 +57,17 @@ export class SandboxService {
   readonly #live = new Map<SandboxId, LiveSandbox>();
   /** Names claimed by creates in flight, so two creates cannot both take one. */
   readonly #claimedNames = new Set<string>();
+  /** Every change of state and operation outcome, in order (core/events.ts). */
+  readonly events: EventBus;
 
   constructor(deps: SandboxServiceDeps) {
     this.#d = deps;
+    this.events = deps.events ?? new EventBus();
+  }
+
+  /** Sandboxes with a live agent link (running, or adopted at start). */
+  get liveCount(): number {
+    return this.#live.size;
   }
 
   /** By id (`sb-…`) or name. */
@@ -105,6 +117,7 @@ export class SandboxService {
 
   async #create(id: SandboxId, name: string | null, spec: SandboxSpec, cmd: CreateSandboxCommand, signal?: AbortSignal): Promise<SandboxRecord> {
     const op = this.#begin('create', id, cmd, cmd.idempotencyKey);
+    faultPoint('create.after-intent');
     const timer = new PhaseTimer();
     const cleanup = new CleanupStack();
     try {
@@ -112,6 +125,7 @@ export class SandboxService {
       cleanup.push('remove the sandbox directories', () => this.#removeDirs(id));
       const image = await timer.time('image', () => this.#d.images.resolve(spec.image, { signal }));
       const running = await this.#startDriver(id, spec, image, timer, cleanup, signal);
+      faultPoint('create.after-driver');
       const now = Date.now();
       const record: SandboxRecord = {
         id, name, imageDigest: image.info.digest, driver: this.#d.driver.name, spec,
@@ -124,11 +138,13 @@ export class SandboxService {
       });
       this.#live.set(id, running);
       this.#d.log.info({ sandbox: id, timings: record.timings.create }, 'sandbox created');
+      this.events.publish('created', record, { image: spec.image, imageDigest: record.imageDigest, timings: record.timings.create ?? {} });
       return record;
     } catch (err) {
       const e = asShedError(err, `create sandbox ${id}`);
       await this.#undo(cleanup, id);
       this.#d.store.operations.fail(op.id, { code: e.code, message: e.message });
+      this.events.publish('create_failed', { id, name }, { error: { code: e.code, message: e.message } });
       throw e;
     }
   }
@@ -150,12 +166,15 @@ export class SandboxService {
         });
         this.#d.store.operations.succeed(op.id, null);
         this.#live.set(id, running);
+        this.#d.log.info({ sandbox: id, timings: next.timings.start }, 'sandbox started');
+        this.events.publish('started', next, { timings: next.timings.start ?? {} });
         return next;
       } catch (err) {
         const e = asShedError(err, `start sandbox ${id}`);
         await this.#undo(cleanup, id, { keepDirs: true });
         this.#d.store.sandboxes.update(id, { state: transition(creating, 'create_failed'), lastError: { code: e.code, message: e.message } });
         this.#d.store.operations.fail(op.id, { code: e.code, message: e.message });
+        this.events.publish('start_failed', rec, { error: { code: e.code, message: e.message } });
         throw e;
       }
     });
@@ -169,13 +188,16 @@ export class SandboxService {
       const op = this.#begin('stop', id, opts);
       this.#d.store.sandboxes.update(id, { state: stopping });
       try {
+        faultPoint('stop.after-intent');
         const handles = await this.#takeHandles(id);
         await this.#d.driver.stop(handles, { graceMs: opts.graceMs ?? 10_000 });
+        faultPoint('stop.after-driver');
         const next = this.#d.store.sandboxes.update(id, { state: transition(stopping, 'stopped'), stateReason: 'stopped on request' });
         this.#d.store.operations.succeed(op.id, null);
+        this.events.publish('stopped', next, { reason: next.stateReason ?? 'stopped on request' });
         return next;
       } catch (err) {
-        throw this.#failed(op, id, asShedError(err, `stop sandbox ${id}`));
+        throw this.#failed(op, id, asShedError(err, `stop sandbox ${id}`), 'stop_failed');
       }
     });
   }
@@ -190,7 +212,9 @@ export class SandboxService {
       const op = this.#begin('delete', id, {});
       this.#d.store.sandboxes.update(id, { state: deleting });
       try {
+        faultPoint('delete.after-intent');
         await this.#d.driver.destroy(await this.#takeHandles(id));
+        faultPoint('delete.after-destroy');
         await this.#removeDirs(id);
         transition(deleting, 'deleted');
         this.#d.store.transaction(() => {
@@ -198,8 +222,9 @@ export class SandboxService {
           this.#d.store.operations.succeed(op.id, null);
         });
         this.#d.log.info({ sandbox: id }, 'sandbox deleted');
+        this.events.publish('deleted', rec, {});
       } catch (err) {
-        throw this.#failed(op, id, asShedError(err, `delete sandbox ${id}`));
+        throw this.#failed(op, id, asShedError(err, `delete sandbox ${id}`), 'delete_failed');
       }
     });
   }
@@ -223,6 +248,7 @@ export class SandboxService {
         this.#live.set(rec.id, new LiveSandbox(running.handles, this.#agentOf(running), commandDefaults(image.info.config, rec.spec)));
       },
       removeDirs: (id) => this.#removeDirs(id),
+      events: this.events,
     });
   }
 
@@ -250,6 +276,7 @@ export class SandboxService {
       ),
     );
     cleanup.push('stop the sandbox', () => this.#d.driver.stop(running.handles, { graceMs: 0 }));
+    faultPoint('create.after-runtime');
     timer.timeSync('handles', () => saveHandles(runDir, running.handles));
     return new LiveSandbox(running.handles, this.#agentOf(running), commandDefaults(image.info.config, spec));
   }
@@ -290,11 +317,12 @@ export class SandboxService {
     return this.#d.store.operations.begin({ kind, sandboxId, request, ...(idempotencyKey === undefined ? {} : { idempotencyKey }) });
   }
 
-  #failed(op: OperationRecord, id: SandboxId, e: ShedError): ShedError {
+  #failed(op: OperationRecord, id: SandboxId, e: ShedError, event: 'stop_failed' | 'delete_failed'): ShedError {
     const info = { code: e.code, message: e.message };
     this.#d.store.operations.fail(op.id, info);
     const rec = this.#d.store.sandboxes.get(id);
     if (rec !== undefined) this.#d.store.sandboxes.update(id, { state: rec.state, lastError: info });
+    this.events.publish(event, rec ?? { id, name: null }, { error: info });
     return e;
   }
 
