@@ -1,6 +1,7 @@
 // Terminals end to end: the SDK's shell over shedd's WebSocket route, a pty in a real
 // sandbox, resize, exit codes, detach and reattach from an offset, and bad input.
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { Shed, ShedApiError, type Sandbox, type Terminal } from '@shed/sdk';
 import WebSocket from 'ws';
@@ -21,6 +22,11 @@ async function readUntil(it: AsyncIterator<Buffer>, re: RegExp, seen = { text: '
     seen.text += r.value.toString('utf8');
   }
   return seen.text;
+}
+
+async function rssKiB(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? NaN);
 }
 
 async function readAll(t: Terminal): Promise<string> {
@@ -127,6 +133,33 @@ describe('e2e: terminals (SDK shell → WebSocket → pty in a sandbox)', { skip
     await readUntil(it, /got-ok/, seen);
     while (!(await it.next()).done);
     assert.equal((await t2.wait()).exitCode, 0);
+  });
+
+  it('a client that does not read stops the process instead of filling shedd (backpressure), and loses nothing', async () => {
+    const total = 32 * 1024 * 1024;
+    await sb.exec(['rm', '-f', '/tmp/bp-done']);
+    const ws = rawSocket(d, `/v1/sandboxes/term/shell?tty=false&cmd=sh&cmd=-c&cmd=${encodeURIComponent(`head -c ${total} /dev/zero; touch /tmp/bp-done`)}`);
+    let received = 0;
+    const texts: string[] = [];
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) received += (data as Buffer).byteLength; // ws gives Buffers by default
+      else texts.push(String(data));
+    });
+    await new Promise((resolve) => ws.once('open', resolve));
+    ws.pause();
+    const rssBefore = await rssKiB(d.pid);
+    await new Promise((r) => setTimeout(r, 1000));
+    const stalled = await sb.exec(['test', '-e', '/tmp/bp-done']);
+    assert.equal(stalled.exitCode, 1, 'the process finished 32 MiB of output although nobody read it');
+    assert.ok(received < total / 4, `received ${received} bytes while paused`);
+    const grewKiB = (await rssKiB(d.pid)) - rssBefore;
+    assert.ok(grewKiB < 16 * 1024, `shedd grew by ${grewKiB} KiB holding unread output`);
+    const closed = new Promise<number>((resolve) => ws.once('close', resolve));
+    ws.resume();
+    assert.equal(await closed, 1000);
+    assert.equal(received, total, 'every byte arrives once the client reads');
+    const exit = JSON.parse(texts.at(-1) ?? '{}') as { type?: string; exitCode?: number; offset?: number };
+    assert.deepEqual([exit.type, exit.exitCode, exit.offset], ['exit', 0, total]);
   });
 
   it('a second attach takes the process over; the first is told why', async () => {

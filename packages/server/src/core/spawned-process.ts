@@ -18,8 +18,8 @@ export class SpawnedProcess {
   readonly procId: number;
   readonly pid: number;
   readonly argv: readonly string[];
-  /** Runs on a pseudo-terminal (resizable; stdout and stderr merged). */
-  readonly pty: boolean;
+  /** Runs on a pseudo-terminal (resizable; stdout and stderr merged); undefined when not known (adopted after a restart). */
+  readonly pty: boolean | undefined;
   readonly #agent: AgentPort;
   #proc: AgentProcess;
   readonly #output: ProcessOutput;
@@ -28,9 +28,9 @@ export class SpawnedProcess {
   #waiters = 0;
   #supersede: AbortController | undefined;
 
-  constructor(agent: AgentPort, proc: AgentProcess, started: AgentStarted, argv: readonly string[], opts: { pty?: boolean } = {}) {
+  constructor(agent: AgentPort, proc: AgentProcess, started: AgentStarted, argv: readonly string[], opts: { pty?: boolean | undefined } = {}) {
     this.#agent = agent;
-    this.pty = opts.pty === true;
+    this.pty = opts.pty;
     this.#proc = proc;
     this.procId = started.procId;
     this.pid = started.pid;
@@ -101,7 +101,7 @@ export class SpawnedProcess {
 
   /** Resizes the process's terminal; a process without one is `failed_precondition`. */
   resize(size: TerminalSize): void {
-    if (!this.pty) throw new ShedError('failed_precondition', `process ${this.procId} has no terminal to resize; start it with a pty (the shell route)`);
+    if (this.pty === false) throw new ShedError('failed_precondition', `process ${this.procId} has no terminal to resize; start it with a pty (the shell route)`);
     if (!this.exited) this.#proc.resize(size);
   }
 

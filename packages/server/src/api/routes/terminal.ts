@@ -27,14 +27,14 @@ export function terminalRoutes(app: Api, { sandboxes, commands }: ApiDeps): void
   app.get(ROUTES.terminal, {
     websocket: true,
     schema: { params: ProcessParams, querystring: TerminalAttachQuery },
-    preHandler: async (req) => void commands.process(req.params.sandbox, req.params.procId),
+    // Also adopts a process shedd does not follow yet (started before a restart), from the offset asked for.
+    preHandler: async (req) => void (await commands.process(req.params.sandbox, req.params.procId, req.query)),
   }, (socket, req) => {
     const session = new TerminalSession(socket);
-    try {
-      session.attach(commands.process(req.params.sandbox, req.params.procId), req.query.offset);
-    } catch (err) {
-      session.fail(err);
-    }
+    commands.process(req.params.sandbox, req.params.procId, req.query).then(
+      (proc) => session.attach(proc, req.query.offset),
+      (err: unknown) => session.fail(err),
+    );
   });
 }
 
