@@ -74,4 +74,32 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX operations_pending ON operations(state) WHERE state = 'pending';
     `,
   },
+  {
+    version: 2,
+    sql: `
+      -- Snapshot layers (core/layers.ts): read-only directories written once, each over the
+      -- one below it (parent) and, at the bottom, the image rootfs — unless standalone (a
+      -- flattened chain, a whole rootfs).
+      CREATE TABLE layers (
+        id            TEXT PRIMARY KEY,          -- ly-<16 hex>
+        parent_id     TEXT REFERENCES layers(id),
+        image_digest  TEXT NOT NULL REFERENCES images(digest),
+        depth         INTEGER NOT NULL,          -- 1 + parent's depth
+        standalone    INTEGER NOT NULL,          -- 1: flattened, mounted without the image
+        method        TEXT NOT NULL,             -- reflink | copy
+        disk_bytes    INTEGER NOT NULL,          -- allocated blocks of the layer directory
+        created_at    INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX layers_parent ON layers(parent_id);
+
+      -- Who keeps a layer: a snapshot, a sandbox running on it, a warm pool. Layers above a
+      -- layer keep it too (parent_id); one with neither is garbage.
+      CREATE TABLE layer_refs (
+        layer_id      TEXT NOT NULL REFERENCES layers(id),
+        holder_kind   TEXT NOT NULL,             -- snapshot | sandbox | pool
+        holder_id     TEXT NOT NULL,
+        PRIMARY KEY (layer_id, holder_kind, holder_id)
+      ) STRICT;
+    `,
+  },
 ];

@@ -8,6 +8,7 @@ import type { Driver, DriverCreateSpec, DriverHandles, DriverOpOptions, DriverPr
 import { ShedError } from '../../core/errors.js';
 import type { SandboxId } from '../../core/ids.js';
 import { awaitAgent, listenForAgent } from './agent-link.js';
+import { ContainerSnapshots } from './layers/container-snapshots.js';
 import { createContainer, type CreateContext, type CreateStep } from './create.js';
 import { DRIVER_NAME, isFullHandles, parseAnyContainerHandles, parseContainerHandles } from './handles.js';
 import { probeHost, type HostFacts, type RuntimeChoice } from './host-probe.js';
@@ -68,6 +69,7 @@ export class ContainerDriver implements Driver {
   #spawner: Spawner | undefined;
   /** Host ends of the agent links this process holds, by sandbox. */
   readonly #links = new Map<SandboxId, { listener: AgentListener; agent: AgentClient }>();
+  readonly snapshots = new ContainerSnapshots(async () => (await this.#probeOnce()).runtime);
 
   constructor(opts: ContainerDriverOptions = {}) {
     this.#opts = opts;
