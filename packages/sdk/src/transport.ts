@@ -61,6 +61,11 @@ export class Transport {
     this.#agent.destroy();
   }
 
+  /** A WebSocket URL for `path` (with its query) on the same socket; ws speaks `ws+unix:`. */
+  websocketUrl(path: string): string {
+    return `ws+unix://${this.socketPath}:${path}`;
+  }
+
   #connectionError(err: Error, signal: AbortSignal | undefined): unknown {
     if (signal?.aborted === true) return signal.reason;
     const code = 'code' in err ? err.code : undefined;
@@ -93,7 +98,7 @@ export async function readText(res: IncomingMessage): Promise<string> {
   return Buffer.concat(parts).toString('utf8');
 }
 
-function withQuery(path: string, query: Query | undefined): string {
+export function withQuery(path: string, query: Query | undefined): string {
   if (query === undefined) return path;
   const qs = new URLSearchParams();
   for (const [k, v] of Object.entries(query)) {
