@@ -39,9 +39,9 @@ function cli(args: string[], env: Record<string, string>): Promise<{ code: numbe
 }
 
 /** A raw GET over TCP, to check the exact error body and status the SDK maps from. */
-function rawGet(url: string, auth: string | undefined): Promise<{ status: number; body: string; wwwAuth: string | undefined }> {
+function rawGet(url: string, auth: string | undefined, more: Record<string, string> = {}): Promise<{ status: number; body: string; wwwAuth: string | undefined }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { headers: auth === undefined ? {} : { authorization: auth } }, (res) => {
+    const req = request(url, { headers: { ...more, ...(auth === undefined ? {} : { authorization: auth }) } }, (res) => {
       let body = '';
       res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => {
         const h = res.headers['www-authenticate'];
@@ -87,6 +87,12 @@ describe('e2e: config file, socket group, TCP listener with a bearer token', { s
       const sb = await shed.sandboxes.create({});
       try {
         assert.equal((await sb.exec(['echo', 'over tcp'])).stdout, 'over tcp\n');
+        // A terminal is a WebSocket upgrade: the token goes in the upgrade request.
+        const t = await sb.shell({ cmd: ['sh', '-c', '[ -t 0 ] && echo tty over tcp'] });
+        let text = '';
+        for await (const chunk of t) text += chunk.toString('utf8');
+        assert.equal(text.replace(/\r/g, ''), 'tty over tcp\n');
+        assert.equal((await t.wait()).exitCode, 0);
       } finally {
         await sb.delete();
       }
@@ -126,6 +132,9 @@ describe('e2e: config file, socket group, TCP listener with a bearer token', { s
     assert.equal(raw.wwwAuth, 'Bearer realm="shed"');
     assert.match(raw.body, /^\{"error":\{"code":"unauthenticated","message":"[^"]+","details":\{\}\}\}$/, 'the stable error body');
     assert.equal((await rawGet(`${url}/v1/healthz`, `Basic ${TOKEN}`)).status, 401, 'only the Bearer scheme');
+    const upgrade = await rawGet(`${url}/v1/sandboxes/x/shell`, `Bearer ${WRONG}`, { connection: 'upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' });
+    assert.equal(upgrade.status, 401, 'a WebSocket upgrade with a wrong token');
+    assert.match(upgrade.body, /"code":"unauthenticated"/);
   });
 
   it('keeps the unix socket free of tokens', async () => {

@@ -43,6 +43,12 @@ program.command('exec').description('run a command in a sandbox').argument('<san
   .passThroughOptions()
   .action(act(async (ref: string, cmd: string[], f) => (await import('./commands/sandboxes.js')).execCommand(ref, command(cmd), f, g())));
 
+program.command('shell').description('an interactive shell (or CMD) on a terminal in a sandbox').argument('<sandbox>').argument('[cmd...]')
+  .option('-t, --tty', 'use a terminal even when stdin is not one').option('-T, --no-tty', 'pipes, no terminal')
+  .option('-e, --env <KEY=VALUE>', 'environment', collect).option('-w, --cwd <dir>')
+  .passThroughOptions()
+  .action(act(async (ref: string, cmd: string[], f) => (await import('./commands/shell.js')).shellCommand(ref, command(cmd), f, g())));
+
 program.command('ls').description('list sandboxes').option('-l, --label <KEY=VALUE>', 'only with this label', collect)
   .action(act(async (f) => (await import('./commands/sandboxes.js')).lsCommand(f, g())));
 

@@ -76,3 +76,27 @@ export interface ListOptions extends CallOptions {
   /** Only sandboxes carrying all of these labels. @default {} */
   labels?: Record<string, string>;
 }
+
+/** Options of sandbox.shell. */
+export interface ShellOptions extends CallOptions {
+  /** @default 80 */
+  cols?: number;
+  /** @default 24 */
+  rows?: number;
+  /** Program and arguments. @default the image's shell ($SHELL, else the user's login shell, else /bin/sh) */
+  cmd?: readonly string[];
+  /** On top of the image's and the sandbox's. @default {} */
+  env?: Record<string, string>;
+  /** TERM of the process. @default 'xterm-256color' */
+  term?: string;
+  /** Absolute path. @default the image's working directory */
+  cwd?: string;
+  /** false: pipes instead of a terminal (stdout and stderr arrive merged, `end()` closes stdin). @default true */
+  tty?: boolean;
+}
+
+/** Options of sandbox.attachTerminal. */
+export interface AttachTerminalOptions extends CallOptions {
+  /** Replay output from this offset (a previous terminal's `offset`). @default where the last reader stopped */
+  offset?: number;
+}

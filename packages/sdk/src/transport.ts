@@ -102,6 +102,17 @@ export class Transport {
     void agent?.destroy().catch(() => undefined);
   }
 
+  /**
+   * Where and how to open a WebSocket for `path` (with its query) on the same endpoint: ws
+   * speaks `ws+unix:` for the socket; over TCP the bearer token goes in the upgrade request.
+   */
+  websocket(path: string): { url: string; headers: Record<string, string> } {
+    if ('socketPath' in this.endpoint) return { url: `ws+unix://${this.endpoint.socketPath}:${path}`, headers: {} };
+    const url = new URL(path, this.#origin);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    return { url: url.toString(), headers: this.#auth === undefined ? {} : { authorization: this.#auth } };
+  }
+
   #connectionError(err: unknown, signal: AbortSignal | undefined): unknown {
     if (signal?.aborted === true) return signal.reason;
     const code = errnoOf(err);
@@ -136,7 +147,7 @@ export async function readText(body: Readable): Promise<string> {
   return Buffer.concat(parts).toString('utf8');
 }
 
-function withQuery(path: string, query: Query | undefined): string {
+export function withQuery(path: string, query: Query | undefined): string {
   if (query === undefined) return path;
   const qs = new URLSearchParams();
   for (const [k, v] of Object.entries(query)) {
