@@ -10,8 +10,9 @@ import { agentSuite } from './suites/agent.js';
 import { containerSuite } from './suites/container.js';
 import { imagesSuite } from './suites/images.js';
 import { sandboxSuite } from './suites/sandbox.js';
+import { snapshotSuite } from './suites/snapshot.js';
 
-const SUITES: readonly Suite[] = [sandboxSuite, containerSuite, agentSuite, imagesSuite];
+const SUITES: readonly Suite[] = [sandboxSuite, containerSuite, agentSuite, imagesSuite, snapshotSuite];
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const RESULTS = join(repo, 'build/bench-results.json');
 
