@@ -153,6 +153,13 @@ describe('snapshots (crun)', () => {
     ]);
   });
 
+  it('diff of a running sandbox reads its upper frozen and thaws it', async () => {
+    const sb = await create();
+    await sh(sb, CHANGES);
+    assert.deepEqual(await snaps.diffUpper(sb.handles, [env.rootfs]), EXPECTED_DIFF);
+    assert.equal(await sh(sb, 'echo alive'), 'alive\n');
+  });
+
   it('the changes export as an OCI layer tar that round-trips onto the image', async () => {
     const idMap = { hostId: HOST_ID, size: ID_RANGE };
     const changesTar = join(env.dir, 'changes.tar');

@@ -33,30 +33,40 @@ export function isFrozen(cgroupDirs: readonly string[]): boolean {
 export async function snapshotUpper(d: ContainerHandleData, destDir: string, opts: SnapshotUpperOptions = {}): Promise<UpperSnapshot> {
   if (existsSync(destDir)) throw new ShedError('already_exists', `layer directory ${destDir} already exists; a layer is written once`);
   mkdirSync(dirname(destDir), { recursive: true, mode: 0o711 });
-  const maxFrozenMs = opts.maxFrozenMs ?? DEFAULT_MAX_FROZEN_MS;
+  const upper = overlayDirs(d.stateDir).upper;
+  const { value: method, frozen } = await whileFrozen(d, opts.maxFrozenMs ?? DEFAULT_MAX_FROZEN_MS, (timeoutMs) =>
+    copyTree(upper, destDir, { signal: opts.signal, timeoutMs }));
+  const t0 = performance.now();
+  await syncFilesystem(destDir, opts.signal);
+  const sync = performance.now() - t0;
+  return { bytes: await allocatedBytes(destDir, opts.signal), method, timings: { ...frozen, sync } };
+}
+
+export interface Frozen<T> {
+  readonly value: T;
+  readonly frozen: { freeze: number; copy: number; thaw: number; frozen: number };
+}
+
+/**
+ * Runs `fn` with the sandbox frozen, giving it what is left of `maxFrozenMs`, and thaws —
+ * always, also when `fn` fails. A sandbox already frozen (a user's pause) is left frozen.
+ */
+export async function whileFrozen<T>(d: ContainerHandleData, maxFrozenMs: number, fn: (timeoutMs: number) => Promise<T>): Promise<Frozen<T>> {
   const runtime = new OciRuntime(d.runtime, d.runtimePath, d.runtimeRoot);
   const wasFrozen = isFrozen(d.cgroupDirs);
   const t0 = performance.now();
   if (!wasFrozen) await runtime.pause(d.containerId);
   const t1 = performance.now();
-  let method: UpperSnapshot['method'];
+  let value: T;
   let t2 = t1;
   try {
-    const left = Math.max(1, Math.ceil(maxFrozenMs - (t1 - t0)));
-    method = await copyTree(overlayDirs(d.stateDir).upper, destDir, { signal: opts.signal, timeoutMs: left });
+    value = await fn(Math.max(1, Math.ceil(maxFrozenMs - (t1 - t0))));
     t2 = performance.now();
   } finally {
     if (!wasFrozen) await thaw(runtime, d.containerId);
   }
   const t3 = performance.now();
-  await syncFilesystem(destDir, opts.signal);
-  const t4 = performance.now();
-  const bytes = await allocatedBytes(destDir, opts.signal);
-  return {
-    bytes,
-    method,
-    timings: { freeze: t1 - t0, copy: t2 - t1, thaw: t3 - t2, frozen: t3 - t0, sync: t4 - t3 },
-  };
+  return { value, frozen: { freeze: t1 - t0, copy: t2 - t1, thaw: t3 - t2, frozen: t3 - t0 } };
 }
 
 // A thaw that fails leaves the sandbox stopped dead: try again once before saying so.
