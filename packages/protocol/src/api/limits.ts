@@ -30,4 +30,6 @@ export const LIMITS = {
   /** The agent's exec timeout field is a u32 of milliseconds. */
   timeoutMs: { max: 4_294_967_295 },
   idempotencyKeyChars: 128,
+  /** Terminal rows and columns: the kernel's winsize fields are 16-bit. */
+  terminalSize: { max: 65_535 },
 } as const;
