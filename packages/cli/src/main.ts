@@ -9,6 +9,7 @@ import { UsageError } from './output.js';
 const program = new Command('shed')
   .description('Sandboxes for AI agents')
   .option('--socket <path>', "shedd's socket (default $SHED_SOCKET, else shed.sock in $SHED_RUN_DIR, else /run/shed/shed.sock)")
+  .option('--host <url>', "shedd's TCP listener, e.g. http://127.0.0.1:7420, with the token in $SHED_TOKEN (default $SHED_HOST)")
   .option('--json', 'machine-readable output')
   .enablePositionalOptions()
   .showHelpAfterError();
@@ -79,6 +80,9 @@ image.command('rm').description('remove images').argument('<ref...>').option('-f
   .action(act(async (refs: string[], f) => (await import('./commands/images.js')).imageRm(refs, f, g())));
 image.command('prune').description('remove unused images').option('--max-bytes <n>', 'then evict LRU images until under this size')
   .action(act(async (f) => (await import('./commands/images.js')).imagePrune(f, g())));
+
+program.command('doctor').description("check this host for what shed needs, and say how to fix what is missing (exit 1 when a check fails)")
+  .action(act(async () => (await import('./commands/doctor.js')).doctorCommand(g())));
 
 program.command('daemon').description('run shedd in the foreground').allowUnknownOption().argument('[args...]')
   .action(act(async (args: string[]) => (await import('./commands/daemon.js')).daemonCommand(args, g())));

@@ -1,7 +1,7 @@
 // The public surface of @shed/sdk.
 export type {
-  DirListEntry, EventType, FileKind, FileStatResponse, HealthResponse, ImageInfo, ProcessExit, PruneImagesResponse, SandboxInfo,
-  ShedEvent,
+  DirListEntry, DoctorCheck, DoctorResponse, DoctorStatus, EventType, FileKind, FileStatResponse, HealthResponse, ImageInfo, ProcessExit,
+  PruneImagesResponse, SandboxInfo, ShedEvent,
 } from '@shed/protocol';
 export type { ErrorCode } from '@shed/protocol/client';
 export { ShedApiError } from './errors.js';

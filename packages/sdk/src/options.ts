@@ -1,9 +1,17 @@
 import type { CallOptions } from './transport.js';
 
-/** Options of Shed.connect. */
+/**
+ * Options of Shed.connect: a unix socket, or a URL of shedd's TCP listener with its token.
+ * Without either: $SHED_HOST (with $SHED_TOKEN) when set, else $SHED_SOCKET, else
+ * /run/shed/shed.sock.
+ */
 export interface ConnectOptions extends CallOptions {
   /** shedd's unix socket. @default $SHED_SOCKET, else /run/shed/shed.sock */
   socketPath?: string;
+  /** shedd's TCP listener, e.g. 'http://127.0.0.1:7420' (a bare HOST:PORT means http). @default $SHED_HOST */
+  url?: string;
+  /** The bearer token for `url`. @default $SHED_TOKEN */
+  token?: string;
 }
 
 /** Options of sandboxes.create. */

@@ -65,13 +65,13 @@ export class Sandbox {
   async shell(opts: ShellOptions = {}): Promise<Terminal> {
     const { signal, cmd, env, ...rest } = opts;
     const query = { ...rest, cmd, env: Object.entries(env ?? {}).map(([k, v]) => `${k}=${v}`) };
-    return openTerminal(this.#t.websocketUrl(withQuery(this.#route(ROUTES.shell), query)), signal);
+    return openTerminal(this.#t.websocket(withQuery(this.#route(ROUTES.shell), query)), signal);
   }
 
   /** Attaches a terminal to a running process, replaying its output from `offset`. */
   async attachTerminal(procId: number, opts: AttachTerminalOptions = {}): Promise<Terminal> {
     const path = withQuery(routePath(ROUTES.terminal, { sandbox: this.id, procId }), { offset: opts.offset });
-    return openTerminal(this.#t.websocketUrl(path), opts.signal);
+    return openTerminal(this.#t.websocket(path), opts.signal);
   }
 
   async refresh(opts: CallOptions = {}): Promise<SandboxInfo> {

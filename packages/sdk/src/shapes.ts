@@ -1,5 +1,5 @@
 import type {
-  DirListEntry, ExecResponse, FileStatResponse, HealthResponse, ImageInfo, ProcessExit, PruneImagesResponse, SandboxInfo, SpawnResponse,
+  DirListEntry, DoctorResponse, ExecResponse, FileStatResponse, HealthResponse, ImageInfo, ProcessExit, PruneImagesResponse, SandboxInfo, SpawnResponse,
   WriteFileResponse,
 } from '@shed/protocol';
 import { ShedApiError, isRecord } from './errors.js';
@@ -52,3 +52,8 @@ export const asImageList = (v: unknown): ImageInfo[] => (check(v, 'image list', 
 export const asPrune = (v: unknown): PruneImagesResponse => check(v, 'prune result', { freedBytes: 'number' }) as unknown as PruneImagesResponse;
 export const asHealth = (v: unknown): HealthResponse =>
   check(v, 'health', { status: 'string', version: 'string', pid: 'number', driver: 'object' }) as unknown as HealthResponse;
+export const asDoctor = (v: unknown): DoctorResponse => {
+  const r = check(v, 'doctor report', { ok: 'boolean', checks: 'array' });
+  for (const c of r['checks'] as unknown[]) check(c, 'doctor check', { name: 'string', status: 'string', detail: 'string', fix: 'string?' });
+  return r as unknown as DoctorResponse;
+};

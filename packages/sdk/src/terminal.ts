@@ -127,11 +127,11 @@ export class Terminal implements AsyncIterable<Buffer> {
   }
 }
 
-/** Opens the WebSocket at `url` and resolves once shedd says the process started. */
-export function openTerminal(url: string, signal?: AbortSignal): Promise<Terminal> {
+/** Opens the WebSocket at `target.url` (with its headers: the bearer token over TCP) and resolves once shedd says the process started. */
+export function openTerminal(target: { url: string; headers: Record<string, string> }, signal?: AbortSignal): Promise<Terminal> {
   signal?.throwIfAborted();
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { maxPayload: 2 * TERMINAL_MAX_MESSAGE_BYTES, perMessageDeflate: false });
+    const ws = new WebSocket(target.url, { maxPayload: 2 * TERMINAL_MAX_MESSAGE_BYTES, perMessageDeflate: false, headers: target.headers });
     const fail = (err: unknown): void => {
       ws.removeAllListeners();
       ws.on('error', () => undefined);

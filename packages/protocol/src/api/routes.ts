@@ -6,6 +6,7 @@ export const API_PREFIX = '/v1';
 export const ROUTES = {
   health: '/v1/healthz',
   openapi: '/v1/openapi.json',
+  doctor: '/v1/system/doctor',
   sandboxes: '/v1/sandboxes',
   sandbox: '/v1/sandboxes/:sandbox',
   stop: '/v1/sandboxes/:sandbox/stop',

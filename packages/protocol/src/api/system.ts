@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Closed } from './common.js';
+import { Closed, Nullable } from './common.js';
 
 export const HealthResponse = Closed(
   {
@@ -12,3 +12,22 @@ export const HealthResponse = Closed(
 
 );
 export type HealthResponse = Static<typeof HealthResponse>;
+
+export const DOCTOR_STATUSES = ['ok', 'warn', 'fail'] as const;
+export type DoctorStatus = (typeof DOCTOR_STATUSES)[number];
+
+/** One host check of `shed doctor`: `fail` means shed cannot work as configured; `warn` that an optional capability is missing. */
+export const DoctorCheck = Closed({
+  name: Type.String({ description: 'Stable id of the check, e.g. runtime, cgroups, kvm' }),
+  status: Type.Union(DOCTOR_STATUSES.map((s) => Type.Literal(s))),
+  detail: Type.String({ description: 'What was found' }),
+  fix: Nullable(Type.String({ description: 'How to fix it; null when there is nothing to do' })),
+});
+export type DoctorCheck = Static<typeof DoctorCheck>;
+
+export const DoctorResponse = Closed({
+  /** false when any check failed. */
+  ok: Type.Boolean(),
+  checks: Type.Array(DoctorCheck),
+});
+export type DoctorResponse = Static<typeof DoctorResponse>;

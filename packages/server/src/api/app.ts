@@ -1,7 +1,7 @@
 import swagger from '@fastify/swagger';
 import websocket from '@fastify/websocket';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { LIMITS, ROUTES, type HealthResponse } from '@shed/protocol';
+import { LIMITS, ROUTES, type DoctorResponse, type HealthResponse } from '@shed/protocol';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
@@ -30,6 +30,8 @@ export interface ApiDeps {
   readonly files: SandboxFiles;
   readonly images: ImageService;
   readonly health: () => HealthResponse;
+  /** Runs `shed doctor`'s host checks (they live below the API; the daemon wires them). */
+  readonly doctor: () => Promise<DoctorResponse>;
   /** Served at /metrics; counts every request. */
   readonly metrics: ShedMetrics;
   readonly version: string;
