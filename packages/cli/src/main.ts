@@ -46,6 +46,8 @@ program.command('exec').description('run a command in a sandbox').argument('<san
 program.command('shell').description('an interactive shell (or CMD) on a terminal in a sandbox').argument('<sandbox>').argument('[cmd...]')
   .option('-t, --tty', 'use a terminal even when stdin is not one').option('-T, --no-tty', 'pipes, no terminal')
   .option('-e, --env <KEY=VALUE>', 'environment', collect).option('-w, --cwd <dir>')
+  .option('--attach <procId>', 'attach to a running process instead (one a lost connection left behind)')
+  .option('--offset <n>', 'with --attach: replay its output from this offset')
   .passThroughOptions()
   .action(act(async (ref: string, cmd: string[], f) => (await import('./commands/shell.js')).shellCommand(ref, command(cmd), f, g())));
 
