@@ -1,12 +1,12 @@
 // The public surface of @shed/sdk.
 export type {
-  DirListEntry, FileKind, FileStatResponse, HealthResponse, ImageInfo, ProcessExit, PruneImagesResponse, SandboxInfo,
+  DirListEntry, FileKind, FileStatResponse, HealthResponse, ImageInfo, ProcessExit, PruneImagesResponse, PruneSystemResponse, SandboxInfo,
 } from '@shed/protocol';
 export type { ErrorCode } from '@shed/protocol/client';
 export { ShedApiError } from './errors.js';
 export { SandboxFiles, type WriteOptions } from './files.js';
 export { Images } from './images.js';
-export type { ConnectOptions, CreateOptions, ExecOptions, ListOptions, SpawnOptions, StopOptions } from './options.js';
+export type { ConnectOptions, CreateOptions, ExecOptions, ListOptions, PruneOptions, SpawnOptions, StopOptions } from './options.js';
 export { SandboxProcess } from './process.js';
 export { Sandbox, type ExecResult } from './sandbox.js';
 export { Sandboxes, Shed } from './shed.js';

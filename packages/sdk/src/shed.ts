@@ -1,9 +1,9 @@
-import type { HealthResponse } from '@shed/protocol';
+import type { HealthResponse, PruneSystemResponse } from '@shed/protocol';
 import { DEFAULT_SOCKET_PATH, ROUTES, routePath } from '@shed/protocol/client';
 import { Images } from './images.js';
-import type { ConnectOptions, CreateOptions, ListOptions } from './options.js';
+import type { ConnectOptions, CreateOptions, ListOptions, PruneOptions } from './options.js';
 import { Sandbox } from './sandbox.js';
-import { asHealth, asSandbox, asSandboxList } from './shapes.js';
+import { asHealth, asSandbox, asSandboxList, asSystemPrune } from './shapes.js';
 import { Transport, type CallOptions } from './transport.js';
 
 /** The sandboxes of one shedd. */
@@ -63,6 +63,15 @@ export class Shed {
 
   async health(opts: CallOptions = {}): Promise<HealthResponse> {
     return asHealth(await this.#t.json('GET', ROUTES.health, { signal: opts.signal }));
+  }
+
+  /**
+   * Removes what no sandbox owns (orphan mounts, cgroups, runtime state, directories) and,
+   * with `images`, images no sandbox uses. Resolves with what was removed.
+   */
+  async prune(opts: PruneOptions = {}): Promise<PruneSystemResponse> {
+    const { signal, ...rest } = opts;
+    return asSystemPrune(await this.#t.json('POST', ROUTES.systemPrune, { json: rest, signal }));
   }
 
   /** Closes idle connections so the process can exit. Sandboxes are not affected. */

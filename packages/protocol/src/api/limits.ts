@@ -30,4 +30,9 @@ export const LIMITS = {
   /** The agent's exec timeout field is a u32 of milliseconds. */
   timeoutMs: { max: 4_294_967_295 },
   idempotencyKeyChars: 128,
+  /** A sandbox's TTL and idle timeout, in seconds: from one second to a year. */
+  expirySeconds: { min: 1, max: 31_536_000 },
 } as const;
+
+/** What a sandbox's expiry (TTL or idle timeout) does to it. */
+export const EXPIRE_ACTIONS = ['stop', 'delete'] as const;

@@ -27,6 +27,7 @@ export const ROUTES = {
   imageImport: '/v1/images/import',
   imageRemove: '/v1/images/remove',
   imagePrune: '/v1/images/prune',
+  systemPrune: '/v1/system/prune',
 } as const;
 
 export type RouteName = keyof typeof ROUTES;

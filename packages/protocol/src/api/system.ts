@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Closed } from './common.js';
+import { Closed, Nullable } from './common.js';
 
 export const HealthResponse = Closed(
   {
@@ -12,3 +12,16 @@ export const HealthResponse = Closed(
 
 );
 export type HealthResponse = Static<typeof HealthResponse>;
+
+export const PruneSystemRequest = Closed({
+  images: Type.Optional(Type.Boolean({ default: false, description: 'Also remove images no sandbox uses (like POST /v1/images/prune)' })),
+});
+export type PruneSystemRequest = Static<typeof PruneSystemRequest>;
+
+export const PruneSystemResponse = Closed({
+  swept: Type.Array(Type.String(), {
+    description: "What the orphan sweep removed, one line each: 'runtime container …', 'cgroup …', 'mount …', 'directory …'",
+  }),
+  images: Nullable(Closed({ removed: Type.Array(Type.String()), freedBytes: Type.Integer() })),
+});
+export type PruneSystemResponse = Static<typeof PruneSystemResponse>;

@@ -20,7 +20,10 @@ async function main(): Promise<void> {
   await lockDirs([config.dataDir, config.runDir]);
   const db = openDb({ path: dbPath });
   const backends = await createBackends(db, config.dataDir);
-  const running = await serve(backends, { dataDir: config.dataDir, runDir: config.runDir, socketPath: config.socketPath, log });
+  const running = await serve(backends, {
+    dataDir: config.dataDir, runDir: config.runDir, socketPath: config.socketPath, log,
+    schedule: { livenessCheckMs: config.livenessIntervalMs, sweepIntervalMs: config.sweepIntervalMs },
+  });
   log.info({ socket: config.socketPath, dataDir: config.dataDir, runDir: config.runDir }, 'shedd ready');
   signalReady(config.readyFd);
   const stop = (signal: string): void => {

@@ -4,6 +4,7 @@ import type { Driver, IdMap } from '../core/driver.js';
 import type { ImageService } from '../core/images.js';
 import { SandboxCommands } from '../core/sandbox-commands.js';
 import { SandboxFiles } from '../core/sandbox-files.js';
+import { LifecycleScheduler, type SchedulerOptions } from '../core/scheduler.js';
 import { SandboxService } from '../core/sandbox-service.js';
 import type { Persistence } from '../core/sandboxes.js';
 import { listenOnSocket } from './listen.js';
@@ -23,6 +24,8 @@ export interface ServeOptions {
   readonly runDir: string;
   readonly socketPath: string;
   readonly log: Logger | false;
+  /** Intervals of the liveness check, orphan sweep and expiry. @default SchedulerOptions' defaults */
+  readonly schedule?: SchedulerOptions;
 }
 
 export interface Running {
@@ -60,6 +63,7 @@ export async function serve(b: Backends, opts: ServeOptions): Promise<Running> {
     }),
   });
   await listenOnSocket(api, opts.socketPath);
+  const scheduler = new LifecycleScheduler(sandboxes, log, opts.schedule);
   return {
     api,
     sandboxes,
@@ -67,6 +71,7 @@ export async function serve(b: Backends, opts: ServeOptions): Promise<Running> {
       // Connections are cut (forceCloseConnections): an output stream may follow a process
       // for hours. The processes keep running; clients reattach to the next shedd.
       await api.close();
+      await scheduler.close();
       await sandboxes.close();
     },
   };

@@ -74,4 +74,12 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX operations_pending ON operations(state) WHERE state = 'pending';
     `,
   },
+  {
+    version: 2,
+    sql: `
+      -- Last API activity (exec, spawn, files) or start, ms since epoch: the idle timeout's
+      -- clock. Durable so a restarted shedd computes the same deadline. NULL: counts from created_at.
+      ALTER TABLE sandboxes ADD COLUMN last_active_at INTEGER;
+    `,
+  },
 ];
