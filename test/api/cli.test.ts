@@ -58,7 +58,7 @@ describe('shed CLI', { skip }, () => {
     assert.deepEqual(await shed('exec', 'cli-box', '--', 'echo', 'inside'), { code: 0, stdout: 'inside\n', stderr: '' });
     const inspect = await shed('inspect', id);
     assert.match(inspect.stdout, /state: +running/);
-    assert.match(inspect.stdout, /timings create: .*total=/);
+    assert.match(inspect.stdout, /PHASE \(ms\) +CREATE[^\n]*\n[\s\S]*\ntotal +\d+\.\d\d/);
     await writeFile(join(dir, 'in.txt'), 'copied');
     assert.equal((await shed('cp', join(dir, 'in.txt'), `${id}:${dir}/remote.txt`)).code, 0);
     assert.equal((await shed('cp', `${id}:${dir}/remote.txt`, join(dir, 'out.txt'))).code, 0);

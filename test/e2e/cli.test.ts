@@ -70,7 +70,7 @@ describe('e2e: shed CLI against a running shedd', { skip }, () => {
     assert.deepEqual(listed.map((s) => [s.id, s.state, s.driver]), [[id, 'running', 'container']]);
     const inspect = await shed(d, 'inspect', id);
     assert.match(inspect.stdout, /state: +running/);
-    assert.match(inspect.stdout, /timings create: .*driver\.runtime=.*total=/);
+    assert.match(inspect.stdout, /PHASE \(ms\) +CREATE[^\n]*\n[\s\S]*\ndriver\.runtime +\d+\.\d\d[\s\S]*\ntotal +\d+\.\d\d/);
     assert.equal((await shed(d, 'rm', id)).code, 0);
     assert.deepEqual(JSON.parse((await shed(d, '--json', 'ls')).stdout), []);
   });

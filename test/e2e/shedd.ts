@@ -54,13 +54,13 @@ export async function daemonDirs(prefix: string): Promise<DaemonDirs> {
   };
 }
 
-/** Starts shedd on `dirs` and resolves once it serves (its READY line). */
-export async function startShedd(dirs: DaemonDirs): Promise<Shedd> {
+/** Starts shedd on `dirs` and resolves once it serves (its READY line). `env` adds variables (fault injection). */
+export async function startShedd(dirs: DaemonDirs, opts: { env?: Readonly<Record<string, string>> } = {}): Promise<Shedd> {
   const log = await open(dirs.logPath, 'a');
   let child: ChildProcess;
   try {
     child = spawn(process.execPath, [SHEDD, '--data-dir', dirs.dataDir, '--run-dir', dirs.runDir, '--ready-fd', '3'], {
-      env: { ...process.env, ...dirs.env },
+      env: { ...process.env, ...dirs.env, ...opts.env },
       stdio: ['ignore', log.fd, log.fd, 'pipe'],
     });
   } finally {

@@ -56,6 +56,11 @@ for (const [verb, what] of [['rm', 'delete sandboxes'], ['stop', 'stop sandboxes
     .action(act(async (refs: string[]) => (await import('./commands/sandboxes.js')).lifecycleCommand(verb, refs, g())));
 }
 
+program.command('events').description('stream sandbox events until Ctrl-C').option('--sandbox <id|name>', 'only this sandbox')
+  .option('-t, --type <type>', 'only this event type (repeatable)', collect).option('--since <seq>', 'first replay kept events after this sequence number')
+  .option('--json', 'one JSON event per line')
+  .action(act(async (f) => (await import('./commands/events.js')).eventsCommand(f, g())));
+
 program.command('cp').description('copy a file into or out of a sandbox (ID:/path on one side)').argument('<src>').argument('<dst>')
   .action(act(async (src: string, dst: string) => (await import('./commands/cp.js')).cpCommand(src, dst, g())));
 

@@ -5,6 +5,9 @@
 export { ERROR_CODES, isErrorCode, type ErrorCode } from './errors.js';
 export { LIMITS } from './api/limits.js';
 export {
+  EVENT_LIMITS, EVENT_NOTICES, EVENT_TYPES, EVENTS_CONTENT_TYPE, type EventNotice, type EventType,
+} from './api/event-types.js';
+export {
   OUTPUT_CONTENT_TYPE, OutputRecordDecoder, OutputStreamError, type OutputRecord, type OutputRecordKind,
 } from './api/output-frames.js';
 export { DEFAULT_SOCKET_PATH, ROUTES, routePath, type RouteName } from './api/routes.js';

@@ -32,6 +32,10 @@ export type { RunResult } from './agent/client/run.js';
 export { Closed, Empty, Env, Labels, Nullable, SandboxParams, Time, Timings } from './api/common.js';
 export { ErrorBody } from './api/errors.js';
 export {
+  EVENT_LIMITS, EVENT_NOTICES, EVENT_TYPES, EVENTS_CONTENT_TYPE, type EventNotice, type EventType,
+} from './api/event-types.js';
+export { EVENT_DETAILS, EventsQuery, GapNotice, OverflowNotice, ShedEvent } from './api/events.js';
+export {
   FILE_KINDS, DirListEntry, FileKind, FileStatResponse, ListDirResponse, MkdirRequest, PathQuery, ReadFileQuery, RemoveRequest,
   RenameRequest, SandboxPath, StatQuery, WriteFileQuery, WriteFileResponse,
 } from './api/files.js';

@@ -1,9 +1,11 @@
 // The public surface of @shed/sdk.
 export type {
-  DirListEntry, FileKind, FileStatResponse, HealthResponse, ImageInfo, ProcessExit, PruneImagesResponse, PruneSystemResponse, SandboxInfo,
+  DirListEntry, EventType, FileKind, FileStatResponse, HealthResponse, ImageInfo, ProcessExit, PruneImagesResponse, PruneSystemResponse,
+  SandboxInfo, ShedEvent,
 } from '@shed/protocol';
 export type { ErrorCode } from '@shed/protocol/client';
 export { ShedApiError } from './errors.js';
+export { EventStream, type EventsOptions } from './events.js';
 export { SandboxFiles, type WriteOptions } from './files.js';
 export { Images } from './images.js';
 export type { ConnectOptions, CreateOptions, ExecOptions, ListOptions, PruneOptions, SpawnOptions, StopOptions } from './options.js';

@@ -1,5 +1,6 @@
 import type { HealthResponse, PruneSystemResponse } from '@shed/protocol';
 import { DEFAULT_SOCKET_PATH, ROUTES, routePath } from '@shed/protocol/client';
+import { EventStream, type EventsOptions } from './events.js';
 import { Images } from './images.js';
 import type { ConnectOptions, CreateOptions, ListOptions, PruneOptions } from './options.js';
 import { Sandbox } from './sandbox.js';
@@ -63,6 +64,14 @@ export class Shed {
 
   async health(opts: CallOptions = {}): Promise<HealthResponse> {
     return asHealth(await this.#t.json('GET', ROUTES.health, { signal: opts.signal }));
+  }
+
+  /**
+   * Sandbox lifecycle events (created, started, exec, stopped, died, deleted…), oldest first.
+   * Resolves once shedd has subscribed the stream: every event after that is delivered.
+   */
+  async events(opts: EventsOptions = {}): Promise<EventStream> {
+    return EventStream.open(this.#t, opts);
   }
 
   /**

@@ -9,6 +9,8 @@ export type {
   SweepRequest,
 } from './core/driver.js';
 export { PhaseTimer } from './core/phase-timer.js';
+export { FAULT_POINTS, parseFaults } from './core/faults.js';
+export type { FaultAction, FaultPoint } from './core/faults.js';
 export type { PhaseTimings } from './core/phase-timer.js';
 
 // Drivers: the container driver, its handles and the orphan sweep the daemon runs at start.

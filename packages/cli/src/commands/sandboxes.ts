@@ -2,6 +2,7 @@ import type { CreateOptions, SandboxInfo } from '@shed/sdk';
 import { connect, type GlobalOptions } from '../connect.js';
 import { formatSeconds, parseDurationSeconds } from '../duration.js';
 import { ago, pairs, printJson, table, UsageError } from '../output.js';
+import { phasesTable } from '../phases.js';
 import { streamCommand } from './run.js';
 
 export interface CreateFlags {
@@ -105,11 +106,8 @@ function describe(s: SandboxInfo): string {
   ];
   if (s.lastError !== null) lines.push(`last error: ${s.lastError.code}: ${s.lastError.message}`);
   for (const [k, v] of Object.entries(s.labels)) lines.push(`label:      ${k}=${v}`);
-  for (const [phase, t] of Object.entries(s.timings)) {
-    if (t === undefined) continue;
-    lines.push(`timings ${phase}: ${Object.entries(t).map(([n, ms]) => `${n}=${ms.toFixed(2)}ms`).join(' ')}`);
-  }
-  return lines.join('\n') + '\n';
+  const phases = phasesTable(s.timings);
+  return lines.join('\n') + '\n' + (phases === '' ? '' : `\n${phases}`);
 }
 
 export async function lifecycleCommand(verb: 'rm' | 'stop' | 'start', refs: string[], g: GlobalOptions): Promise<number> {

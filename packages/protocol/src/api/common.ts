@@ -8,6 +8,9 @@ export const Closed = <T extends TProperties>(props: T, opts: ObjectOptions = {}
 export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 
 export const Env = Type.Record(Type.String({ pattern: ENV_NAME_PATTERN }), Type.String({ maxLength: LIMITS.envValueChars }), {
+  // A pattern-keyed Record is patternProperties, which checks matching names only: without
+  // this, a name like `A=B` slipped past the schema.
+  additionalProperties: false,
   maxProperties: LIMITS.envMax,
   description: 'Environment variables, name to value',
 });

@@ -28,6 +28,9 @@ export const ROUTES = {
   imageRemove: '/v1/images/remove',
   imagePrune: '/v1/images/prune',
   systemPrune: '/v1/system/prune',
+  events: '/v1/events',
+  /** Prometheus text format; outside /v1 where scrapers look for it. */
+  metrics: '/metrics',
 } as const;
 
 export type RouteName = keyof typeof ROUTES;

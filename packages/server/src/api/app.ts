@@ -9,8 +9,10 @@ import type { SandboxCommands } from '../core/sandbox-commands.js';
 import type { SandboxFiles } from '../core/sandbox-files.js';
 import type { SandboxService } from '../core/sandbox-service.js';
 import { errorBody, httpStatus, toShedError } from './errors.js';
+import type { ShedMetrics } from './metrics.js';
 import { fileRoutes } from './routes/files.js';
 import { imageRoutes } from './routes/images.js';
+import { observeRoutes } from './routes/observe.js';
 import { processRoutes } from './routes/processes.js';
 import { sandboxRoutes } from './routes/sandboxes.js';
 import { systemRoutes } from './routes/system.js';
@@ -25,6 +27,8 @@ export interface ApiDeps {
   readonly files: SandboxFiles;
   readonly images: ImageService;
   readonly health: () => HealthResponse;
+  /** Served at /metrics; counts every request. */
+  readonly metrics: ShedMetrics;
   readonly version: string;
   /** Request logging; false in tests. */
   readonly logger: Logger | false;
@@ -60,6 +64,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   app.setNotFoundHandler((request, reply) => {
     void reply.status(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url}; see ${ROUTES.openapi}`, details: {} } });
   });
+  deps.metrics.countRequests(app);
   await app.register(swagger, {
     openapi: { info: { title: 'shed', description: 'Sandboxes for AI agents, over a unix socket', version: deps.version } },
   });
@@ -69,6 +74,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
     processRoutes(api, deps);
     fileRoutes(api, deps);
     imageRoutes(api, deps);
+    observeRoutes(api, deps);
   });
   return app;
 }

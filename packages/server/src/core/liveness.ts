@@ -5,6 +5,7 @@
 // state 'stopped', the reason in state_reason.
 import type { Driver, DriverHandles, Liveness } from './driver.js';
 import { errorMessage } from './errors.js';
+import type { EventSink } from './events.js';
 import type { ServiceLog } from './sandbox-service.js';
 import type { Persistence, SandboxRecord } from './sandboxes.js';
 import { canTransition, transition } from './state.js';
@@ -34,6 +35,7 @@ export interface ReleaseContext {
   readonly driver: Driver;
   readonly store: Persistence;
   readonly log: ServiceLog;
+  readonly events?: EventSink;
 }
 
 /**
@@ -51,5 +53,8 @@ export async function releaseDead(ctx: ReleaseContext, rec: SandboxRecord, handl
     },
   );
   ctx.log.warn({ sandbox: rec.id, state: rec.state, reason }, 'sandbox marked stopped');
-  return ctx.store.sandboxes.update(rec.id, { state: transition(rec.state, 'died'), stateReason: reason, lastError });
+  const next = ctx.store.sandboxes.update(rec.id, { state: transition(rec.state, 'died'), stateReason: reason, lastError });
+  // A stop cut short (by a crash of the last shedd) is finished here: for a reader, that sandbox stopped; any other died.
+  ctx.events?.publish(rec.state === 'stopping' ? 'stopped' : 'died', rec, { reason });
+  return next;
 }

@@ -8,6 +8,7 @@
 //  - then the driver sweeps what is named for a sandbox id that has no row at all.
 import type { Driver, DriverHandles, KnownIds, RunningSandbox } from './driver.js';
 import { errorMessage } from './errors.js';
+import type { EventSink } from './events.js';
 import type { SandboxId } from './ids.js';
 import { checkLiveness, releaseDead } from './liveness.js';
 import type { Persistence, SandboxRecord } from './sandboxes.js';
@@ -41,6 +42,8 @@ export interface ReconcileContext {
   /** Makes an adopted sandbox live (commands and files reach it). */
   attach(rec: SandboxRecord, running: RunningSandbox): Promise<void>;
   removeDirs(id: SandboxId): Promise<void>;
+  /** Where adoptions, deaths and finished deletes are published. @default none */
+  readonly events?: EventSink;
 }
 
 type Outcome = 'adopted' | 'stopped' | 'deleted' | 'unchanged';
@@ -80,6 +83,7 @@ async function reconcileOne(ctx: ReconcileContext, rec: SandboxRecord): Promise<
     await ctx.driver.destroy(handles);
     await ctx.removeDirs(rec.id);
     ctx.store.sandboxes.remove(rec.id);
+    ctx.events?.publish('deleted', rec, {});
     return 'deleted';
   }
   if (saved !== null && rec.state !== 'stopping') {
@@ -92,6 +96,7 @@ async function reconcileOne(ctx: ReconcileContext, rec: SandboxRecord): Promise<
     if (running !== null && running !== 'unreachable') {
       const state = rec.state === 'creating' ? transition(rec.state, 'created') : rec.state;
       await ctx.attach(ctx.store.sandboxes.update(rec.id, { state }), running);
+      ctx.events?.publish('adopted', rec, {});
       return 'adopted';
     }
     return markStopped(ctx, rec, handles, running === null ? 'its processes were gone when shedd started' : 'its agent did not reconnect when shedd started');
@@ -99,6 +104,7 @@ async function reconcileOne(ctx: ReconcileContext, rec: SandboxRecord): Promise<
   return markStopped(ctx, rec, handles, rec.state === 'stopping' ? 'stopped on request' : 'its processes were gone when shedd started');
 }
 
+/** Releases what the kernel still holds (mounts, cgroups, runtime state), keeping its files. */
 async function markStopped(ctx: ReconcileContext, rec: SandboxRecord, handles: DriverHandles, reason: string): Promise<Outcome> {
   await releaseDead(ctx, rec, handles, reason);
   return 'stopped';
@@ -119,6 +125,7 @@ async function rollBackPending(ctx: ReconcileContext): Promise<SandboxId[]> {
         ctx.log.error({ sandbox: id, err: errorMessage(err) }, 'undoing a create cut short failed');
       }
       undone.push(id);
+      ctx.events?.publish('create_failed', { id, name: null }, { error: cutShort });
     }
     ctx.store.operations.rollBack(op.id, cutShort);
   }

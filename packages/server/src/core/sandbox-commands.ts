@@ -48,16 +48,18 @@ export interface SpawnCommand extends CommandSpec {
 /** Runs commands in running sandboxes: buffered (`exec`) or streaming (`spawn` + process calls). */
 export class SandboxCommands {
   readonly #sandboxes: SandboxService;
+  /** Attaches in flight to processes spawned before this shedd started. */
+  readonly #adopting = new WeakMap<LiveSandbox, Map<number, Promise<SpawnedProcess>>>();
 
   constructor(sandboxes: SandboxService) {
     this.#sandboxes = sandboxes;
   }
 
   async exec(ref: string, cmd: ExecCommand): Promise<ExecResult> {
-    const { live } = this.#sandboxes.live(ref);
+    const { record, live } = this.#sandboxes.live(ref);
     const timer = new PhaseTimer();
     const max = cmd.maxOutputBytes ?? LIMITS.execOutputBytes.default;
-    const proc = live.agent.exec(agentOptions(live, cmd, cmd.stdin !== undefined));
+    const proc = startOnAgent(live, cmd, cmd.stdin !== undefined, `exec ${cmd.argv[0] ?? ''} in ${ref}`);
     const feeding = cmd.stdin === undefined ? Promise.resolve() : feed(proc, cmd.stdin);
     try {
       await timer.time('started', () => proc.started);
@@ -66,34 +68,72 @@ export class SandboxCommands {
       await feeding;
       const timings = timer.finish();
       live.lastExec = timings;
+      this.#sandboxes.events.publish('exec', record, { exitCode: exit.exitCode, signal: exit.signal, timedOut: exit.timedOut, truncated: out.truncated, timings });
       return { exitCode: exit.exitCode, signal: exit.signal, timedOut: exit.timedOut, ...out, timings };
     } catch (err) {
-      throw fromAgentError(err, `exec ${cmd.argv[0] ?? ''} in ${ref}`);
+      const e = fromAgentError(err, `exec ${cmd.argv[0] ?? ''} in ${ref}`);
+      this.#sandboxes.events.publish('exec_failed', record, { error: { code: e.code, message: e.message } });
+      throw e;
     }
   }
 
   async spawn(ref: string, cmd: SpawnCommand): Promise<SpawnedProcess> {
     const { live } = this.#sandboxes.live(ref);
-    const proc = live.agent.exec(agentOptions(live, cmd, cmd.stdin === true));
+    const proc = startOnAgent(live, cmd, cmd.stdin === true, `spawn ${cmd.argv[0] ?? ''} in ${ref}`);
     const started = await viaAgent(`spawn ${cmd.argv[0] ?? ''} in ${ref}`, () => proc.started);
     const p = new SpawnedProcess(live.agent, proc, started, cmd.argv);
     live.addProcess(p);
     return p;
   }
 
-  process(ref: string, procId: number): SpawnedProcess {
+  /**
+   * A process spawned in the sandbox. One this shedd has not seen (spawned before a restart)
+   * is found again through the agent, which keeps processes and their output across a lost
+   * connection: attached from `offset`, or from the oldest byte it still holds.
+   */
+  async process(ref: string, procId: number, opts: { offset?: number } = {}): Promise<SpawnedProcess> {
     const { live } = this.#sandboxes.live(ref);
-    const p = live.processes.get(procId);
-    if (p === undefined) {
-      throw new ShedError('not_found', `process ${procId} is not known in sandbox ${ref}; it was not spawned through this shedd or exited long ago`, {
-        details: { procId },
-      });
+    const known = live.processes.get(procId);
+    if (known !== undefined) return known;
+    let adopting = this.#adopting.get(live);
+    if (adopting === undefined) this.#adopting.set(live, (adopting = new Map()));
+    // Two requests for the same process share one attach: a second ATTACH would take the stream over.
+    let pending = adopting.get(procId);
+    if (pending === undefined) {
+      pending = this.#adopt(live, ref, procId, opts.offset).finally(() => adopting.delete(procId));
+      adopting.set(procId, pending);
     }
-    return p;
+    return pending;
   }
 
-  output(ref: string, procId: number, opts: ReadOutputOptions = {}): AsyncGenerator<ProcessEvent> {
-    return this.process(ref, procId).output(opts);
+  async output(ref: string, procId: number, opts: ReadOutputOptions = {}): Promise<AsyncGenerator<ProcessEvent>> {
+    const p = await this.process(ref, procId, opts.offset === undefined ? {} : { offset: opts.offset });
+    return p.output(opts);
+  }
+
+  async #adopt(live: LiveSandbox, ref: string, procId: number, offset: number | undefined): Promise<SpawnedProcess> {
+    const proc = live.agent.attach(procId, offset === undefined ? {} : { offset });
+    const started = await proc.started.catch((err: unknown) => {
+      const e = fromAgentError(err, `attach to process ${procId} in ${ref}`);
+      if (e.code !== 'not_found') throw e;
+      throw new ShedError('not_found', `process ${procId} is not known in sandbox ${ref}; it was never spawned there or exited long ago`, {
+        details: { procId }, cause: err,
+      });
+    });
+    // Its argv is not known here (the agent's PS has it, one more round trip nobody needs).
+    const p = new SpawnedProcess(live.agent, proc, started, []);
+    live.addProcess(p);
+    return p;
+  }
+}
+
+/** The agent client checks its arguments as it is called and throws its own errors: they become ShedErrors here. */
+function startOnAgent(live: LiveSandbox, cmd: CommandSpec, stdin: boolean, what: string): AgentProcess {
+  const opts = agentOptions(live, cmd, stdin);
+  try {
+    return live.agent.exec(opts);
+  } catch (err) {
+    throw fromAgentError(err, what);
   }
 }
 

@@ -5,6 +5,8 @@ import type { AgentPort } from './agent-port.js';
 import { CleanupStack } from './cleanup.js';
 import type { Driver, DriverHandles, IdMap, RunningSandbox } from './driver.js';
 import { ShedError, asShedError, notFound } from './errors.js';
+import { EventBus } from './event-bus.js';
+import { faultPoint } from './faults.js';
 import { loadHandles, saveHandles } from './handles-file.js';
 import { isSandboxId, newSandboxId, type SandboxId } from './ids.js';
 import type { ImageService, PruneResult, ResolvedImage } from './images.js';
@@ -37,6 +39,8 @@ export interface SandboxServiceDeps {
   readonly log: ServiceLog;
   /** The agent of a started sandbox. @default the driver's AgentClient */
   readonly agentOf?: (running: RunningSandbox) => AgentPort;
+  /** Where lifecycle events are published. @default a bus of its own */
+  readonly events?: EventBus;
 }
 
 export interface StopOptions {
@@ -71,10 +75,18 @@ export class SandboxService {
   /** Ids of creates in flight: the orphan sweep must not take their half-made sandboxes for orphans. */
   readonly #creating = new Set<SandboxId>();
   readonly #activity: ActivityTracker;
+  /** Every change of state and operation outcome, in order (core/events.ts). */
+  readonly events: EventBus;
 
   constructor(deps: SandboxServiceDeps) {
     this.#d = deps;
+    this.events = deps.events ?? new EventBus();
     this.#activity = new ActivityTracker(deps.store.sandboxes);
+  }
+
+  /** Sandboxes with a live agent link (running, or adopted at start). */
+  get liveCount(): number {
+    return this.#live.size;
   }
 
   /** By id (`sb-…`) or name. */
@@ -128,6 +140,7 @@ export class SandboxService {
 
   async #create(id: SandboxId, name: string | null, spec: SandboxSpec, cmd: CreateSandboxCommand, signal?: AbortSignal): Promise<SandboxRecord> {
     const op = this.#begin('create', id, cmd, cmd.idempotencyKey);
+    faultPoint('create.after-intent');
     const timer = new PhaseTimer();
     const cleanup = new CleanupStack();
     try {
@@ -135,6 +148,7 @@ export class SandboxService {
       cleanup.push('remove the sandbox directories', () => this.#removeDirs(id));
       const image = await timer.time('image', () => this.#d.images.resolve(spec.image, { signal }));
       const running = await this.#startDriver(id, spec, image, timer, cleanup, signal);
+      faultPoint('create.after-driver');
       const now = Date.now();
       const record: SandboxRecord = {
         id, name, imageDigest: image.info.digest, driver: this.#d.driver.name, spec,
@@ -147,11 +161,13 @@ export class SandboxService {
       });
       this.#register(id, running);
       this.#d.log.info({ sandbox: id, timings: record.timings.create }, 'sandbox created');
+      this.events.publish('created', record, { image: spec.image, imageDigest: record.imageDigest, timings: record.timings.create ?? {} });
       return record;
     } catch (err) {
       const e = asShedError(err, `create sandbox ${id}`);
       await this.#undo(cleanup, id);
       this.#d.store.operations.fail(op.id, { code: e.code, message: e.message });
+      this.events.publish('create_failed', { id, name }, { error: { code: e.code, message: e.message } });
       throw e;
     }
   }
@@ -173,12 +189,15 @@ export class SandboxService {
         });
         this.#d.store.operations.succeed(op.id, null);
         this.#register(id, running);
+        this.#d.log.info({ sandbox: id, timings: next.timings.start }, 'sandbox started');
+        this.events.publish('started', next, { timings: next.timings.start ?? {} });
         return next;
       } catch (err) {
         const e = asShedError(err, `start sandbox ${id}`);
         await this.#undo(cleanup, id, { keepDirs: true });
         this.#d.store.sandboxes.update(id, { state: transition(creating, 'create_failed'), lastError: { code: e.code, message: e.message } });
         this.#d.store.operations.fail(op.id, { code: e.code, message: e.message });
+        this.events.publish('start_failed', rec, { error: { code: e.code, message: e.message } });
         throw e;
       }
     });
@@ -192,13 +211,16 @@ export class SandboxService {
       const op = this.#begin('stop', id, opts);
       this.#d.store.sandboxes.update(id, { state: stopping });
       try {
+        faultPoint('stop.after-intent');
         const handles = await this.#takeHandles(id);
         await this.#d.driver.stop(handles, { graceMs: opts.graceMs ?? 10_000 });
+        faultPoint('stop.after-driver');
         const next = this.#d.store.sandboxes.update(id, { state: transition(stopping, 'stopped'), stateReason: opts.reason ?? 'stopped on request' });
         this.#d.store.operations.succeed(op.id, null);
+        this.events.publish('stopped', next, { reason: next.stateReason ?? 'stopped on request' });
         return next;
       } catch (err) {
-        throw this.#failed(op, id, asShedError(err, `stop sandbox ${id}`));
+        throw this.#failed(op, id, asShedError(err, `stop sandbox ${id}`), 'stop_failed');
       }
     });
   }
@@ -213,7 +235,9 @@ export class SandboxService {
       const op = this.#begin('delete', id, {});
       this.#d.store.sandboxes.update(id, { state: deleting, ...(opts.reason === undefined ? {} : { stateReason: opts.reason }) });
       try {
+        faultPoint('delete.after-intent');
         await this.#d.driver.destroy(await this.#takeHandles(id));
+        faultPoint('delete.after-destroy');
         await this.#removeDirs(id);
         transition(deleting, 'deleted');
         this.#d.store.transaction(() => {
@@ -221,8 +245,9 @@ export class SandboxService {
           this.#d.store.operations.succeed(op.id, null);
         });
         this.#d.log.info({ sandbox: id }, 'sandbox deleted');
+        this.events.publish('deleted', rec, {});
       } catch (err) {
-        throw this.#failed(op, id, asShedError(err, `delete sandbox ${id}`));
+        throw this.#failed(op, id, asShedError(err, `delete sandbox ${id}`), 'delete_failed');
       }
     });
   }
@@ -244,6 +269,7 @@ export class SandboxService {
       attach: async (rec, running) => this.#register(rec.id, await this.#liveOf(rec, running)),
       removeDirs: (id) => this.#removeDirs(id),
       knownIds: this.#knownIds(),
+      events: this.events,
     });
   }
 
@@ -264,7 +290,7 @@ export class SandboxService {
       if (verdict.alive) return verdict;
       this.#live.delete(id);
       await live?.close();
-      await releaseDead(this.#d, rec, handles, `${verdict.reason} (${foundBy})`);
+      await releaseDead({ ...this.#d, events: this.events }, rec, handles, `${verdict.reason} (${foundBy})`);
       return verdict;
     });
   }
@@ -322,6 +348,7 @@ export class SandboxService {
       ),
     );
     cleanup.push('stop the sandbox', () => this.#d.driver.stop(running.handles, { graceMs: 0 }));
+    faultPoint('create.after-runtime');
     timer.timeSync('handles', () => saveHandles(runDir, running.handles));
     return new LiveSandbox(running.handles, this.#agentOf(running), commandDefaults(image.info.config, spec));
   }
@@ -404,11 +431,12 @@ export class SandboxService {
     return this.#d.store.operations.begin({ kind, sandboxId, request, ...(idempotencyKey === undefined ? {} : { idempotencyKey }) });
   }
 
-  #failed(op: OperationRecord, id: SandboxId, e: ShedError): ShedError {
+  #failed(op: OperationRecord, id: SandboxId, e: ShedError, event: 'stop_failed' | 'delete_failed'): ShedError {
     const info = { code: e.code, message: e.message };
     this.#d.store.operations.fail(op.id, info);
     const rec = this.#d.store.sandboxes.get(id);
     if (rec !== undefined) this.#d.store.sandboxes.update(id, { state: rec.state, lastError: info });
+    this.events.publish(event, rec ?? { id, name: null }, { error: info });
     return e;
   }
 

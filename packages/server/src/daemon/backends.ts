@@ -1,5 +1,6 @@
 import type { IdMap } from '../core/driver.js';
 import { ContainerDriver } from '../drivers/container/driver.js';
+import { scopeMemoryReader } from '../drivers/container/memory-usage.js';
 import { ImageStore } from '../images/image-store.js';
 import type { Db } from '../store/db.js';
 import { SqliteImageRepo } from '../store/images-repo.js';
@@ -18,5 +19,5 @@ export async function createBackends(db: Db, dataDir: string): Promise<Backends>
     idMap: ID_MAP,
     inUse: (digest) => store.sandboxes.list().some((s) => s.imageDigest === digest),
   });
-  return { driver: new ContainerDriver(), images, store, idMap: ID_MAP };
+  return { driver: new ContainerDriver(), images, store, idMap: ID_MAP, sandboxMemoryReader: scopeMemoryReader };
 }

@@ -4,6 +4,7 @@
 // shedd adopts them.
 import pino from 'pino';
 import { errorMessage, ShedError } from '../core/errors.js';
+import { armFaultsFromEnv } from '../core/faults.js';
 import { openDb } from '../store/db.js';
 import { createBackends } from './backends.js';
 import { parseConfig } from './config.js';
@@ -16,6 +17,9 @@ async function main(): Promise<void> {
   const config = parseConfig(process.argv.slice(2), process.env);
   // Logs carry ids, paths and timings; never request bodies (env values, file contents).
   const log = pino({ level: config.logLevel, base: { pid: process.pid } });
+  const faults = armFaultsFromEnv(process.env);
+  if (faults.warning !== undefined) log.warn(faults.warning);
+  if (faults.armed.length > 0) log.warn({ faults: faults.armed }, 'fault injection armed (tests only)');
   const dbPath = await prepareDirs(config);
   await lockDirs([config.dataDir, config.runDir]);
   const db = openDb({ path: dbPath });

@@ -1,5 +1,7 @@
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { buildApi, type Api } from '../api/app.js';
+import { ShedMetrics } from '../api/metrics.js';
 import type { Driver, IdMap } from '../core/driver.js';
 import type { ImageService } from '../core/images.js';
 import { SandboxCommands } from '../core/sandbox-commands.js';
@@ -17,6 +19,8 @@ export interface Backends {
   readonly images: ImageService;
   readonly store: Persistence;
   readonly idMap: IdMap;
+  /** A reader of the memory charged to all sandboxes of a run root together, for /metrics. @default not exported */
+  readonly sandboxMemoryReader?: (runRoot: string) => () => Promise<number | undefined>;
 }
 
 export interface ServeOptions {
@@ -43,6 +47,8 @@ export async function serve(b: Backends, opts: ServeOptions): Promise<Running> {
   const sandboxes = new SandboxService({
     driver: b.driver, images: b.images, store: b.store, dataDir: opts.dataDir, runDir: opts.runDir, idMap: b.idMap, log,
   });
+  // Before reconciling, so adoptions and deaths at start are counted too.
+  const metrics = new ShedMetrics({ sandboxes, ...memoryReader(b, opts.runDir) });
   if (probe.usable) log.info({ driver: b.driver.name, notes: probe.notes }, 'driver ready');
   else log.error({ driver: b.driver.name, notes: probe.notes, problems: probe.problems }, 'the driver cannot run sandboxes on this host; creates will fail');
   const r = await sandboxes.reconcile();
@@ -57,6 +63,7 @@ export async function serve(b: Backends, opts: ServeOptions): Promise<Running> {
     images: b.images,
     version: SHED_VERSION,
     logger: opts.log,
+    metrics,
     health: () => ({
       status: 'ok', version: SHED_VERSION, pid: process.pid, uptimeMs: Date.now() - started,
       driver: { name: b.driver.name, usable: probe.usable, notes: [...probe.notes], problems: [...probe.problems] },
@@ -73,8 +80,14 @@ export async function serve(b: Backends, opts: ServeOptions): Promise<Running> {
       await api.close();
       await scheduler.close();
       await sandboxes.close();
+      metrics.close();
     },
   };
+}
+
+function memoryReader(b: Backends, runDir: string): { sandboxMemoryBytes?: () => Promise<number | undefined> } {
+  const reader = b.sandboxMemoryReader;
+  return reader === undefined ? {} : { sandboxMemoryBytes: reader(join(runDir, 'sandboxes')) };
 }
 
 const silentLog = { info: () => undefined, warn: () => undefined, error: () => undefined };

@@ -33,7 +33,7 @@ export function processRoutes(app: Api, { commands }: ApiDeps): void {
   // than filling the daemon's memory. See docs/api.md for why not a WebSocket.
   app.get(ROUTES.output, { schema: { params: ProcessParams, querystring: OutputQuery } }, async (req, reply) => {
     const { sandbox, procId } = req.params;
-    const events = commands.output(sandbox, procId, { ...req.query, signal: abortOnClose(reply.raw) });
+    const events = await commands.output(sandbox, procId, { ...req.query, signal: abortOnClose(reply.raw) });
     // Headers go out now, not with the first output: a client waits for them before it
     // writes the stdin that a process like `cat` needs before it prints anything.
     reply.hijack();
@@ -43,7 +43,7 @@ export function processRoutes(app: Api, { commands }: ApiDeps): void {
   });
 
   app.post(ROUTES.stdin, { schema: { params: ProcessParams, querystring: StdinQuery, response: { 200: StdinResponse } } }, async (req, reply) => {
-    const p = commands.process(req.params.sandbox, req.params.procId);
+    const p = await commands.process(req.params.sandbox, req.params.procId);
     const signal = abortOnClose(reply.raw);
     let bytes = 0;
     for await (const chunk of asByteStream(req.body)) {
@@ -57,12 +57,12 @@ export function processRoutes(app: Api, { commands }: ApiDeps): void {
   app.post(ROUTES.kill, { schema: { params: ProcessParams, body: KillRequest, response: { 200: Empty } } }, async (req) => {
     const sig = req.body.signal ?? 'SIGTERM';
     // The schema admits only SIG… names and 1..64; the agent client rejects a name the host does not know.
-    await commands.process(req.params.sandbox, req.params.procId).kill(sig as NodeJS.Signals | number);
+    await (await commands.process(req.params.sandbox, req.params.procId)).kill(sig as NodeJS.Signals | number);
     return {};
   });
 
   app.post(ROUTES.wait, { schema: { params: ProcessParams, body: Empty, response: { 200: WaitResponse } } }, async (req, reply) =>
-    processExit(await commands.process(req.params.sandbox, req.params.procId).wait(abortOnClose(reply.raw))),
+    processExit(await (await commands.process(req.params.sandbox, req.params.procId)).wait(abortOnClose(reply.raw))),
   );
 }
 

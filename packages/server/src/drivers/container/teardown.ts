@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ShedError } from '../../core/errors.js';
+import { faultPoint } from '../../core/faults.js';
 import { errMessage } from '../cleanup-stack.js';
 import { cgroupPids, cgroupScope, containerIdFor, readCgroupLayout, removeCgroupTree } from './cgroups.js';
 import type { BareHandleData, ContainerHandleData } from './handles.js';
@@ -121,6 +122,7 @@ async function thawIfFrozen(t: TeardownTarget): Promise<void> {
 export async function releaseKernelState(t: TeardownTarget, opts: TeardownOptions = {}): Promise<void> {
   await thawIfFrozen(t);
   await killInit(t);
+  faultPoint('teardown.after-kill');
   const logPath = join(t.runDir, 'sandbox.log');
   const via = opts.spawner !== undefined && existsSync(t.runDir) ? { spawner: opts.spawner, logPath } : undefined;
   for (const r of t.runtimes) {
