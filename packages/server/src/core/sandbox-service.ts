@@ -11,9 +11,10 @@ import { loadHandles, saveHandles } from './handles-file.js';
 import { isSandboxId, newSandboxId, type SandboxId } from './ids.js';
 import type { ImageService, PruneResult, ResolvedImage } from './images.js';
 import { LiveSandbox, commandDefaults } from './live-sandbox.js';
-import { checkLiveness, releaseDead, shouldBeRunning, type Liveness } from './liveness.js';
+import type { Liveness } from './liveness.js';
 import { KeyedMutex } from './locks.js';
 import { PhaseTimer, type PhaseTimings } from './phase-timer.js';
+import { recheckSandbox } from './recheck.js';
 import { reconcile, type ReconcileReport } from './reconcile.js';
 import { buildSpec, parseLabelFilters, type CreateSandboxCommand } from './sandbox-spec.js';
 import type { OperationKind, OperationRecord, Persistence, SandboxRecord, SandboxSpec } from './sandboxes.js';
@@ -279,20 +280,10 @@ export class SandboxService {
    * stopped with why; a live one whose link dropped is re-linked. Holds the sandbox's lock.
    */
   async checkSandbox(id: SandboxId, foundBy: string): Promise<Liveness> {
-    return this.#locks.run(id, async () => {
-      const rec = this.#d.store.sandboxes.get(id);
-      if (rec === undefined || !shouldBeRunning(rec)) return { alive: true };
-      const live = this.#live.get(id);
-      const handles = live?.handles ?? (await this.#savedHandles(id));
-      let verdict = await checkLiveness(this.#d.driver, handles, this.#d.log);
-      if (verdict.alive && live !== undefined && !live.agent.signal.aborted) return verdict;
-      if (verdict.alive) verdict = await this.#relink(rec, handles);
-      if (verdict.alive) return verdict;
-      this.#live.delete(id);
-      await live?.close();
-      await releaseDead({ ...this.#d, events: this.events }, rec, handles, `${verdict.reason} (${foundBy})`);
-      return verdict;
-    });
+    return this.#locks.run(id, () => recheckSandbox({
+      ...this.#d, events: this.events, live: this.#live, savedHandles: (i) => this.#savedHandles(i),
+      relinked: async (rec, running) => this.#register(rec.id, await this.#liveOf(rec, running)),
+    }, id, foundBy));
   }
 
   /**
@@ -368,22 +359,6 @@ export class SandboxService {
         this.#d.log.error({ sandbox: id, err: asShedError(err, 'liveness check').message }, 'checking a sandbox whose agent link dropped failed');
       });
     }, { once: true });
-  }
-
-  /** A live sandbox whose link dropped: adopt it again; gone if it died meanwhile or its agent stays away. */
-  async #relink(rec: SandboxRecord, handles: DriverHandles): Promise<Liveness> {
-    try {
-      const running = await this.#d.driver.adopt(handles);
-      if (running !== null) {
-        this.#live.get(rec.id)?.close().catch(() => undefined);
-        this.#register(rec.id, await this.#liveOf(rec, running));
-        return { alive: true };
-      }
-    } catch (err) {
-      this.#d.log.warn({ sandbox: rec.id, err: asShedError(err, 'relink').message }, 'a live sandbox could not be re-linked');
-    }
-    const now = await checkLiveness(this.#d.driver, handles, this.#d.log);
-    return now.alive ? { alive: false, reason: 'its agent link dropped and the agent did not reconnect' } : now;
   }
 
   /** Rows and creates in flight, looked up live (the sweep asks at each removal). */
