@@ -8,10 +8,11 @@ import { json, table, type Row } from './report.js';
 import type { Suite } from './suite.js';
 import { agentSuite } from './suites/agent.js';
 import { containerSuite } from './suites/container.js';
+import { daemonSuite } from './suites/daemon.js';
 import { imagesSuite } from './suites/images.js';
 import { sandboxSuite } from './suites/sandbox.js';
 
-const SUITES: readonly Suite[] = [sandboxSuite, containerSuite, agentSuite, imagesSuite];
+const SUITES: readonly Suite[] = [sandboxSuite, daemonSuite, containerSuite, agentSuite, imagesSuite];
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const RESULTS = join(repo, 'build/bench-results.json');
 

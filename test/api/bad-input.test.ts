@@ -78,7 +78,7 @@ describe('api: bad input against a real shedd', { skip }, () => {
       ['a negative number', create('{"image": "default", "cpuMillis": -5}')],
       ['a name shaped like an id', create('{"image": "default", "name": "sb-000000000000"}')],
       ['a name with a slash', create('{"image": "default", "name": "../etc"}')],
-      ['a body past the limit', create(Buffer.alloc(LIMITS.jsonBodyBytes + 1024, 0x20))],
+      ['a body claiming to be past the limit', { ...create('{"image": "default"'), declaredLength: LIMITS.jsonBodyBytes + 1 }],
       ['deep nesting', create(`{"labels":${'['.repeat(50_000)}${']'.repeat(50_000)}}`)],
       ['text/plain', create('{}', 'text/plain')],
       ['an unknown content type', create('{}', 'application/x-made-up')],
@@ -86,6 +86,11 @@ describe('api: bad input against a real shedd', { skip }, () => {
     for (const [what, req] of bodies) {
       await expectError(req, 'invalid_argument').catch((e: unknown) => assert.fail(`${what}: ${e instanceof Error ? e.message : String(e)}`));
     }
+    // A body really past the limit: shedd answers 400 and may close the connection while the
+    // client is still writing (fastify stops reading an oversized body), so a reset is fine too.
+    const big = await send(create(Buffer.alloc(LIMITS.jsonBodyBytes + 1024, 0x20))).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
+    if (big instanceof Error) assert.match(big.message, /EPIPE|ECONNRESET/);
+    else assert.equal(errorCode(big), 'invalid_argument');
     const exec = (body: string): RawRequest => ({ method: 'POST', path: path(ROUTES.exec), body });
     await expectError(exec('{"argv": []}'), 'invalid_argument');
     await expectError(exec('{"argv": "ls"}'), 'invalid_argument');

@@ -132,6 +132,27 @@ describe('reliability: kill -9 of shedd at every step', { skip }, () => {
     });
   }
 
+  it('a create cut short by kill -9 and retried with its idempotency key runs anew, once', async () => {
+    const key = `retry-${process.pid}`;
+    await crashAt('create.after-driver', (s) => s.sandboxes.create({ name: 'retried', idempotencyKey: key }));
+    await expectConsistent({ running });
+    const sb = await shed.sandboxes.create({ name: 'retried', idempotencyKey: key });
+    assert.equal(sb.info.state, 'running');
+    assert.equal((await shed.sandboxes.create({ name: 'retried', idempotencyKey: key })).id, sb.id, 'a second retry returns the same sandbox');
+    await sb.delete();
+  });
+
+  it('kill -9 in a start (runtime up, handles not saved): stopped again with its kernel state released, and it starts', async () => {
+    await make('restarted');
+    await (await shed.sandboxes.get('restarted')).stop({ graceMs: 0 });
+    await crashAt('create.after-runtime', async (s) => (await s.sandboxes.get('restarted')).start());
+    await expectConsistent({ running, stopped: ['restarted'] });
+    const sb = await shed.sandboxes.get('restarted');
+    await sb.start();
+    await expectConsistent({ running: [...running, 'restarted'] });
+    await sb.delete();
+  });
+
   for (const point of ['delete.after-intent', 'teardown.after-kill', 'delete.after-destroy'] as const) {
     it(`kill -9 in a delete at ${point}: the next shedd finishes the delete`, async () => {
       await make(`doomed-${point}`);

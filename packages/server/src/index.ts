@@ -8,6 +8,9 @@ export type {
   Driver, DriverCreateSpec, DriverHandles, DriverOpOptions, DriverProbe, IdMap, KnownIds, Liveness, NetworkMode, Resources, RunningSandbox,
   SweepRequest,
 } from './core/driver.js';
+export type {
+  CapabilityProbe, CopyMethod, DriverSnapshots, LayerChange, LayerWrite, SnapshotUpperOptions, UpperSnapshot,
+} from './core/driver.js';
 export { PhaseTimer } from './core/phase-timer.js';
 export { FAULT_POINTS, parseFaults } from './core/faults.js';
 export type { FaultAction, FaultPoint } from './core/faults.js';
@@ -24,11 +27,16 @@ export type { BareContainerHandles, BareHandleData, ContainerHandleData, Contain
 export { cgroupScope, readCgroupLayout } from './drivers/container/cgroups.js';
 export type { CgroupLayout } from './drivers/container/cgroups.js';
 export { runtimeRootFor } from './drivers/container/layout.js';
+export { ContainerSnapshots } from './drivers/container/layers/container-snapshots.js';
+export { reflinkSupported } from './drivers/container/layers/copy-tree.js';
 export { sweepOrphans } from './drivers/container/sweep.js';
 export { Spawner } from './drivers/container/spawner.js';
 export type { SpawnResult } from './drivers/container/spawner.js';
 export type { SweepOptions, SweepReport } from './drivers/container/sweep.js';
 export { openDb } from './store/db.js';
+export { DEFAULT_MAX_LAYER_DEPTH, isLayerId, LAYER_HOLDER_KINDS, lowersOf, needsFlatten, newLayerId } from './core/layers.js';
+export type { LayerHolderKind, LayerId, LayerRecord, LayerRef, LayerRepo, NewLayer } from './core/layers.js';
+export { SqliteLayerRepo } from './store/layers-repo.js';
 export type { Db, OpenDbOptions } from './store/db.js';
 
 // Sandboxes: the driver port, the service, its persistence, and the daemon that serves them.

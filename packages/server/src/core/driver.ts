@@ -148,4 +148,70 @@ export interface Driver {
    * under the given roots and this daemon's own scope. Returns what it removed, for the log.
    */
   sweep(req: SweepRequest): Promise<string[]>;
+  /** Filesystem snapshots (layers); absent when the driver cannot take them. */
+  readonly snapshots?: DriverSnapshots;
+}
+
+/** How a layer's file data was captured: shared extents (FICLONE, no data copied) or copied. */
+export type CopyMethod = 'reflink' | 'copy';
+
+export interface SnapshotUpperOptions {
+  signal?: AbortSignal;
+  /**
+   * Longest the sandbox stays frozen: past it the capture is abandoned (its partial layer
+   * removed), the sandbox thawed, and the call fails with `unavailable`. @default 10000
+   */
+  maxFrozenMs?: number;
+}
+
+/** A layer written to disk: its allocated size and how its data got there. */
+export interface LayerWrite {
+  /** Allocated bytes (st_blocks × 512) of the new layer: sparse files count what they use. */
+  readonly bytes: number;
+  readonly method: CopyMethod;
+}
+
+export interface UpperSnapshot extends LayerWrite {
+  /** Milliseconds spent in each phase (freeze, sync, copy, thaw) and `frozen`, their frozen span. */
+  readonly timings: Readonly<Record<'freeze' | 'sync' | 'copy' | 'thaw' | 'frozen', number>>;
+}
+
+/** Whether an optional capability works on this host, and why not when it does not. */
+export interface CapabilityProbe {
+  readonly available: boolean;
+  /** What was found (a version) when available; what failed and how to fix it otherwise. */
+  readonly reason: string;
+}
+
+/** One path that differs between a layer and the lowers under it. */
+export interface LayerChange {
+  /** Absolute path inside the sandbox ('/etc/hosts'). */
+  readonly path: string;
+  readonly kind: 'added' | 'modified' | 'deleted';
+  /** For `modified`: what differs. */
+  readonly what?: readonly ('type' | 'content' | 'mode' | 'owner' | 'target')[];
+  /** For a directory: it hides everything below it in the lowers (opaque). */
+  readonly opaque?: boolean;
+}
+
+/**
+ * Snapshots as layers: a sandbox's writable layer captured read-only, so a new sandbox can
+ * take it as a lower ([snapshot layers…, image rootfs], topmost first, as DriverCreateSpec).
+ * Layer directories are named by the caller (core, from the layer store) and never changed
+ * after they are written.
+ */
+export interface DriverSnapshots {
+  /**
+   * Freezes the sandbox, captures its writable layer into `destDir` (which must not exist),
+   * and thaws it — always, also when the capture fails or runs past `maxFrozenMs`.
+   */
+  snapshotUpper(handles: DriverHandles, destDir: string, opts?: SnapshotUpperOptions): Promise<UpperSnapshot>;
+  /** The sandbox's writable layer, for a diff against its lowers. */
+  upperDirOf(handles: DriverHandles): string;
+  /** Merges a chain of layers (topmost first) into one new layer at `destDir`. */
+  flattenLayers(layers: readonly string[], destDir: string, opts?: { signal?: AbortSignal }): Promise<LayerWrite>;
+  /** What `layerDir` changes over `lowers` (topmost first), sorted by path. */
+  diffLayer(layerDir: string, lowers: readonly string[], opts?: { signal?: AbortSignal }): Promise<LayerChange[]>;
+  /** Memory snapshots (checkpoint/restore of processes). */
+  probeMemorySnapshots(): Promise<CapabilityProbe>;
 }

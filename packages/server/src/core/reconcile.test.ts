@@ -45,6 +45,7 @@ function memoryStore(rows: SandboxRecord[], ops: OperationRecord[]): Persistence
       fail: (id) => void opState.set(id, 'failed'),
       rollBack: (id) => void opState.set(id, 'rolled_back'),
       findByKey: () => undefined,
+      releaseKey: () => undefined,
       pending: () => ops.filter((o) => opState.get(o.id) === 'pending'),
     },
     transaction: (fn) => fn(),

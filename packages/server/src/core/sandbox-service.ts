@@ -20,6 +20,13 @@ import { buildSpec, parseLabelFilters, type CreateSandboxCommand } from './sandb
 import type { OperationKind, OperationRecord, Persistence, SandboxRecord, SandboxSpec } from './sandboxes.js';
 import { transition } from './state.js';
 
+/**
+ * A create that left nothing behind for a reason outside the request (shedd crashed and the
+ * create was rolled back, or it was cancelled): a retry with its idempotency key runs anew
+ * rather than replaying a failure that told the client to retry.
+ */
+const undone = (op: OperationRecord): boolean => op.state === 'rolled_back' || (op.state === 'failed' && op.error?.code === 'unavailable');
+
 /** The subset of a pino logger core writes to. */
 export interface ServiceLog {
   info(obj: object, msg: string): void;
@@ -125,7 +132,8 @@ export class SandboxService {
   async create(cmd: CreateSandboxCommand, opts: { signal?: AbortSignal } = {}): Promise<SandboxRecord> {
     if (cmd.idempotencyKey !== undefined) {
       const prior = this.#d.store.operations.findByKey(cmd.idempotencyKey);
-      if (prior !== undefined) return this.#replayCreate(prior);
+      if (prior !== undefined && !undone(prior)) return this.#replayCreate(prior);
+      if (prior !== undefined) this.#d.store.operations.releaseKey(prior.id);
     }
     const id = newSandboxId();
     const { name, spec } = buildSpec(id, cmd);

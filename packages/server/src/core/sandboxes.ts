@@ -117,6 +117,8 @@ export interface OperationRepo {
   /** Finishes an operation a crash cut short, after undoing what it had done. */
   rollBack(id: OperationId, error: SandboxErrorInfo): void;
   findByKey(idempotencyKey: string): OperationRecord | undefined;
+  /** Forgets a finished operation's idempotency key (kept in its request), so a retry with the key runs anew. */
+  releaseKey(id: OperationId): void;
   pending(): OperationRecord[];
 }
 

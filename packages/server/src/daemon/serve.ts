@@ -51,9 +51,13 @@ export async function serve(b: Backends, opts: ServeOptions): Promise<Running> {
   const metrics = new ShedMetrics({ sandboxes, ...memoryReader(b, opts.runDir) });
   if (probe.usable) log.info({ driver: b.driver.name, notes: probe.notes }, 'driver ready');
   else log.error({ driver: b.driver.name, notes: probe.notes, problems: probe.problems }, 'the driver cannot run sandboxes on this host; creates will fail');
+  const reconcileStart = performance.now();
   const r = await sandboxes.reconcile();
   log.info(
-    { adopted: r.adopted, stopped: r.stopped, deleted: r.deleted, rolledBack: r.rolledBack, swept: r.swept },
+    {
+      adopted: r.adopted, stopped: r.stopped, deleted: r.deleted, rolledBack: r.rolledBack, swept: r.swept,
+      durationMs: Math.round(performance.now() - reconcileStart),
+    },
     `reconciled: ${r.adopted.length} adopted, ${r.stopped.length} marked stopped, ${r.rolledBack.length} creates rolled back, ${r.swept.length} orphans swept`,
   );
   const api = await buildApi({

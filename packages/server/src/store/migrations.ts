@@ -77,6 +77,34 @@ export const MIGRATIONS: readonly Migration[] = [
   {
     version: 2,
     sql: `
+      -- Snapshot layers (core/layers.ts): read-only directories written once, each over the
+      -- one below it (parent) and, at the bottom, the image rootfs — unless standalone (a
+      -- flattened chain, a whole rootfs).
+      CREATE TABLE layers (
+        id            TEXT PRIMARY KEY,          -- ly-<16 hex>
+        parent_id     TEXT REFERENCES layers(id),
+        image_digest  TEXT NOT NULL REFERENCES images(digest),
+        depth         INTEGER NOT NULL,          -- 1 + parent's depth
+        standalone    INTEGER NOT NULL,          -- 1: flattened, mounted without the image
+        method        TEXT NOT NULL,             -- reflink | copy
+        disk_bytes    INTEGER NOT NULL,          -- allocated blocks of the layer directory
+        created_at    INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX layers_parent ON layers(parent_id);
+
+      -- Who keeps a layer: a snapshot, a sandbox running on it, a warm pool. Layers above a
+      -- layer keep it too (parent_id); one with neither is garbage.
+      CREATE TABLE layer_refs (
+        layer_id      TEXT NOT NULL REFERENCES layers(id),
+        holder_kind   TEXT NOT NULL,             -- snapshot | sandbox | pool
+        holder_id     TEXT NOT NULL,
+        PRIMARY KEY (layer_id, holder_kind, holder_id)
+      ) STRICT;
+    `,
+  },
+  {
+    version: 3,
+    sql: `
       -- Last API activity (exec, spawn, files) or start, ms since epoch: the idle timeout's
       -- clock. Durable so a restarted shedd computes the same deadline. NULL: counts from created_at.
       ALTER TABLE sandboxes ADD COLUMN last_active_at INTEGER;

@@ -34,6 +34,7 @@ export class SqliteOperationRepo implements OperationRepo {
   readonly #finish;
   readonly #byKey;
   readonly #pending;
+  readonly #releaseKey;
 
   constructor(db: Db) {
     this.#insert = db.prepare(`INSERT INTO operations (${COLUMNS}) VALUES
@@ -41,6 +42,7 @@ export class SqliteOperationRepo implements OperationRepo {
     this.#finish = db.prepare(`UPDATE operations SET state = @state, result = @result, error = @error,
       finished_at = @finished_at WHERE id = @id`);
     this.#byKey = db.prepare<[string], Row>(`SELECT ${COLUMNS} FROM operations WHERE idempotency_key = ?`);
+    this.#releaseKey = db.prepare<[string]>(`UPDATE operations SET idempotency_key = NULL WHERE id = ? AND state != 'pending'`);
     this.#pending = db.prepare<[], Row>(`SELECT ${COLUMNS} FROM operations WHERE state = 'pending' ORDER BY created_at`);
   }
 
@@ -82,6 +84,10 @@ export class SqliteOperationRepo implements OperationRepo {
 
   rollBack(id: OperationId, error: SandboxErrorInfo): void {
     this.#finish.run({ id, state: 'rolled_back', result: null, error: JSON.stringify(error), finished_at: Date.now() });
+  }
+
+  releaseKey(id: OperationId): void {
+    this.#releaseKey.run(id);
   }
 
   findByKey(idempotencyKey: string): OperationRecord | undefined {

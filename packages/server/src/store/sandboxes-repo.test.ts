@@ -102,6 +102,18 @@ describe('SqliteOperationRepo', () => {
     );
   });
 
+  it('releases a finished operation\'s idempotency key, never a pending one\'s', () => {
+    const p = sqlitePersistence(freshDb());
+    const op = p.operations.begin({ kind: 'create', sandboxId: newSandboxId(), request: {}, idempotencyKey: 'k3' });
+    p.operations.releaseKey(op.id);
+    assert.equal(p.operations.findByKey('k3')?.id, op.id, 'a pending operation keeps its key');
+    p.operations.rollBack(op.id, { code: 'unavailable', message: 'cut short' });
+    p.operations.releaseKey(op.id);
+    assert.equal(p.operations.findByKey('k3'), undefined);
+    const again = p.operations.begin({ kind: 'create', sandboxId: newSandboxId(), request: {}, idempotencyKey: 'k3' });
+    assert.equal(p.operations.findByKey('k3')?.id, again.id, 'the key can be used again');
+  });
+
   it('records a failure with its code', () => {
     const p = sqlitePersistence(freshDb());
     const op = p.operations.begin({ kind: 'delete', sandboxId: newSandboxId(), request: {}, idempotencyKey: 'k2' });

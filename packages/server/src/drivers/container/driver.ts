@@ -8,6 +8,7 @@ import type { Driver, DriverCreateSpec, DriverHandles, DriverOpOptions, DriverPr
 import { ShedError } from '../../core/errors.js';
 import type { SandboxId } from '../../core/ids.js';
 import { awaitAgent, listenForAgent } from './agent-link.js';
+import { ContainerSnapshots } from './layers/container-snapshots.js';
 import { createContainer, type CreateContext, type CreateStep } from './create.js';
 import { removeEmptyScope, readCgroupLayout } from './cgroups.js';
 import { DRIVER_NAME, isFullHandles, parseAnyContainerHandles, parseContainerHandles } from './handles.js';
@@ -73,6 +74,7 @@ export class ContainerDriver implements Driver {
   readonly #links = new Map<SandboxId, { listener: AgentListener; agent: AgentClient }>();
   /** Creates in flight: while any runs, the daemon's empty cgroup scope must stay (see removeEmptyScope). */
   #creating = 0;
+  readonly snapshots = new ContainerSnapshots(async () => (await this.#probeOnce()).runtime);
 
   constructor(opts: ContainerDriverOptions = {}) {
     this.#opts = opts;

@@ -1,0 +1,176 @@
+// Snapshots as layers, against real crun sandboxes: capture while a process writes, forks that
+// see the snapshot (deletions, modes, owners, symlinks, hardlinks, sparse files) and stay
+// isolated, flatten of a chain, diff of a layer (with hostile symlinks), and the CRIU probe.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { lstat, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ContainerDriver, ShedError, type DriverSnapshots, type LayerChange, type RunningSandbox } from '@shed/server';
+import { containerTarget } from '../conformance/container-target.js';
+import { AGENT_PATH, HOST_ID, sandboxEnv, type SandboxEnv } from '../conformance/env.js';
+import { assertNoLeaks, cleanupTempDirs } from '../helpers/leaks.js';
+import { listing, withOverlay } from './tree.js';
+
+// Changes made in the sandbox whose snapshot the forks start from.
+const CHANGES = [
+  'set -e',
+  'rm /etc/hostname',
+  'rm -r /usr && mkdir -p /usr/local && echo u > /usr/local/f',
+  'mkdir /data && echo hi > /data/a && chmod 640 /data/a && chown 1000:1000 /data/a',
+  'ln /data/a /data/hard',
+  'ln -s /etc/passwd /data/link && ln -s / /data/root',
+  'truncate -s 64M /data/sparse && printf x | dd of=/data/sparse bs=1 seek=1000000 conv=notrunc 2>/dev/null',
+  'chmod 600 /etc/passwd',
+  'echo extra:x:7: >> /etc/group',
+].join('\n');
+
+const EXPECTED_DIFF: LayerChange[] = [
+  { path: '/data', kind: 'added' },
+  { path: '/data/a', kind: 'added' },
+  { path: '/data/hard', kind: 'added' },
+  { path: '/data/link', kind: 'added' },
+  { path: '/data/root', kind: 'added' },
+  { path: '/data/sparse', kind: 'added' },
+  { path: '/etc/group', kind: 'modified', what: ['content'] },
+  { path: '/etc/hostname', kind: 'deleted' },
+  { path: '/etc/passwd', kind: 'modified', what: ['mode'] },
+  { path: '/usr', kind: 'modified', what: [], opaque: true },
+  { path: '/usr/bin', kind: 'deleted' },
+  { path: '/usr/local', kind: 'added' },
+  { path: '/usr/local/f', kind: 'added' },
+  { path: '/usr/sbin', kind: 'deleted' },
+];
+
+describe('snapshots (crun)', () => {
+  let env: SandboxEnv;
+  let driver: ContainerDriver;
+  let snaps: DriverSnapshots;
+  let skip: string | undefined;
+  const live = new Set<RunningSandbox>();
+  let base: string; // the layer captured from CHANGES
+
+  before(async () => {
+    const target = await containerTarget('crun');
+    if (typeof target === 'string') return void (skip = target);
+    env = await sandboxEnv('shed-snap-');
+    driver = new ContainerDriver({ runtime: 'crun', agentPath: AGENT_PATH });
+    snaps = driver.snapshots;
+  });
+  after(async () => {
+    for (const sb of live) await driver.destroy(sb.handles);
+    await cleanupTempDirs();
+    await assertNoLeaks();
+  });
+  const it = (title: string, fn: () => Promise<void>): void =>
+    void test(title, async (ctx) => (skip !== undefined ? ctx.skip(skip) : fn()));
+  const create = async (lowerDirs?: string[]): Promise<RunningSandbox> => {
+    const sb = await driver.create(env.spec(lowerDirs === undefined ? {} : { lowerDirs }));
+    live.add(sb);
+    return sb;
+  };
+  const sh = async (sb: RunningSandbox, script: string): Promise<string> => {
+    const r = await sb.agent.run(['sh', '-c', script]);
+    assert.equal(r.exitCode, 0, `${script}\n${r.stderr.toString()}`);
+    return r.stdout.toString();
+  };
+  const layer = (name: string): string => join(env.dir, 'layers', name);
+
+  it('captures a running writer as of the freeze, and the sandbox runs on', async () => {
+    const sb = await create();
+    // Whole numbered files appear by rename: each f<i> is complete or absent, never partial.
+    await sh(sb, 'mkdir /w; (i=0; while :; do i=$((i+1)); { seq 1 3000; echo END $i; } > /w/.tmp; mv /w/.tmp /w/f$i; done) >/dev/null 2>&1 &');
+    await sleep(300);
+    const snap = await snaps.snapshotUpper(sb.handles, layer('writer'), { maxFrozenMs: 10_000 });
+    assert.ok(snap.method === 'copy' || snap.method === 'reflink');
+    assert.ok(snap.bytes > 0 && snap.timings.frozen >= snap.timings.copy, JSON.stringify(snap));
+    const before = Number(await sh(sb, 'ls /w | wc -l'));
+    await sleep(200);
+    assert.ok(Number(await sh(sb, 'ls /w | wc -l')) > before, 'the writer runs on after the thaw');
+    const files = [...(await listing(join(layer('writer'), 'w'))).keys()].filter((f) => /^f\d+$/.test(f));
+    assert.ok(files.length > 0, 'the writer had written files before the snapshot');
+    const fork = await create([layer('writer'), env.rootfs]);
+    const check = await sh(fork, 'cd /w; bad=0; for f in f*; do n=${f#f}; [ "$(tail -n1 $f)" = "END $n" ] && [ $(wc -l < $f) -eq 3001 ] || bad=$((bad+1)); done; echo $bad');
+    assert.equal(check.trim(), '0', 'every captured file is complete');
+  });
+
+  it('a capture past its frozen-time budget fails, leaves no layer, and thaws the sandbox', async () => {
+    const sb = await create();
+    await sh(sb, 'mkdir /big && for i in $(seq 1 200); do echo $i > /big/$i; done');
+    await assert.rejects(snaps.snapshotUpper(sb.handles, layer('late'), { maxFrozenMs: 1 }), (err: ShedError) => err.code === 'unavailable');
+    await assert.rejects(lstat(layer('late')), /ENOENT/);
+    assert.equal(await sh(sb, 'echo alive'), 'alive\n', 'the sandbox was thawed');
+  });
+
+  it('a fork sees the snapshot: deletions, opaque dirs, modes, owners, symlinks, hardlinks, sparse files', async () => {
+    const sb = await create();
+    await sh(sb, CHANGES);
+    base = layer('base');
+    await snaps.snapshotUpper(sb.handles, base);
+    const hostA = await lstat(join(base, 'data/a'));
+    assert.equal(hostA.uid, HOST_ID + 1000, 'shifted ids are kept as they are');
+    assert.equal(hostA.nlink, 2, 'the hardlink stays a hardlink in the layer');
+    const sparse = await stat(join(base, 'data/sparse'));
+    assert.ok(sparse.blocks * 512 < 1 << 20, `the sparse file stays sparse (${sparse.blocks} blocks)`);
+    const fork = await create([base, env.rootfs]);
+    const out = await sh(fork, [
+      'test ! -e /etc/hostname && echo gone',
+      'ls /usr',
+      'stat -c "%a %u %g %h" /data/a',
+      '[ $(stat -c %i /data/a) = $(stat -c %i /data/hard) ] && echo same-inode',
+      'readlink /data/link; readlink /data/root',
+      'stat -c "%a" /etc/passwd',
+      'tail -n1 /etc/group',
+      'stat -c "%s %b" /data/sparse',
+    ].join('; '));
+    assert.deepEqual(out.trim().split('\n'), ['gone', 'local', '640 1000 1000 2', 'same-inode', '/etc/passwd', '/', '600', 'extra:x:7:', `${64 << 20} ${(await stat(join(base, 'data/sparse'))).blocks}`]);
+  });
+
+  it('two forks of one snapshot are isolated from each other', async () => {
+    const [a, b] = [await create([base, env.rootfs]), await create([base, env.rootfs])];
+    await sh(a, 'echo fork-a > /data/a; rm /data/hard; touch /data/only-a');
+    assert.equal(await sh(b, 'cat /data/a; ls /data'), 'hi\na\nhard\nlink\nroot\nsparse\n');
+    assert.equal(await sh(a, 'cat /data/a; ls /data'), 'fork-a\na\nlink\nonly-a\nroot\nsparse\n');
+    assert.equal((await lstat(join(base, 'data/a'))).size, 3, 'the snapshot layer is never written');
+  });
+
+  it('diff lists exactly the changes, and follows no hostile symlink', async () => {
+    assert.deepEqual(await snaps.diffLayer(base, [env.rootfs]), EXPECTED_DIFF);
+    // A directory over a lower symlink to the host's root: the walk must not look through it.
+    const fork = await create([base, env.rootfs]);
+    await sh(fork, 'rm /data/root && mkdir -p /data/root/etc && echo mine > /data/root/etc/passwd && ln -sf /etc/shadow /data/a');
+    await snaps.snapshotUpper(fork.handles, layer('hostile'));
+    assert.deepEqual(await snaps.diffLayer(layer('hostile'), [base, env.rootfs]), [
+      { path: '/data/a', kind: 'modified', what: ['type'] },
+      { path: '/data/root', kind: 'modified', what: ['type'], opaque: true },
+      { path: '/data/root/etc', kind: 'added' },
+      { path: '/data/root/etc/passwd', kind: 'added' },
+    ]);
+  });
+
+  it('flatten of a chain gives the same view as the chain', async () => {
+    const fork = await create([base, env.rootfs]);
+    await sh(fork, 'rm /data/a && echo b > /data/b && rm -r /usr/local && ln -s b /data/to-b');
+    await snaps.snapshotUpper(fork.handles, layer('top'));
+    const chain = [layer('top'), base, env.rootfs];
+    const flat = await snaps.flattenLayers(chain, layer('flat'));
+    assert.ok(flat.bytes > 0);
+    const want = await withOverlay(chain, env.dir, (root) => listing(root));
+    const got = await listing(layer('flat'));
+    assert.deepEqual([...got.entries()], [...want.entries()]);
+    assert.ok(!got.has('data/a') && got.has('data/b') && !got.has('etc/hostname') && !got.has('usr/local'));
+    const sb = await create([layer('flat')]);
+    assert.equal(await sh(sb, 'cat /data/b; readlink /data/to-b'), 'b\nb\n');
+  });
+
+  it('the CRIU probe answers without throwing', async () => {
+    const probe = await snaps.probeMemorySnapshots();
+    assert.ok(probe.reason.length > 0);
+    const check = spawnSync('criu', ['check'], { encoding: 'utf8' });
+    if (check.status !== 0) {
+      assert.equal(probe.available, false);
+      assert.match(probe.reason, /criu check/);
+    }
+  });
+});
