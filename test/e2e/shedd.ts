@@ -54,13 +54,19 @@ export async function daemonDirs(prefix: string): Promise<DaemonDirs> {
   };
 }
 
-/** Starts shedd on `dirs` and resolves once it serves (its READY line). `env` adds variables (fault injection). */
-export async function startShedd(dirs: DaemonDirs, opts: { env?: Readonly<Record<string, string>> } = {}): Promise<Shedd> {
+/** More for one start: flags after the directory flags, variables over the dirs' env (config, fault injection). */
+export interface StartExtras {
+  readonly args?: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/** Starts shedd on `dirs` and resolves once it serves (its READY line). */
+export async function startShedd(dirs: DaemonDirs, extras: StartExtras = {}): Promise<Shedd> {
   const log = await open(dirs.logPath, 'a');
   let child: ChildProcess;
   try {
-    child = spawn(process.execPath, [SHEDD, '--data-dir', dirs.dataDir, '--run-dir', dirs.runDir, '--ready-fd', '3'], {
-      env: { ...process.env, ...dirs.env, ...opts.env },
+    child = spawn(process.execPath, [SHEDD, '--data-dir', dirs.dataDir, '--run-dir', dirs.runDir, '--ready-fd', '3', ...(extras.args ?? [])], {
+      env: { ...process.env, ...dirs.env, ...extras.env },
       stdio: ['ignore', log.fd, log.fd, 'pipe'],
     });
   } finally {

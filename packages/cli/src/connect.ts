@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 
 export interface GlobalOptions {
   socket?: string;
+  /** shedd's TCP listener (URL or HOST:PORT); the token comes from $SHED_TOKEN. */
+  host?: string;
   json?: boolean;
 }
 
@@ -56,6 +58,9 @@ export function socketPathOf(g: GlobalOptions): string | undefined {
  * line to the pipe it inherited as fd 3. No polling.
  */
 export async function connect(g: GlobalOptions): Promise<Shed> {
+  // A remote shedd (--host, $SHED_HOST) is never started from here. --socket beats $SHED_HOST.
+  const host = g.host ?? (g.socket === undefined ? nonEmpty(process.env['SHED_HOST']) : undefined);
+  if (host !== undefined) return Shed.connect({ url: host });
   const socketPath = socketPathOf(g);
   const opts = socketPath === undefined ? {} : { socketPath };
   try {
@@ -73,6 +78,8 @@ export async function connect(g: GlobalOptions): Promise<Shed> {
     return Shed.connect(opts);
   }
 }
+
+const nonEmpty = (s: string | undefined): string | undefined => (s === '' ? undefined : s);
 
 async function startDaemon(socketPath: string | undefined): Promise<void> {
   const dir = runDir();

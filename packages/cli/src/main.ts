@@ -9,6 +9,7 @@ import { UsageError } from './output.js';
 const program = new Command('shed')
   .description('Sandboxes for AI agents')
   .option('--socket <path>', "shedd's socket (default $SHED_SOCKET, else shed.sock in $SHED_RUN_DIR, else /run/shed/shed.sock)")
+  .option('--host <url>', "shedd's TCP listener, e.g. http://127.0.0.1:7420, with the token in $SHED_TOKEN (default $SHED_HOST)")
   .option('--json', 'machine-readable output')
   .enablePositionalOptions()
   .showHelpAfterError();
@@ -45,6 +46,12 @@ program.command('exec').description('run a command in a sandbox').argument('<san
   .passThroughOptions()
   .action(act(async (ref: string, cmd: string[], f) => (await import('./commands/sandboxes.js')).execCommand(ref, command(cmd), f, g())));
 
+program.command('shell').description('an interactive shell (or CMD) on a terminal in a sandbox').argument('<sandbox>').argument('[cmd...]')
+  .option('-t, --tty', 'use a terminal even when stdin is not one').option('-T, --no-tty', 'pipes, no terminal')
+  .option('-e, --env <KEY=VALUE>', 'environment', collect).option('-w, --cwd <dir>')
+  .passThroughOptions()
+  .action(act(async (ref: string, cmd: string[], f) => (await import('./commands/shell.js')).shellCommand(ref, command(cmd), f, g())));
+
 program.command('ls').description('list sandboxes').option('-l, --label <KEY=VALUE>', 'only with this label', collect)
   .action(act(async (f) => (await import('./commands/sandboxes.js')).lsCommand(f, g())));
 
@@ -79,6 +86,9 @@ const system = program.command('system').description('the host as a whole');
 system.command('prune').description('remove what no sandbox owns: orphan mounts, cgroups, runtime state, directories')
   .option('--images', 'also remove images no sandbox uses')
   .action(act(async (f) => (await import('./commands/system.js')).systemPrune(f, g())));
+
+program.command('doctor').description("check this host for what shed needs, and say how to fix what is missing (exit 1 when a check fails)")
+  .action(act(async () => (await import('./commands/doctor.js')).doctorCommand(g())));
 
 program.command('daemon').description('run shedd in the foreground').allowUnknownOption().argument('[args...]')
   .action(act(async (args: string[]) => (await import('./commands/daemon.js')).daemonCommand(args, g())));

@@ -10,4 +10,5 @@ export {
 export {
   OUTPUT_CONTENT_TYPE, OutputRecordDecoder, OutputStreamError, type OutputRecord, type OutputRecordKind,
 } from './api/output-frames.js';
+export { TERMINAL_CLOSE, TERMINAL_MAX_MESSAGE_BYTES } from './api/terminal-codes.js';
 export { DEFAULT_SOCKET_PATH, ROUTES, routePath, type RouteName } from './api/routes.js';

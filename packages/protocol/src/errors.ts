@@ -8,6 +8,9 @@ export const ERROR_CODES = [
   'invalid_argument',
   'failed_precondition',
   'resource_exhausted',
+  // A request over TCP without the right bearer token (HTTP 401). None of the others fits:
+  // a client must tell "fix your token" from a bad argument or a daemon that is down.
+  'unauthenticated',
   'unavailable',
   'internal',
 ] as const;

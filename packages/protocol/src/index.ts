@@ -58,4 +58,6 @@ export { API_PREFIX, DEFAULT_SOCKET_PATH, ROUTES, routePath, type RouteName } fr
 export {
   CreateSandboxRequest, ListSandboxesQuery, ListSandboxesResponse, SANDBOX_STATE_NAMES, SandboxInfo, StopSandboxRequest,
 } from './api/sandboxes.js';
-export { HealthResponse, PruneSystemRequest, PruneSystemResponse } from './api/system.js';
+export { DOCTOR_STATUSES, DoctorCheck, DoctorResponse, HealthResponse, PruneSystemRequest, PruneSystemResponse, type DoctorStatus } from './api/system.js';
+export { TERMINAL_CLOSE, TERMINAL_MAX_MESSAGE_BYTES } from './api/terminal-codes.js';
+export { ShellQuery, TerminalAttachQuery, TerminalClientMessage, TerminalServerMessage } from './api/terminal.js';

@@ -1,9 +1,8 @@
 import type { EventType, ShedEvent } from '@shed/protocol';
 import { EVENTS_CONTENT_TYPE, EVENT_TYPES, ROUTES } from '@shed/protocol/client';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import type { IncomingMessage } from 'node:http';
 import { ShedApiError, isRecord } from './errors.js';
-import type { CallOptions, Transport } from './transport.js';
+import type { CallOptions, StreamResponse, Transport } from './transport.js';
 
 /** Options of shed.events. */
 export interface EventsOptions extends CallOptions {
@@ -25,11 +24,11 @@ export class EventStream implements AsyncIterable<ShedEvent> {
   readonly #t: Transport;
   readonly #opts: EventsOptions;
   readonly #stop = new AbortController();
-  #res: IncomingMessage | undefined;
+  #res: StreamResponse | undefined;
   #lastSeq: number | undefined;
 
   /** @internal Made by Shed.events once shedd has subscribed it. */
-  constructor(t: Transport, opts: EventsOptions, res: IncomingMessage) {
+  constructor(t: Transport, opts: EventsOptions, res: StreamResponse) {
     this.#t = t;
     this.#opts = opts;
     this.#res = res;
@@ -44,7 +43,7 @@ export class EventStream implements AsyncIterable<ShedEvent> {
   /** Stops the stream; iteration ends. */
   close(): void {
     this.#stop.abort();
-    this.#res?.destroy();
+    this.#res?.body.destroy();
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<ShedEvent> {
@@ -67,12 +66,12 @@ export class EventStream implements AsyncIterable<ShedEvent> {
   }
 
   /** Yields the events of one response; returns the overflow notice's lastSeq, or undefined when it simply ended. */
-  async *#read(res: IncomingMessage): AsyncGenerator<ShedEvent, number | undefined> {
+  async *#read(res: StreamResponse): AsyncGenerator<ShedEvent, number | undefined> {
     const got: EventSourceMessage[] = [];
     const parser = createParser({ onEvent: (m) => got.push(m) });
     const text = new TextDecoder();
-    for await (const chunk of res) {
-      parser.feed(text.decode(chunk as Buffer, { stream: true })); // IncomingMessage yields Buffers (no encoding set).
+    for await (const chunk of res.body) {
+      parser.feed(text.decode(chunk as Buffer, { stream: true })); // undici's body yields Buffers (no encoding set).
       for (const m of got.splice(0)) {
         if (m.event === 'overflow') return lastSeqOf(m.data);
         if (m.event === 'gap') throw gapError(m.data);
@@ -86,13 +85,14 @@ export class EventStream implements AsyncIterable<ShedEvent> {
   }
 }
 
-async function request(t: Transport, opts: EventsOptions, since: number | undefined, signal: AbortSignal | undefined): Promise<IncomingMessage> {
+async function request(t: Transport, opts: EventsOptions, since: number | undefined, signal: AbortSignal | undefined): Promise<StreamResponse> {
   const res = await t.send('GET', ROUTES.events, {
     query: { sandbox: opts.sandbox, type: opts.types === undefined ? undefined : [...opts.types], since }, signal,
   });
-  if (!(res.headers['content-type'] ?? '').startsWith(EVENTS_CONTENT_TYPE)) {
-    res.destroy();
-    throw new ShedApiError('internal', `shedd's event stream has content type ${res.headers['content-type']}; are the SDK and shedd the same version?`);
+  const type = String(res.headers['content-type'] ?? '');
+  if (!type.startsWith(EVENTS_CONTENT_TYPE)) {
+    res.body.destroy();
+    throw new ShedApiError('internal', `shedd's event stream has content type ${type}; are the SDK and shedd the same version?`);
   }
   return res;
 }

@@ -1,15 +1,18 @@
 // The public surface of @shed/sdk.
 export type {
-  DirListEntry, EventType, FileKind, FileStatResponse, HealthResponse, ImageInfo, ProcessExit, PruneImagesResponse, PruneSystemResponse,
-  SandboxInfo, ShedEvent,
+  DirListEntry, DoctorCheck, DoctorResponse, DoctorStatus, EventType, FileKind, FileStatResponse, HealthResponse, ImageInfo, ProcessExit,
+  PruneImagesResponse, PruneSystemResponse, SandboxInfo, ShedEvent,
 } from '@shed/protocol';
 export type { ErrorCode } from '@shed/protocol/client';
 export { ShedApiError } from './errors.js';
 export { EventStream, type EventsOptions } from './events.js';
 export { SandboxFiles, type WriteOptions } from './files.js';
 export { Images } from './images.js';
-export type { ConnectOptions, CreateOptions, ExecOptions, ListOptions, PruneOptions, SpawnOptions, StopOptions } from './options.js';
+export type {
+  AttachTerminalOptions, ConnectOptions, CreateOptions, ExecOptions, ListOptions, PruneOptions, ShellOptions, SpawnOptions, StopOptions,
+} from './options.js';
 export { SandboxProcess } from './process.js';
 export { Sandbox, type ExecResult } from './sandbox.js';
 export { Sandboxes, Shed } from './shed.js';
+export { Terminal, type TerminalSize } from './terminal.js';
 export type { CallOptions } from './transport.js';

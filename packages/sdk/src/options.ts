@@ -1,9 +1,17 @@
 import type { CallOptions } from './transport.js';
 
-/** Options of Shed.connect. */
+/**
+ * Options of Shed.connect: a unix socket, or a URL of shedd's TCP listener with its token.
+ * Without either: $SHED_HOST (with $SHED_TOKEN) when set, else $SHED_SOCKET, else
+ * /run/shed/shed.sock.
+ */
 export interface ConnectOptions extends CallOptions {
   /** shedd's unix socket. @default $SHED_SOCKET, else /run/shed/shed.sock */
   socketPath?: string;
+  /** shedd's TCP listener, e.g. 'http://127.0.0.1:7420' (a bare HOST:PORT means http). @default $SHED_HOST */
+  url?: string;
+  /** The bearer token for `url`. @default $SHED_TOKEN */
+  token?: string;
 }
 
 /** Options of sandboxes.create. */
@@ -79,4 +87,28 @@ export interface StopOptions extends CallOptions {
 export interface ListOptions extends CallOptions {
   /** Only sandboxes carrying all of these labels. @default {} */
   labels?: Record<string, string>;
+}
+
+/** Options of sandbox.shell. */
+export interface ShellOptions extends CallOptions {
+  /** @default 80 */
+  cols?: number;
+  /** @default 24 */
+  rows?: number;
+  /** Program and arguments. @default the image's shell ($SHELL, else the user's login shell, else /bin/sh) */
+  cmd?: readonly string[];
+  /** On top of the image's and the sandbox's. @default {} */
+  env?: Record<string, string>;
+  /** TERM of the process. @default 'xterm-256color' */
+  term?: string;
+  /** Absolute path. @default the image's working directory */
+  cwd?: string;
+  /** false: pipes instead of a terminal (stdout and stderr arrive merged, `end()` closes stdin). @default true */
+  tty?: boolean;
+}
+
+/** Options of sandbox.attachTerminal. */
+export interface AttachTerminalOptions extends CallOptions {
+  /** Replay output from this offset (a previous terminal's `offset`). @default where the last reader stopped */
+  offset?: number;
 }

@@ -1,10 +1,9 @@
 import type { ProcessExit } from '@shed/protocol';
 import { OUTPUT_CONTENT_TYPE, OutputRecordDecoder, ROUTES, routePath } from '@shed/protocol/client';
-import type { IncomingMessage } from 'node:http';
 import { ByteQueue } from './byte-queue.js';
 import { ShedApiError, errorFromResponse } from './errors.js';
 import { asExit } from './shapes.js';
-import type { CallOptions, Transport } from './transport.js';
+import type { CallOptions, StreamResponse, Transport } from './transport.js';
 
 /** Bytes held per output stream: the backpressure point for a reader, the cap for an unread stream. */
 const QUEUE_LIMIT_BYTES = 4 * 1024 * 1024;
@@ -27,7 +26,7 @@ export class SandboxProcess {
   #stdin: Promise<void> = Promise.resolve();
 
   /** @internal Made by Sandbox.spawn. */
-  constructor(t: Transport, sandbox: string, procId: number, pid: number, output: IncomingMessage) {
+  constructor(t: Transport, sandbox: string, procId: number, pid: number, output: StreamResponse) {
     this.#t = t;
     this.#sandbox = sandbox;
     this.procId = procId;
@@ -71,13 +70,13 @@ export class SandboxProcess {
     return run;
   }
 
-  async #read(res: IncomingMessage): Promise<ProcessExit> {
+  async #read(res: StreamResponse): Promise<ProcessExit> {
     const decoder = new OutputRecordDecoder();
     let exit: ProcessExit | undefined;
     try {
       if (res.headers['content-type'] !== OUTPUT_CONTENT_TYPE) throw new ShedApiError('internal', 'the output stream has the wrong content type');
-      for await (const chunk of res) {
-        for (const rec of decoder.push(chunk as Buffer)) { // IncomingMessage yields Buffers.
+      for await (const chunk of res.body) {
+        for (const rec of decoder.push(chunk as Buffer)) { // undici's body yields Buffers (no encoding set).
           if (rec.kind === 'stdout' || rec.kind === 'stderr') {
             const q = rec.kind === 'stdout' ? this.#out : this.#err;
             q.push(Buffer.from(rec.data));

@@ -1,10 +1,11 @@
 import type { ProcessExit, SandboxInfo } from '@shed/protocol';
 import { ROUTES, routePath } from '@shed/protocol/client';
 import { SandboxFiles } from './files.js';
-import type { ExecOptions, SpawnOptions, StopOptions } from './options.js';
+import type { AttachTerminalOptions, ExecOptions, ShellOptions, SpawnOptions, StopOptions } from './options.js';
 import { SandboxProcess } from './process.js';
 import { asExec, asSandbox, asSpawn } from './shapes.js';
-import type { CallOptions, Transport } from './transport.js';
+import { openTerminal, type Terminal } from './terminal.js';
+import { withQuery, type CallOptions, type Transport } from './transport.js';
 
 /** What a buffered exec returns. */
 export interface ExecResult extends ProcessExit {
@@ -55,6 +56,22 @@ export class Sandbox {
     const { procId, pid } = asSpawn(await this.#t.json('POST', this.#route(ROUTES.processes), { json: { argv, ...rest }, signal }));
     const output = await this.#t.send('GET', routePath(ROUTES.output, { sandbox: this.id, procId }), {});
     return new SandboxProcess(this.#t, this.id, procId, pid, output);
+  }
+
+  /**
+   * Starts an interactive process on a terminal (the image's shell unless `cmd` is given)
+   * and resolves once it runs. The process outlives the connection: see Terminal.
+   */
+  async shell(opts: ShellOptions = {}): Promise<Terminal> {
+    const { signal, cmd, env, ...rest } = opts;
+    const query = { ...rest, cmd, env: Object.entries(env ?? {}).map(([k, v]) => `${k}=${v}`) };
+    return openTerminal(this.#t.websocket(withQuery(this.#route(ROUTES.shell), query)), signal);
+  }
+
+  /** Attaches a terminal to a running process, replaying its output from `offset`. */
+  async attachTerminal(procId: number, opts: AttachTerminalOptions = {}): Promise<Terminal> {
+    const path = withQuery(routePath(ROUTES.terminal, { sandbox: this.id, procId }), { offset: opts.offset });
+    return openTerminal(this.#t.websocket(path), opts.signal);
   }
 
   async refresh(opts: CallOptions = {}): Promise<SandboxInfo> {

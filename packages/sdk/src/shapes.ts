@@ -1,6 +1,6 @@
 import type {
-  DirListEntry, ExecResponse, FileStatResponse, HealthResponse, ImageInfo, ProcessExit, PruneImagesResponse, PruneSystemResponse, SandboxInfo,
-  SpawnResponse, WriteFileResponse,
+  DirListEntry, DoctorResponse, ExecResponse, FileStatResponse, HealthResponse, ImageInfo, ProcessExit, PruneImagesResponse, PruneSystemResponse,
+  SandboxInfo, SpawnResponse, WriteFileResponse,
 } from '@shed/protocol';
 import { ShedApiError, isRecord } from './errors.js';
 
@@ -57,3 +57,8 @@ export const asSystemPrune = (v: unknown): PruneSystemResponse => {
 };
 export const asHealth = (v: unknown): HealthResponse =>
   check(v, 'health', { status: 'string', version: 'string', pid: 'number', driver: 'object' }) as unknown as HealthResponse;
+export const asDoctor = (v: unknown): DoctorResponse => {
+  const r = check(v, 'doctor report', { ok: 'boolean', checks: 'array' });
+  for (const c of r['checks'] as unknown[]) check(c, 'doctor check', { name: 'string', status: 'string', detail: 'string', fix: 'string?' });
+  return r as unknown as DoctorResponse;
+};

@@ -1,11 +1,11 @@
-import type { HealthResponse, PruneSystemResponse } from '@shed/protocol';
+import type { DoctorResponse, HealthResponse, PruneSystemResponse } from '@shed/protocol';
 import { DEFAULT_SOCKET_PATH, ROUTES, routePath } from '@shed/protocol/client';
 import { EventStream, type EventsOptions } from './events.js';
 import { Images } from './images.js';
 import type { ConnectOptions, CreateOptions, ListOptions, PruneOptions } from './options.js';
 import { Sandbox } from './sandbox.js';
-import { asHealth, asSandbox, asSandboxList, asSystemPrune } from './shapes.js';
-import { Transport, type CallOptions } from './transport.js';
+import { asDoctor, asHealth, asSandbox, asSandboxList, asSystemPrune } from './shapes.js';
+import { Transport, type CallOptions, type Endpoint } from './transport.js';
 
 /** The sandboxes of one shedd. */
 export class Sandboxes {
@@ -41,18 +41,22 @@ export class Sandboxes {
 export class Shed {
   readonly sandboxes: Sandboxes;
   readonly images: Images;
-  readonly socketPath: string;
+  /** The unix socket, when connected through one. */
+  readonly socketPath: string | undefined;
+  /** The TCP listener's URL, when connected through it. */
+  readonly url: string | undefined;
   readonly #t: Transport;
 
   private constructor(t: Transport) {
     this.#t = t;
-    this.socketPath = t.socketPath;
+    this.socketPath = 'socketPath' in t.endpoint ? t.endpoint.socketPath : undefined;
+    this.url = 'url' in t.endpoint ? t.endpoint.url : undefined;
     this.sandboxes = new Sandboxes(t);
     this.images = new Images(t);
   }
 
   static async connect(opts: ConnectOptions = {}): Promise<Shed> {
-    const shed = new Shed(new Transport(opts.socketPath ?? process.env['SHED_SOCKET'] ?? DEFAULT_SOCKET_PATH));
+    const shed = new Shed(new Transport(endpointOf(opts, process.env)));
     try {
       await shed.health(opts);
     } catch (err) {
@@ -64,6 +68,11 @@ export class Shed {
 
   async health(opts: CallOptions = {}): Promise<HealthResponse> {
     return asHealth(await this.#t.json('GET', ROUTES.health, { signal: opts.signal }));
+  }
+
+  /** shedd's checks of its host (`shed doctor`): each ok, warn or fail, with how to fix it. */
+  async doctor(opts: CallOptions = {}): Promise<DoctorResponse> {
+    return asDoctor(await this.#t.json('GET', ROUTES.doctor, { signal: opts.signal }));
   }
 
   /**
@@ -88,3 +97,14 @@ export class Shed {
     this.#t.close();
   }
 }
+
+/** An explicit socket or URL wins; then $SHED_HOST (TCP), then $SHED_SOCKET, then the default socket. */
+export function endpointOf(opts: ConnectOptions, env: NodeJS.ProcessEnv): Endpoint {
+  const token = opts.token ?? nonEmpty(env['SHED_TOKEN']);
+  if (opts.socketPath !== undefined) return { socketPath: opts.socketPath };
+  const url = opts.url ?? nonEmpty(env['SHED_HOST']);
+  if (url !== undefined) return { url: /^https?:\/\//.test(url) ? url : `http://${url}`, token };
+  return { socketPath: nonEmpty(env['SHED_SOCKET']) ?? DEFAULT_SOCKET_PATH };
+}
+
+const nonEmpty = (s: string | undefined): string | undefined => (s === '' ? undefined : s);

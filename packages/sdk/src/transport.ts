@@ -1,5 +1,5 @@
-import { Agent, request, type IncomingMessage } from 'node:http';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
+import { Agent, type Dispatcher } from 'undici';
 import { ShedApiError, errorFromResponse } from './errors.js';
 
 export type Query = Readonly<Record<string, string | number | boolean | readonly string[] | undefined>>;
@@ -18,82 +18,136 @@ export interface RequestOptions extends CallOptions {
   contentType?: string;
 }
 
-/** HTTP over shedd's unix socket with node:http: no native code, one keep-alive pool. */
-export class Transport {
-  readonly socketPath: string;
-  readonly #agent = new Agent({ keepAlive: true, maxSockets: 64 });
+/** Where shedd is: its unix socket, or an HTTP(S) URL with the bearer token its TCP listener wants. */
+export type Endpoint = { readonly socketPath: string } | { readonly url: string; readonly token: string | undefined };
 
-  constructor(socketPath: string) {
-    this.socketPath = socketPath;
+/** A response whose body the caller reads (a stream of Buffers) or destroys. */
+export interface StreamResponse {
+  readonly statusCode: number;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly body: Readable;
+}
+
+/**
+ * HTTP to shedd with undici: over the unix socket, or over TCP with `Authorization: Bearer`.
+ * One keep-alive pool either way. No timeouts of undici's own: an exec waits for its command
+ * and an output stream follows a process for as long as it runs; callers pass a signal.
+ */
+export class Transport {
+  readonly endpoint: Endpoint;
+  /** Names shedd in messages: its socket path or URL. */
+  readonly where: string;
+  readonly #origin: string;
+  readonly #auth: string | undefined;
+  #agent: Agent | undefined;
+
+  constructor(endpoint: Endpoint) {
+    this.endpoint = endpoint;
+    if ('socketPath' in endpoint) {
+      this.where = endpoint.socketPath;
+      this.#origin = 'http://localhost';
+      this.#auth = undefined;
+    } else {
+      this.where = endpoint.url;
+      this.#origin = new URL(endpoint.url).origin;
+      this.#auth = endpoint.token === undefined ? undefined : `Bearer ${endpoint.token}`;
+    }
+  }
+
+  /** Made on first use and after close(): like node:http's Agent, a closed transport stays usable. */
+  #pool(): Agent {
+    const common = { headersTimeout: 0, bodyTimeout: 0, connections: 64 };
+    this.#agent ??= 'socketPath' in this.endpoint ? new Agent({ ...common, connect: { socketPath: this.endpoint.socketPath } }) : new Agent(common);
+    return this.#agent;
   }
 
   /** A JSON call; non-2xx responses become ShedApiErrors. The caller checks the shape of what it gets. */
   async json(method: string, path: string, opts: RequestOptions = {}): Promise<unknown> {
     const res = await this.send(method, path, opts);
-    const text = await readText(res).catch((err: unknown) => {
+    const text = await readText(res.body).catch((err: unknown) => {
       throw opts.signal?.aborted === true ? opts.signal.reason : new ShedApiError('unavailable', `lost the connection to shedd during ${method} ${path}; shedd may have restarted`, { cause: err });
     });
     if (res.statusCode === 204 || text === '') return {};
     try {
       return JSON.parse(text);
     } catch (err) {
-      throw new ShedApiError('internal', `shedd sent a response that is not JSON for ${method} ${path}`, { status: res.statusCode ?? 0, cause: err });
+      throw new ShedApiError('internal', `shedd sent a response that is not JSON for ${method} ${path}`, { status: res.statusCode, cause: err });
     }
   }
 
   /** A call whose 2xx response body is a stream for the caller to read. */
-  async send(method: string, path: string, opts: RequestOptions = {}): Promise<IncomingMessage> {
+  async send(method: string, path: string, opts: RequestOptions = {}): Promise<StreamResponse> {
     opts.signal?.throwIfAborted();
-    const res = await new Promise<IncomingMessage>((resolve, reject) => {
-      const headers: Record<string, string> = {};
-      if (opts.json !== undefined) headers['content-type'] = 'application/json';
-      else if (opts.raw !== undefined) headers['content-type'] = opts.contentType ?? 'application/octet-stream';
-      const req = request({ socketPath: this.socketPath, agent: this.#agent, method, path: withQuery(path, opts.query), headers, signal: opts.signal }, resolve);
-      req.on('error', (err) => reject(this.#connectionError(err, opts.signal)));
-      writeBody(req, opts).catch((err: unknown) => req.destroy(err instanceof Error ? err : new Error(String(err))));
-    });
-    const status = res.statusCode ?? 0;
-    if (status >= 200 && status < 300) return res;
-    throw errorFromResponse(status, await readText(res));
+    const headers: Record<string, string> = {};
+    if (this.#auth !== undefined) headers['authorization'] = this.#auth;
+    if (opts.json !== undefined) headers['content-type'] = 'application/json';
+    else if (opts.raw !== undefined) headers['content-type'] = opts.contentType ?? 'application/octet-stream';
+    const body = opts.json !== undefined ? JSON.stringify(opts.json) : bodyOf(opts.raw);
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await this.#pool().request({
+        origin: this.#origin, path: withQuery(path, opts.query), method: method as Dispatcher.HttpMethod, headers, body, signal: opts.signal,
+      }); // method: one of the few the SDK's own calls use
+    } catch (err) {
+      throw this.#connectionError(err, opts.signal);
+    }
+    if (res.statusCode >= 200 && res.statusCode < 300) return res;
+    throw errorFromResponse(res.statusCode, await readText(res.body));
   }
 
+  /** Drops every connection (open streams end) so the process can exit; a later call reconnects. */
   close(): void {
-    this.#agent.destroy();
+    const agent = this.#agent;
+    this.#agent = undefined;
+    void agent?.destroy().catch(() => undefined);
   }
 
-  #connectionError(err: Error, signal: AbortSignal | undefined): unknown {
+  /**
+   * Where and how to open a WebSocket for `path` (with its query) on the same endpoint: ws
+   * speaks `ws+unix:` for the socket; over TCP the bearer token goes in the upgrade request.
+   */
+  websocket(path: string): { url: string; headers: Record<string, string> } {
+    if ('socketPath' in this.endpoint) return { url: `ws+unix://${this.endpoint.socketPath}:${path}`, headers: {} };
+    const url = new URL(path, this.#origin);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    return { url: url.toString(), headers: this.#auth === undefined ? {} : { authorization: this.#auth } };
+  }
+
+  #connectionError(err: unknown, signal: AbortSignal | undefined): unknown {
     if (signal?.aborted === true) return signal.reason;
-    const code = 'code' in err ? err.code : undefined;
+    const code = errnoOf(err);
+    const message = err instanceof Error ? err.message : String(err);
     if (code === 'ENOENT' || code === 'ECONNREFUSED') {
-      return new ShedApiError('unavailable', `shedd is not running at ${this.socketPath}; start it with 'shed daemon' (or any shed command starts it)`, { cause: err });
+      const how = 'socketPath' in this.endpoint ? "start it with 'shed daemon' (or any shed command starts it)" : 'check the address and that shedd serves TCP there (tcp in shedd.toml, --listen-tcp)';
+      return new ShedApiError('unavailable', `shedd is not running at ${this.where}; ${how}`, { cause: err });
     }
     if (code === 'EACCES') {
-      return new ShedApiError('unavailable', `no permission to use ${this.socketPath}; shedd's socket is for root: run as root`, { cause: err });
+      return new ShedApiError('unavailable', `no permission to use ${this.where}; shedd's socket is for root (and socketGroup's members): run as root`, { cause: err });
     }
-    return new ShedApiError('unavailable', `lost the connection to shedd at ${this.socketPath}: ${err.message}`, { cause: err });
+    return new ShedApiError('unavailable', `lost the connection to shedd at ${this.where}: ${message}`, { cause: err });
   }
 }
 
-async function writeBody(req: import('node:http').ClientRequest, opts: RequestOptions): Promise<void> {
-  if (opts.json !== undefined) return void req.end(JSON.stringify(opts.json));
-  if (opts.raw === undefined) return void req.end();
-  if (opts.raw instanceof Uint8Array) return void req.end(opts.raw);
-  for await (const chunk of opts.raw) {
-    if (!req.write(chunk)) await new Promise<void>((resolve, reject) => {
-      req.once('drain', resolve);
-      req.once('close', () => reject(new Error('request closed while sending its body')));
-    });
+/** undici reports a refused connect with the errno's code on the error or on its cause. */
+function errnoOf(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 3; e = e.cause, depth++) {
+    if ('code' in e && typeof e.code === 'string' && /^E[A-Z]+$/.test(e.code)) return e.code;
   }
-  req.end();
+  return undefined;
 }
 
-export async function readText(res: IncomingMessage): Promise<string> {
+/** undici streams a Readable; any other async iterable is wrapped into one. */
+function bodyOf(raw: RequestOptions['raw']): Readable | Uint8Array | undefined {
+  return raw === undefined || raw instanceof Uint8Array || raw instanceof Readable ? raw : Readable.from(raw, { objectMode: false });
+}
+
+export async function readText(body: Readable): Promise<string> {
   const parts: Buffer[] = [];
-  for await (const chunk of res) parts.push(chunk as Buffer); // IncomingMessage yields Buffers (no encoding set).
+  for await (const chunk of body) parts.push(chunk as Buffer); // undici's body yields Buffers (no encoding set).
   return Buffer.concat(parts).toString('utf8');
 }
 
-function withQuery(path: string, query: Query | undefined): string {
+export function withQuery(path: string, query: Query | undefined): string {
   if (query === undefined) return path;
   const qs = new URLSearchParams();
   for (const [k, v] of Object.entries(query)) {

@@ -6,6 +6,7 @@ export const API_PREFIX = '/v1';
 export const ROUTES = {
   health: '/v1/healthz',
   openapi: '/v1/openapi.json',
+  doctor: '/v1/system/doctor',
   sandboxes: '/v1/sandboxes',
   sandbox: '/v1/sandboxes/:sandbox',
   stop: '/v1/sandboxes/:sandbox/stop',
@@ -16,6 +17,8 @@ export const ROUTES = {
   stdin: '/v1/sandboxes/:sandbox/processes/:procId/stdin',
   kill: '/v1/sandboxes/:sandbox/processes/:procId/kill',
   wait: '/v1/sandboxes/:sandbox/processes/:procId/wait',
+  shell: '/v1/sandboxes/:sandbox/shell',
+  terminal: '/v1/sandboxes/:sandbox/processes/:procId/terminal',
   fileContent: '/v1/sandboxes/:sandbox/files/content',
   fileStat: '/v1/sandboxes/:sandbox/files/stat',
   fileList: '/v1/sandboxes/:sandbox/files/list',

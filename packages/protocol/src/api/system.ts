@@ -25,3 +25,22 @@ export const PruneSystemResponse = Closed({
   images: Nullable(Closed({ removed: Type.Array(Type.String()), freedBytes: Type.Integer() })),
 });
 export type PruneSystemResponse = Static<typeof PruneSystemResponse>;
+
+export const DOCTOR_STATUSES = ['ok', 'warn', 'fail'] as const;
+export type DoctorStatus = (typeof DOCTOR_STATUSES)[number];
+
+/** One host check of `shed doctor`: `fail` means shed cannot work as configured; `warn` that an optional capability is missing. */
+export const DoctorCheck = Closed({
+  name: Type.String({ description: 'Stable id of the check, e.g. runtime, cgroups, kvm' }),
+  status: Type.Union(DOCTOR_STATUSES.map((s) => Type.Literal(s))),
+  detail: Type.String({ description: 'What was found' }),
+  fix: Nullable(Type.String({ description: 'How to fix it; null when there is nothing to do' })),
+});
+export type DoctorCheck = Static<typeof DoctorCheck>;
+
+export const DoctorResponse = Closed({
+  /** false when any check failed. */
+  ok: Type.Boolean(),
+  checks: Type.Array(DoctorCheck),
+});
+export type DoctorResponse = Static<typeof DoctorResponse>;

@@ -1,6 +1,7 @@
 import swagger from '@fastify/swagger';
+import websocket from '@fastify/websocket';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { LIMITS, ROUTES, type HealthResponse } from '@shed/protocol';
+import { LIMITS, ROUTES, type DoctorResponse, type HealthResponse } from '@shed/protocol';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
@@ -16,6 +17,8 @@ import { observeRoutes } from './routes/observe.js';
 import { processRoutes } from './routes/processes.js';
 import { sandboxRoutes } from './routes/sandboxes.js';
 import { systemRoutes } from './routes/system.js';
+import { terminalRoutes } from './routes/terminal.js';
+import { websocketOptions } from './websocket.js';
 import { validatorCompiler } from './validation.js';
 
 export type Api = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
@@ -27,6 +30,8 @@ export interface ApiDeps {
   readonly files: SandboxFiles;
   readonly images: ImageService;
   readonly health: () => HealthResponse;
+  /** Runs `shed doctor`'s host checks (they live below the API; the daemon wires them). */
+  readonly doctor: () => Promise<DoctorResponse>;
   /** Served at /metrics; counts every request. */
   readonly metrics: ShedMetrics;
   readonly version: string;
@@ -68,6 +73,8 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   await app.register(swagger, {
     openapi: { info: { title: 'shed', description: 'Sandboxes for AI agents, over a unix socket', version: deps.version } },
   });
+  // Before the routes: the plugin must see every route to refuse upgrades on plain ones.
+  await app.register(websocket, websocketOptions);
   await app.register(async (api) => {
     systemRoutes(api, deps);
     sandboxRoutes(api, deps);
@@ -75,6 +82,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
     fileRoutes(api, deps);
     imageRoutes(api, deps);
     observeRoutes(api, deps);
+    terminalRoutes(api, deps);
   });
   return app;
 }

@@ -11,6 +11,7 @@ export function httpStatus(code: ErrorCode): number {
     // 412 rather than 409: "the sandbox is not in a state for this", distinct from a name clash.
     case 'failed_precondition': return 412;
     case 'resource_exhausted': return 429;
+    case 'unauthenticated': return 401;
     case 'unavailable': return 503;
     case 'internal': return 500;
   }

@@ -1,4 +1,4 @@
-import { Ajv } from 'ajv';
+import { Ajv, type ValidateFunction } from 'ajv';
 import type { FastifySchemaCompiler } from 'fastify';
 
 /**
@@ -14,3 +14,8 @@ export const validatorCompiler: FastifySchemaCompiler<object> = ({ schema, httpP
   // fastify calls the compiled function and reads `.errors` on failure, as with its own ajv.
   return (httpPart === 'body' ? strict : coercing).compile(schema);
 };
+
+/** A strict check (as for bodies) of a message that does not come through a route, e.g. a WebSocket's. */
+export function compileStrict<T>(schema: object): ValidateFunction<T> {
+  return strict.compile<T>(schema);
+}

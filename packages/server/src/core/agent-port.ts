@@ -35,6 +35,8 @@ export interface AgentProcess {
   write(data: Uint8Array, opts?: { signal?: AbortSignal }): Promise<void>;
   end(): Promise<void>;
   signal(sig: NodeJS.Signals | number): void;
+  /** Tells the process's pty its new size (it gets SIGWINCH). */
+  resize(size: TerminalSize): void;
   /** Stops following the process; it keeps running. */
   detach(): void;
   /** Resolves after the process ended and all its output reached this stream. */
@@ -49,7 +51,14 @@ export interface AgentExecOptions {
   gid?: number;
   timeoutMs?: number;
   stdin?: boolean;
+  /** Run on a pseudo-terminal of this size (stdout and stderr merge). @default pipes */
+  pty?: TerminalSize;
   signal?: AbortSignal;
+}
+
+export interface TerminalSize {
+  readonly rows: number;
+  readonly cols: number;
 }
 
 export type AgentFileType = 'file' | 'directory' | 'symlink' | 'char-device' | 'block-device' | 'fifo' | 'socket';

@@ -1,5 +1,5 @@
 import { LIMITS } from '@shed/protocol';
-import type { AgentExecOptions, AgentExit, AgentProcess } from './agent-port.js';
+import type { AgentExecOptions, AgentExit, AgentProcess, TerminalSize } from './agent-port.js';
 import { fromAgentError, viaAgent } from './agent-errors.js';
 import { ShedError, invalidArgument } from './errors.js';
 import type { LiveSandbox } from './live-sandbox.js';
@@ -43,6 +43,8 @@ export interface ExecResult extends Omit<AgentExit, 'outputBytes'> {
 export interface SpawnCommand extends CommandSpec {
   /** Give the process a stdin pipe. @default false */
   stdin?: boolean;
+  /** Run on a pseudo-terminal of this size; its input is the terminal. @default pipes */
+  pty?: TerminalSize;
 }
 
 /** Runs commands in running sandboxes: buffered (`exec`) or streaming (`spawn` + process calls). */
@@ -79,9 +81,9 @@ export class SandboxCommands {
 
   async spawn(ref: string, cmd: SpawnCommand): Promise<SpawnedProcess> {
     const { live } = this.#sandboxes.live(ref);
-    const proc = startOnAgent(live, cmd, cmd.stdin === true, `spawn ${cmd.argv[0] ?? ''} in ${ref}`);
+    const proc = startOnAgent(live, cmd, cmd.stdin === true, `spawn ${cmd.argv[0] ?? ''} in ${ref}`, cmd.pty);
     const started = await viaAgent(`spawn ${cmd.argv[0] ?? ''} in ${ref}`, () => proc.started);
-    const p = new SpawnedProcess(live.agent, proc, started, cmd.argv);
+    const p = new SpawnedProcess(live.agent, proc, started, cmd.argv, { pty: cmd.pty !== undefined });
     live.addProcess(p);
     return p;
   }
@@ -128,8 +130,8 @@ export class SandboxCommands {
 }
 
 /** The agent client checks its arguments as it is called and throws its own errors: they become ShedErrors here. */
-function startOnAgent(live: LiveSandbox, cmd: CommandSpec, stdin: boolean, what: string): AgentProcess {
-  const opts = agentOptions(live, cmd, stdin);
+function startOnAgent(live: LiveSandbox, cmd: CommandSpec, stdin: boolean, what: string, pty?: TerminalSize): AgentProcess {
+  const opts = { ...agentOptions(live, cmd, stdin), ...(pty === undefined ? {} : { pty }) };
   try {
     return live.agent.exec(opts);
   } catch (err) {

@@ -1,4 +1,5 @@
-import type { AgentExit, AgentPort, AgentProcess, AgentStarted } from './agent-port.js';
+import type { AgentExit, AgentPort, AgentProcess, AgentStarted, TerminalSize } from './agent-port.js';
+import { ShedError } from './errors.js';
 import { viaAgent } from './agent-errors.js';
 import { ProcessOutput, type ProcessEvent } from './process-output.js';
 
@@ -17,20 +18,29 @@ export class SpawnedProcess {
   readonly procId: number;
   readonly pid: number;
   readonly argv: readonly string[];
+  /** Runs on a pseudo-terminal (resizable; stdout and stderr merged); undefined when not known (adopted after a restart). */
+  readonly pty: boolean | undefined;
   readonly #agent: AgentPort;
   #proc: AgentProcess;
   readonly #output: ProcessOutput;
   #readerGeneration = 0;
   #activeReaders = 0;
   #waiters = 0;
+  #supersede: AbortController | undefined;
 
-  constructor(agent: AgentPort, proc: AgentProcess, started: AgentStarted, argv: readonly string[]) {
+  constructor(agent: AgentPort, proc: AgentProcess, started: AgentStarted, argv: readonly string[], opts: { pty?: boolean | undefined } = {}) {
     this.#agent = agent;
+    this.pty = opts.pty;
     this.#proc = proc;
     this.procId = started.procId;
     this.pid = started.pid;
     this.argv = argv;
     this.#output = new ProcessOutput(proc, started.offset);
+  }
+
+  /** Offset just past the output the last reader took: where a reader that names no offset starts. */
+  get outputOffset(): number {
+    return this.#output.position;
   }
 
   get exited(): boolean {
@@ -40,14 +50,23 @@ export class SpawnedProcess {
 
   async *output(opts: ReadOutputOptions = {}): AsyncGenerator<ProcessEvent> {
     const generation = ++this.#readerGeneration;
+    // The reader being replaced may be waiting for output that will not come (a shell
+    // waiting for input): wake it so it ends now.
+    this.#supersede?.abort();
+    const mine = new AbortController();
+    this.#supersede = mine;
+    const signal = opts.signal === undefined ? mine.signal : AbortSignal.any([opts.signal, mine.signal]);
     this.#activeReaders++;
     this.#output.drain(false);
     let expect = opts.offset ?? this.#output.position;
     try {
       if (expect < this.#output.position) this.#reattach(expect);
       while (generation === this.#readerGeneration) {
-        const ev = await this.#output.next(opts.signal);
-        if (generation !== this.#readerGeneration) return;
+        const ev = await this.#output.next(signal).catch((err: unknown) => {
+          if (mine.signal.aborted) return undefined;
+          throw err;
+        });
+        if (ev === undefined || generation !== this.#readerGeneration) return;
         if (ev.kind === 'exit') {
           yield ev;
           return;
@@ -78,6 +97,12 @@ export class SpawnedProcess {
 
   kill(signal: NodeJS.Signals | number): Promise<void> {
     return viaAgent(`signal process ${this.procId}`, async () => this.#proc.signal(signal));
+  }
+
+  /** Resizes the process's terminal; a process without one is `failed_precondition`. */
+  resize(size: TerminalSize): void {
+    if (this.pty === false) throw new ShedError('failed_precondition', `process ${this.procId} has no terminal to resize; start it with a pty (the shell route)`);
+    if (!this.exited) this.#proc.resize(size);
   }
 
   /** Resolves with the exit. Output nobody is reading is dropped meanwhile, so the process cannot block on it. */

@@ -1,5 +1,5 @@
 import type { IdMap } from '../core/driver.js';
-import { ContainerDriver } from '../drivers/container/driver.js';
+import { ContainerDriver, type ContainerDriverOptions } from '../drivers/container/driver.js';
 import { scopeMemoryReader } from '../drivers/container/memory-usage.js';
 import { ImageStore } from '../images/image-store.js';
 import type { Db } from '../store/db.js';
@@ -7,17 +7,22 @@ import { SqliteImageRepo } from '../store/images-repo.js';
 import { sqlitePersistence } from '../store/persistence.js';
 import type { Backends } from './serve.js';
 
-/** Sandbox root is host id 100000, for 65536 ids: images are unpacked shifted into this range. */
-const ID_MAP: IdMap = { hostId: 100_000, size: 65_536 };
+export interface BackendSettings {
+  readonly dataDir: string;
+  /** Sandbox root's host id and range: images are unpacked shifted into it. */
+  readonly idMap: IdMap;
+  readonly container: ContainerDriverOptions;
+}
 
 /** The real implementations: SQLite, the image store on the data dir, the container driver. */
-export async function createBackends(db: Db, dataDir: string): Promise<Backends> {
+export async function createBackends(db: Db, settings: BackendSettings): Promise<Backends> {
+  const { dataDir, idMap } = settings;
   const store = sqlitePersistence(db);
   const images = await ImageStore.open({
     dataDir,
     repo: new SqliteImageRepo(db),
-    idMap: ID_MAP,
+    idMap,
     inUse: (digest) => store.sandboxes.list().some((s) => s.imageDigest === digest),
   });
-  return { driver: new ContainerDriver(), images, store, idMap: ID_MAP, sandboxMemoryReader: scopeMemoryReader };
+  return { driver: new ContainerDriver(settings.container), images, store, idMap, sandboxMemoryReader: scopeMemoryReader };
 }

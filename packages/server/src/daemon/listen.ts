@@ -1,17 +1,25 @@
-import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { connect } from 'node:net';
 import { ShedError } from '../core/errors.js';
 import type { Api } from '../api/app.js';
 
+/** Who may use the socket besides root. */
+export interface SocketAccess {
+  /** @default 0o600 */
+  readonly mode: number;
+  /** gid the socket is chown'd to. @default none (root's group) */
+  readonly gid?: number;
+}
+
 /**
- * Serves the API on a unix socket that only root can use: the socket is 0600 before anyone
- * can connect (umask during bind). The directory, when shedd creates it, is 0711: not
+ * Serves the API on a unix socket: it is 0600 before anyone can connect (umask during bind),
+ * then given to `access.gid` and opened to `access.mode` (0660 for a group). The directory, when shedd creates it, is 0711: not
  * listable, but traversable, since it also holds the sandboxes' run dirs, which a container
  * sandbox's mapped root (an unprivileged host uid) must reach.
  * A socket file left by a dead shedd is replaced; a live one is an error, not a takeover.
  */
-export async function listenOnSocket(app: Api, socketPath: string): Promise<void> {
+export async function listenOnSocket(app: Api, socketPath: string, access: SocketAccess = { mode: 0o600 }): Promise<void> {
   await mkdir(dirname(socketPath), { recursive: true, mode: 0o711 });
   await removeStaleSocket(socketPath);
   const previous = process.umask(0o177);
@@ -20,7 +28,8 @@ export async function listenOnSocket(app: Api, socketPath: string): Promise<void
   } finally {
     process.umask(previous);
   }
-  await chmod(socketPath, 0o600);
+  if (access.gid !== undefined) await chown(socketPath, process.getuid?.() ?? 0, access.gid);
+  await chmod(socketPath, access.mode);
 }
 
 async function removeStaleSocket(path: string): Promise<void> {

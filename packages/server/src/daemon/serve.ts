@@ -9,7 +9,10 @@ import { SandboxFiles } from '../core/sandbox-files.js';
 import { LifecycleScheduler, type SchedulerOptions } from '../core/scheduler.js';
 import { SandboxService } from '../core/sandbox-service.js';
 import type { Persistence } from '../core/sandboxes.js';
-import { listenOnSocket } from './listen.js';
+import type { TcpAddress } from './config.js';
+import { runDoctor } from './doctor/doctor.js';
+import { listenOnSocket, type SocketAccess } from './listen.js';
+import { listenOnTcp, type TcpListener } from './listen-tcp.js';
 
 export const SHED_VERSION = '0.1.0';
 
@@ -30,11 +33,17 @@ export interface ServeOptions {
   readonly log: Logger | false;
   /** Intervals of the liveness check, orphan sweep and expiry. @default SchedulerOptions' defaults */
   readonly schedule?: SchedulerOptions;
+  /** Mode and group of the socket. @default root only (0600) */
+  readonly socketAccess?: SocketAccess;
+  /** Also serve on TCP, every request guarded by this bearer token. @default none */
+  readonly tcp?: { readonly address: TcpAddress; readonly token: string };
 }
 
 export interface Running {
   readonly api: Api;
   readonly sandboxes: SandboxService;
+  /** The TCP listener's bound address, when there is one. */
+  readonly tcpAddress: TcpAddress | undefined;
   /** Stops serving and detaches from sandboxes; they keep running. */
   close(): Promise<void>;
 }
@@ -72,13 +81,17 @@ export async function serve(b: Backends, opts: ServeOptions): Promise<Running> {
       status: 'ok', version: SHED_VERSION, pid: process.pid, uptimeMs: Date.now() - started,
       driver: { name: b.driver.name, usable: probe.usable, notes: [...probe.notes], problems: [...probe.problems] },
     }),
+    doctor: () => runDoctor({ driver: b.driver, idMap: b.idMap }),
   });
-  await listenOnSocket(api, opts.socketPath);
+  await listenOnSocket(api, opts.socketPath, opts.socketAccess);
+  const tcp = await listenTcp(api, opts);
   const scheduler = new LifecycleScheduler(sandboxes, log, opts.schedule);
   return {
     api,
     sandboxes,
+    tcpAddress: tcp?.address,
     close: async () => {
+      await tcp?.close();
       // Connections are cut (forceCloseConnections): an output stream may follow a process
       // for hours. The processes keep running; clients reattach to the next shedd.
       await api.close();
@@ -87,6 +100,16 @@ export async function serve(b: Backends, opts: ServeOptions): Promise<Running> {
       metrics.close();
     },
   };
+}
+
+async function listenTcp(api: Api, opts: ServeOptions): Promise<TcpListener | undefined> {
+  if (opts.tcp === undefined) return undefined;
+  try {
+    return await listenOnTcp(api, opts.tcp.address, opts.tcp.token, opts.log === false ? undefined : opts.log);
+  } catch (err) {
+    await api.close();
+    throw err;
+  }
 }
 
 function memoryReader(b: Backends, runDir: string): { sandboxMemoryBytes?: () => Promise<number | undefined> } {

@@ -1,9 +1,10 @@
-import { HealthResponse, PruneSystemRequest, PruneSystemResponse, ROUTES } from '@shed/protocol';
+import { DoctorResponse, HealthResponse, PruneSystemRequest, PruneSystemResponse, ROUTES } from '@shed/protocol';
 import type { Api, ApiDeps } from '../app.js';
 import { pruneResult } from '../mappers.js';
 
 export function systemRoutes(app: Api, deps: ApiDeps): void {
   app.get(ROUTES.health, { schema: { response: { 200: HealthResponse } } }, async () => deps.health());
+  app.get(ROUTES.doctor, { schema: { response: { 200: DoctorResponse } } }, async () => deps.doctor());
   app.get(ROUTES.openapi, { schema: { hide: true } }, async () => app.swagger());
   app.post(ROUTES.systemPrune, { schema: { body: PruneSystemRequest, response: { 200: PruneSystemResponse } } }, async (req) => {
     const r = await deps.sandboxes.prune(req.body);

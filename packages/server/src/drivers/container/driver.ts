@@ -3,8 +3,10 @@
 import { access, constants, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AgentClient, AgentListener } from '@shed/protocol';
-import type { Driver, DriverCreateSpec, DriverHandles, DriverOpOptions, DriverProbe, Liveness, RunningSandbox, SweepRequest } from '../../core/driver.js';
+import type { AgentClient, AgentListener, DoctorCheck } from '@shed/protocol';
+import type {
+  Driver, DriverCreateSpec, DriverHandles, DriverOpOptions, DriverProbe, IdMap, Liveness, RunningSandbox, SweepRequest,
+} from '../../core/driver.js';
 import { ShedError } from '../../core/errors.js';
 import type { SandboxId } from '../../core/ids.js';
 import { awaitAgent, listenForAgent } from './agent-link.js';
@@ -12,6 +14,7 @@ import { ContainerSnapshots } from './layers/container-snapshots.js';
 import { createContainer, type CreateContext, type CreateStep } from './create.js';
 import { removeEmptyScope, readCgroupLayout } from './cgroups.js';
 import { DRIVER_NAME, isFullHandles, parseAnyContainerHandles, parseContainerHandles } from './handles.js';
+import { containerChecks } from './doctor.js';
 import { probeHost, type HostFacts, type RuntimeChoice } from './host-probe.js';
 import { runRootOf } from './layout.js';
 import { containerLiveness, workloadCount } from './liveness.js';
@@ -84,6 +87,11 @@ export class ContainerDriver implements Driver {
   async probe(): Promise<DriverProbe> {
     const f = await this.#probeOnce();
     return { usable: f.runtime !== null && f.problems.length === 0, notes: [...f.notes], problems: [...f.problems] };
+  }
+
+  /** `shed doctor`'s checks of what this driver needs, from its probe and fresh looks at the host. */
+  async doctorChecks(idMap: IdMap): Promise<DoctorCheck[]> {
+    return containerChecks(await this.#probeOnce(), idMap);
   }
 
   /** The runtime in use (after probing), for reports and tests. */

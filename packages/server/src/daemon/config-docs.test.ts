@@ -1,0 +1,35 @@
+// The documentation of shedd's settings stays true: the example file parses, and
+// docs/config.md names every key the schema accepts.
+import { strict as assert } from 'node:assert';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
+import { parseConfigText } from './config-file.js';
+import { ConfigFileSchema } from './config-schema.js';
+
+// dist/daemon/config-docs.test.js → the repository root is four levels up.
+const DOCS = fileURLToPath(new URL('../../../../docs/', import.meta.url));
+
+/** Every key path of the schema: top-level keys and section keys as section.key. */
+function keyPaths(): string[] {
+  return Object.entries(ConfigFileSchema.properties).flatMap(([k, v]) => {
+    const props = (v as { properties?: Record<string, unknown> }).properties; // a section is an object schema
+    return props === undefined ? [k] : Object.keys(props).map((p) => `${k}.${p}`);
+  });
+}
+
+describe('config docs', () => {
+  it('docs/shedd.example.toml parses and validates', async () => {
+    const c = parseConfigText(await readFile(`${DOCS}shedd.example.toml`, 'utf8'), 'docs/shedd.example.toml');
+    assert.equal(c.socketMode, 0o660);
+    assert.equal(c.tcp, '127.0.0.1:7420');
+    assert.equal(c.container?.runtime, 'auto');
+    assert.deepEqual({ ...c.idMap }, { hostId: 100_000, size: 65_536 }); // smol-toml's tables have no prototype
+  });
+
+  it('docs/config.md documents every key', async () => {
+    const md = await readFile(`${DOCS}config.md`, 'utf8');
+    const missing = keyPaths().filter((k) => !md.includes(`\`${k}\``));
+    assert.deepEqual(missing, []);
+  });
+});
