@@ -11,8 +11,9 @@ import { containerSuite } from './suites/container.js';
 import { daemonSuite } from './suites/daemon.js';
 import { imagesSuite } from './suites/images.js';
 import { sandboxSuite } from './suites/sandbox.js';
+import { snapshotSuite } from './suites/snapshot.js';
 
-const SUITES: readonly Suite[] = [sandboxSuite, daemonSuite, containerSuite, agentSuite, imagesSuite];
+const SUITES: readonly Suite[] = [sandboxSuite, daemonSuite, containerSuite, agentSuite, imagesSuite, snapshotSuite];
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const RESULTS = join(repo, 'build/bench-results.json');
 

@@ -11,7 +11,7 @@ say() { printf 'setup: %s\n' "$*"; }
 
 APT_PACKAGES=(
   crun runc skopeo nftables iproute2 e2fsprogs busybox-static musl-tools qemu-system-x86
-  docker-registry build-essential tmux util-linux uidmap criu debootstrap zstd attr
+  docker-registry build-essential tmux util-linux uidmap criu debootstrap zstd attr xfsprogs
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

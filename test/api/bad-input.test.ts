@@ -116,6 +116,8 @@ describe('api: bad input against a real shedd', { skip }, () => {
       await expectError({ method, path: path(route, { procId: 999_999 }), ...(body === undefined ? {} : { body }) }, 'not_found');
       await expectError({ method, path: path(route, { procId: 'abc' }), ...(body === undefined ? {} : { body }) }, 'invalid_argument');
       await expectError({ method, path: path(route, { procId: 0 }), ...(body === undefined ? {} : { body }) }, 'invalid_argument');
+      // Past the agent's u32: was a 500 from the agent client's own check.
+      await expectError({ method, path: path(route, { procId: 2 ** 32 }), ...(body === undefined ? {} : { body }) }, 'invalid_argument');
     }
     await expectError({ method: 'GET', path: '/v1/nothing-here' }, 'not_found');
     await expectError({ method: 'PATCH', path: ROUTES.sandboxes, body: '{}' }, 'not_found');

@@ -2,16 +2,20 @@
 // see the snapshot (deletions, modes, owners, symlinks, hardlinks, sparse files) and stay
 // isolated, flatten of a chain, diff of a layer (with hostile symlinks), and the CRIU probe.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { lstat, stat } from 'node:fs/promises';
+import { execFile, spawnSync } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { lstat, mkdir, stat, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ContainerDriver, ShedError, type DriverSnapshots, type LayerChange, type RunningSandbox } from '@shed/server';
+import { ContainerDriver, DEFAULT_LIMITS, DEFAULT_MAX_LAYER_DEPTH, ShedError, unpackLayers, type DriverSnapshots, type LayerChange, type RunningSandbox } from '@shed/server';
 import { containerTarget } from '../conformance/container-target.js';
-import { AGENT_PATH, HOST_ID, sandboxEnv, type SandboxEnv } from '../conformance/env.js';
+import { AGENT_PATH, HOST_ID, ID_RANGE, sandboxEnv, type SandboxEnv } from '../conformance/env.js';
 import { assertNoLeaks, cleanupTempDirs } from '../helpers/leaks.js';
 import { listing, withOverlay } from './tree.js';
+
+const run = promisify(execFile);
 
 // Changes made in the sandbox whose snapshot the forks start from.
 const CHANGES = [
@@ -147,6 +151,43 @@ describe('snapshots (crun)', () => {
       { path: '/data/root/etc', kind: 'added' },
       { path: '/data/root/etc/passwd', kind: 'added' },
     ]);
+  });
+
+  it('the changes export as an OCI layer tar that round-trips onto the image', async () => {
+    const idMap = { hostId: HOST_ID, size: ID_RANGE };
+    const changesTar = join(env.dir, 'changes.tar');
+    assert.deepEqual(await snaps.exportChanges(base, [env.rootfs], createWriteStream(changesTar), { idMap }), EXPECTED_DIFF);
+    const { stdout } = await run('tar', ['-tvf', changesTar]);
+    assert.match(stdout, /etc\/\.wh\.hostname/);
+    assert.match(stdout, /usr\/\.wh\.\.wh\.\.opq/);
+    assert.match(stdout, /1000\/1000 .* data\/a\n/, 'owners are shifted back to the sandbox range');
+    const imageTar = join(env.dir, 'image.tar');
+    await run('tar', ['-C', env.rootfs, '--numeric-owner', '--owner=0', '--group=0', '-cf', imageTar, '.']);
+    const dest = join(env.dir, 'roundtrip');
+    const layers = [{ path: imageTar, what: 'image' }, { path: changesTar, what: 'changes' }];
+    await unpackLayers({ layers, dest, idMap, limits: DEFAULT_LIMITS });
+    const want = await withOverlay([base, env.rootfs], env.dir, (root) => listing(root));
+    assert.deepEqual([...(await listing(dest)).entries()], [...want.entries()]);
+  });
+
+  it('flatten of a chain deeper than the limit gives the view of the chain (whiteouts, opaque dirs)', async () => {
+    // Layer i adds d/f<i> and k<i>, deletes k<i-1> (whiteout); layer 5 makes d opaque.
+    const chain: string[] = [];
+    for (let i = 0; i <= DEFAULT_MAX_LAYER_DEPTH; i++) {
+      const dir = layer(`deep-${i}`);
+      await mkdir(join(dir, 'd'), { recursive: true });
+      await writeFile(join(dir, 'd', `f${i}`), `layer ${i}\n`);
+      await writeFile(join(dir, `k${i}`), `${i}`);
+      if (i > 0) await run('mknod', [join(dir, `k${i - 1}`), 'c', '0', '0']);
+      if (i === 5) await run('setfattr', ['-n', 'trusted.overlay.opaque', '-v', 'y', join(dir, 'd')]);
+      chain.unshift(dir);
+    }
+    chain.push(env.rootfs);
+    await snaps.flattenLayers(chain, layer('deep-flat'));
+    const want = await withOverlay(chain, env.dir, (root) => listing(root));
+    const got = await listing(layer('deep-flat'));
+    assert.deepEqual([...got.entries()], [...want.entries()]);
+    assert.deepEqual([...got.keys()].filter((k) => /^(d\/f|k)\d/.test(k)), ['d/f5', 'd/f6', 'd/f7', 'd/f8', `k${DEFAULT_MAX_LAYER_DEPTH}`]);
   });
 
   it('flatten of a chain gives the same view as the chain', async () => {

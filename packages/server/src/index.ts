@@ -69,5 +69,7 @@ export { SqliteImageRepo } from './store/images-repo.js';
 export { ImageStore } from './images/image-store.js';
 export type { ImageStoreOptions } from './images/image-store.js';
 export { DEFAULT_LIMITS } from './images/limits.js';
+export { unpackLayers } from './images/unpack/unpack.js';
+export type { LayerFile, UnpackOptions, UnpackResult } from './images/unpack/unpack.js';
 export type { ImageLimits } from './images/limits.js';
 export { debianTarball } from './images/builtin-debian.js';

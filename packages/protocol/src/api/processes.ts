@@ -63,7 +63,7 @@ export type SpawnRequest = Static<typeof SpawnRequest>;
 export const SpawnResponse = Closed({ procId: Type.Integer(), pid: Type.Integer() });
 export type SpawnResponse = Static<typeof SpawnResponse>;
 
-export const ProcessParams = Closed({ sandbox: Type.String({ minLength: 1, maxLength: 64 }), procId: Type.Integer({ minimum: 1 }) });
+export const ProcessParams = Closed({ sandbox: Type.String({ minLength: 1, maxLength: 64 }), procId: Type.Integer({ minimum: 1, maximum: 4_294_967_295, description: "The agent's process id (a u32)" }) });
 
 export const OutputQuery = Closed({
   offset: Type.Optional(Type.Integer({ minimum: 0, description: 'Resume from this output offset (replayed from the agent buffer)' })),

@@ -1,3 +1,4 @@
+import type { Writable } from 'node:stream';
 import type { AgentClient } from '@shed/protocol';
 import type { SandboxId } from './ids.js';
 import type { PhaseTimer } from './phase-timer.js';
@@ -212,6 +213,11 @@ export interface DriverSnapshots {
   flattenLayers(layers: readonly string[], destDir: string, opts?: { signal?: AbortSignal }): Promise<LayerWrite>;
   /** What `layerDir` changes over `lowers` (topmost first), sorted by path. */
   diffLayer(layerDir: string, lowers: readonly string[], opts?: { signal?: AbortSignal }): Promise<LayerChange[]>;
+  /**
+   * Writes what `layerDir` changes over `lowers` to `out` as an OCI layer tar (whiteout files
+   * for deletions, owners shifted back by `idMap`); returns the changes it wrote.
+   */
+  exportChanges(layerDir: string, lowers: readonly string[], out: Writable, opts?: { idMap?: IdMap; signal?: AbortSignal }): Promise<LayerChange[]>;
   /** Memory snapshots (checkpoint/restore of processes). */
   probeMemorySnapshots(): Promise<CapabilityProbe>;
 }

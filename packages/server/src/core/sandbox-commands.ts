@@ -114,7 +114,12 @@ export class SandboxCommands {
   }
 
   async #adopt(live: LiveSandbox, ref: string, procId: number, offset: number | undefined): Promise<SpawnedProcess> {
-    const proc = live.agent.attach(procId, offset === undefined ? {} : { offset });
+    let proc: AgentProcess;
+    try {
+      proc = live.agent.attach(procId, offset === undefined ? {} : { offset });
+    } catch (err) {
+      throw fromAgentError(err, `attach to process ${procId} in ${ref}`); // the client checks its arguments as it is called
+    }
     const started = await proc.started.catch((err: unknown) => {
       const e = fromAgentError(err, `attach to process ${procId} in ${ref}`);
       if (e.code !== 'not_found') throw e;

@@ -5,6 +5,7 @@ import { ImageStore } from '../images/image-store.js';
 import type { Db } from '../store/db.js';
 import { SqliteImageRepo } from '../store/images-repo.js';
 import { sqlitePersistence } from '../store/persistence.js';
+import type { ImageSettings } from './config.js';
 import type { Backends } from './serve.js';
 
 export interface BackendSettings {
@@ -12,6 +13,8 @@ export interface BackendSettings {
   /** Sandbox root's host id and range: images are unpacked shifted into it. */
   readonly idMap: IdMap;
   readonly container: ContainerDriverOptions;
+  /** The image store's knobs (the cap is applied by the daemon: image-cap.ts). */
+  readonly images: Omit<ImageSettings, 'maxCacheBytes'>;
 }
 
 /** The real implementations: SQLite, the image store on the data dir, the container driver. */
@@ -22,7 +25,13 @@ export async function createBackends(db: Db, settings: BackendSettings): Promise
     dataDir,
     repo: new SqliteImageRepo(db),
     idMap,
+    ...imageStoreKnobs(settings.images),
     inUse: (digest) => store.sandboxes.list().some((s) => s.imageDigest === digest),
   });
   return { driver: new ContainerDriver(settings.container), images, store, idMap, sandboxMemoryReader: scopeMemoryReader };
+}
+
+function imageStoreKnobs(s: BackendSettings['images']): Omit<ImageSettings, 'maxCacheBytes'> {
+  const { pruneGraceMs, cacheDir, debianMirror, busyboxPath, skopeoPath } = s;
+  return Object.fromEntries(Object.entries({ pruneGraceMs, cacheDir, debianMirror, busyboxPath, skopeoPath }).filter(([, v]) => v !== undefined));
 }

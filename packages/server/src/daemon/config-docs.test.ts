@@ -24,6 +24,7 @@ describe('config docs', () => {
     assert.equal(c.socketMode, 0o660);
     assert.equal(c.tcp, '127.0.0.1:7420');
     assert.equal(c.container?.runtime, 'auto');
+    assert.equal(c.images?.maxCacheBytes, 20 * 1024 ** 3);
     assert.deepEqual({ ...c.idMap }, { hostId: 100_000, size: 65_536 }); // smol-toml's tables have no prototype
   });
 

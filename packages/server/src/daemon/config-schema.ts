@@ -29,6 +29,17 @@ const ContainerSection = Type.Object({
   adoptTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 600_000 })),
 }, { additionalProperties: false });
 
+const ImagesSection = Type.Object({
+  // Allocated bytes (du, not apparent size) of images and blobs; past it the least recently
+  // used images not in use are evicted, at start and every imageCapIntervalMs.
+  maxCacheBytes: Type.Optional(Type.Integer({ minimum: 0, description: 'a number of bytes' })),
+  pruneGraceMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 86_400_000 })),
+  cacheDir: Type.Optional(AbsPath),
+  debianMirror: Type.Optional(Type.String({ pattern: '^https?://', maxLength: 2048, description: 'an http(s) URL' })),
+  busyboxPath: Type.Optional(AbsPath),
+  skopeoPath: Type.Optional(AbsPath),
+}, { additionalProperties: false });
+
 // hostId ≥ 65536 keeps sandbox ids clear of the host's system and login users (which
 // /etc/login.defs starts at 1000 and usually keeps below 60000).
 const IdMapSection = Type.Object({
@@ -48,6 +59,7 @@ export const ConfigFileSchema = Type.Object({
   tcp: Type.Optional(Type.String({ minLength: 1, maxLength: 300, description: 'HOST:PORT' })),
   tokenFile: Type.Optional(AbsPath),
   container: Type.Optional(ContainerSection),
+  images: Type.Optional(ImagesSection),
   idMap: Type.Optional(IdMapSection),
   livenessIntervalMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 3_600_000, description: 'milliseconds, 100-3600000' })),
   sweepIntervalMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 86_400_000, description: 'milliseconds, 0 (never) to 86400000' })),

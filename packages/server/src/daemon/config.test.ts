@@ -45,6 +45,7 @@ describe('daemon config: sources and precedence', () => {
     assert.equal(c.tcp, undefined);
     assert.equal(c.token, undefined);
     assert.deepEqual(c.container, {});
+    assert.deepEqual(c.images, {});
     assert.deepEqual(c.idMap, { hostId: 100_000, size: 65_536 });
   });
 
@@ -52,8 +53,10 @@ describe('daemon config: sources and precedence', () => {
     const c = await load([
       'dataDir = "/d"', 'runDir = "/r"', 'logLevel = "debug"', 'socketGroup = 1234', 'tcp = "[::1]:7420"', 'tokenFile = "/t"',
       '[container]', 'runtime = "runc"', 'runtimePath = "/usr/sbin/runc"', 'fixHybridCgroups = false', 'readyTimeoutMs = 2000',
+      '[images]', 'maxCacheBytes = 1073741824', 'pruneGraceMs = 0', 'debianMirror = "http://mirror.example/debian"',
       '[idMap]', 'hostId = 200000', 'size = 65536',
     ].join('\n'));
+    assert.deepEqual(c.images, { maxCacheBytes: 1_073_741_824, pruneGraceMs: 0, debianMirror: 'http://mirror.example/debian' });
     assert.equal(c.dataDir, '/d');
     assert.equal(c.socketPath, '/r/shed.sock');
     assert.equal(c.logLevel, 'debug');
@@ -131,6 +134,9 @@ describe('daemon config: rejections', () => {
     await rejects(load('socketGroup = -1'), /key 'socketGroup'/);
     await rejects(load('[idMap]\nhostId = 1000\nsize = 65536'), /key 'idMap\.hostId'/);
     await rejects(load('[idMap]\nhostId = 100000'), /key 'idMap\.size'/);
+    await rejects(load('[images]\nmaxCacheBytes = -1'), /key 'images\.maxCacheBytes'/);
+    await rejects(load('[images]\ndebianMirror = "ftp://x"'), /key 'images\.debianMirror': expected an http\(s\) URL/);
+    await rejects(load('[images]\nmaxBytes = 1'), /unknown key 'images\.maxBytes'/);
     await rejects(load('tcp = "7420"'), /is not HOST:PORT/);
     await rejects(load('tcp = "127.0.0.1:70000"'), /is not HOST:PORT/);
   });

@@ -51,6 +51,24 @@ export interface DaemonConfig {
   livenessIntervalMs: number;
   /** How often orphans are swept; 0: only at start and on demand. @default 600000 */
   sweepIntervalMs: number;
+  /** The image store's knobs and the cache cap. @default no cap, the store's defaults */
+  images: ImageSettings;
+}
+
+/** [images] in the file. */
+export interface ImageSettings {
+  /** Evict least recently used images past this many allocated bytes. @default no cap */
+  maxCacheBytes?: number;
+  /** Images used within this window are never evicted. @default 60000 */
+  pruneGraceMs?: number;
+  /** Where the debian build's tarball is cached. @default /var/cache/shed */
+  cacheDir?: string;
+  /** Mirror for debootstrap. @default the host's apt mirror */
+  debianMirror?: string;
+  /** @default /bin/busybox */
+  busyboxPath?: string;
+  /** @default skopeo in PATH */
+  skopeoPath?: string;
 }
 
 /** Settings that flags and environment variables reach, by their key in the file. */
@@ -141,8 +159,12 @@ function merge(layers: readonly ConfigLayer[], configPath: string | undefined, r
   const runDir = pick('runDir') ?? '/run/shed';
   const socketGroup = pick('socketGroup');
   const container: ContainerDriverOptions = {};
+  const images: ImageSettings = {};
   // Section keys merge one by one: a flag for the runtime keeps the file's runtimePath.
-  for (const l of [...layers].reverse()) Object.assign(container, l.container);
+  for (const l of [...layers].reverse()) {
+    Object.assign(container, l.container);
+    Object.assign(images, l.images);
+  }
   return {
     configPath,
     dataDir: pick('dataDir') ?? '/var/lib/shed',
@@ -155,6 +177,7 @@ function merge(layers: readonly ConfigLayer[], configPath: string | undefined, r
     token: undefined,
     readyFd,
     container,
+    images,
     idMap: { ...(pick('idMap') ?? DEFAULT_ID_MAP) },
     livenessIntervalMs: pick('livenessIntervalMs') ?? 5000,
     sweepIntervalMs: pick('sweepIntervalMs') ?? 600_000,

@@ -7,6 +7,7 @@ import { errorMessage, ShedError } from '../core/errors.js';
 import { armFaultsFromEnv } from '../core/faults.js';
 import { openDb } from '../store/db.js';
 import { createBackends } from './backends.js';
+import { startImageCap } from './image-cap.js';
 import { loadConfig, type DaemonConfig } from './config.js';
 import { prepareDirs } from './dirs.js';
 import type { SocketAccess } from './listen.js';
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
   await lockDirs([config.dataDir, config.runDir]);
   const db = openDb({ path: dbPath });
   const backends = await createBackends(db, config);
+  const stopImageCap = await startImageCap(backends.images, config.images.maxCacheBytes, log);
   const opts: ServeOptions = { dataDir: config.dataDir, runDir: config.runDir, socketPath: config.socketPath, log, socketAccess, ...(tcp === undefined ? {} : { tcp }),
     schedule: { livenessCheckMs: config.livenessIntervalMs, sweepIntervalMs: config.sweepIntervalMs },
   };
@@ -41,6 +43,7 @@ async function main(): Promise<void> {
   signalReady(config.readyFd);
   const stop = (signal: string): void => {
     log.info({ signal }, 'shedd stopping; sandboxes keep running');
+    stopImageCap();
     void running.close().finally(() => {
       db.close();
       process.exit(0);

@@ -1,10 +1,12 @@
 // The container driver's snapshot capability: layers are overlayfs directories.
-import type { CapabilityProbe, DriverHandles, DriverSnapshots, LayerChange, LayerWrite, SnapshotUpperOptions, UpperSnapshot } from '../../../core/driver.js';
+import type { Writable } from 'node:stream';
+import type { CapabilityProbe, DriverHandles, IdMap, DriverSnapshots, LayerChange, LayerWrite, SnapshotUpperOptions, UpperSnapshot } from '../../../core/driver.js';
 import { parseContainerHandles } from '../handles.js';
 import { overlayDirs } from '../overlay.js';
 import type { RuntimeName } from '../runtime.js';
 import { probeCriu } from './criu-probe.js';
 import { diffLayer } from './diff.js';
+import { exportChangesTar } from './export-tar.js';
 import { flattenLayers } from './flatten.js';
 import { snapshotUpper } from './snapshot.js';
 
@@ -31,6 +33,12 @@ export class ContainerSnapshots implements DriverSnapshots {
 
   diffLayer(layerDir: string, lowers: readonly string[], opts?: { signal?: AbortSignal }): Promise<LayerChange[]> {
     return diffLayer(layerDir, lowers, opts);
+  }
+
+  async exportChanges(layerDir: string, lowers: readonly string[], out: Writable, opts: { idMap?: IdMap; signal?: AbortSignal } = {}): Promise<LayerChange[]> {
+    const changes = await diffLayer(layerDir, lowers, opts);
+    await exportChangesTar(layerDir, changes, out, opts);
+    return changes;
   }
 
   /** Probed once: `criu check` takes ~100 ms and the kernel does not change under it. */
