@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { cgroupScope, openDb, parseContainerHandles, readCgroupLayout, type ContainerHandleData } from '@shed/server';
-import { Shed, type Sandbox } from '@shed/sdk';
+import { Shed, ShedApiError, type Sandbox } from '@shed/sdk';
 import { useLeakCheck } from '../helpers/leaks.js';
 import { isRunning } from '../helpers/procs.js';
 import { CLI, daemonDirs, e2eUnavailable, startShedd, type DaemonDirs, type Shedd } from './shedd.js';
@@ -150,6 +150,27 @@ describe('e2e: sandbox life cycle while shedd runs', { skip }, () => {
     d = await startShedd(dirs);
     shed = await Shed.connect({ socketPath: d.socketPath });
     await waitFor('the TTL to delete after the restart', async () => ((await stateOf(sb.id)) === null ? true : undefined), 4000);
+  });
+
+  it('at restart, the same check: runtime state removed while shedd was down is torn down with why', async () => {
+    const sb = await shed.sandboxes.create({ name: 'gutted' });
+    const h = await handles(sb);
+    shed.close();
+    await d.kill9();
+    await rm(join(h.runtimeRoot, h.containerId), { recursive: true, force: true });
+    d = await startShedd(dirs);
+    shed = await Shed.connect({ socketPath: d.socketPath });
+    const s = await stateOf('gutted');
+    assert.equal(s?.state, 'stopped');
+    assert.match(s?.reason ?? '', /runtime state was removed \(found when shedd started\)/);
+    assert.equal(await isRunning(h.initPid), false, 'its processes were killed through its cgroups');
+    await sb.delete();
+  });
+
+  it('bad expiry input gets a clear error: CLI usage, and the API refuses onExpire alone', async () => {
+    await assert.rejects(cli('create', 'default', '--ttl', '10x'), (e: unknown) => /--ttl '10x' is not a duration/.test(String((e as { stderr?: string }).stderr))); // execFile's error carries stderr
+    await assert.rejects(shed.sandboxes.create({ onExpire: 'stop' }), (e: unknown) => e instanceof ShedApiError && e.code === 'invalid_argument' && /onExpire needs/.test(e.message));
+    await assert.rejects(shed.sandboxes.create({ ttlSeconds: 0 }), (e: unknown) => e instanceof ShedApiError && e.code === 'invalid_argument');
   });
 
   it('shed system prune sweeps planted orphans and reports each, leaving creates in flight alone', async () => {

@@ -30,6 +30,8 @@ program.command('run').description('create a sandbox, run a command in it, strea
   .argument('<image>').argument('<cmd...>')
   .option('--rm', 'delete the sandbox afterwards').option('--name <name>').option('-e, --env <KEY=VALUE>', 'environment', collect)
   .option('--memory-mib <n>').option('-i, --interactive', 'forward stdin').option('-w, --cwd <dir>')
+  .option('--ttl <duration>', 'lifetime from creation, e.g. 10m').option('--idle-timeout <duration>', 'expire after this long idle')
+  .option('--on-expire <action>', "what expiry does: 'stop' or 'delete'")
   .passThroughOptions()
   .action(act(async (image: string, cmd: string[], f) => (await import('./commands/run.js')).runCommand(image, command(cmd), f, g())));
 

@@ -1,9 +1,10 @@
 import type { ProcessExit, Sandbox } from '@shed/sdk';
 import { constants } from 'node:os';
 import { connect, type GlobalOptions } from '../connect.js';
+import { expiryOptions, type ExpiryFlags } from '../expiry-flags.js';
 import { pairs } from '../output.js';
 
-export interface RunFlags {
+export interface RunFlags extends ExpiryFlags {
   rm?: boolean;
   name?: string;
   env?: string[];
@@ -20,6 +21,7 @@ export async function runCommand(image: string, argv: string[], flags: RunFlags,
       image,
       ...(flags.name === undefined ? {} : { name: flags.name }),
       ...(flags.memoryMib === undefined ? {} : { memoryMiB: Number(flags.memoryMib) }),
+      ...expiryOptions(flags),
     });
     const remove = flags.rm === true ? () => sb.delete().catch(() => undefined) : undefined;
     const onSignal = (): void => void remove?.().finally(() => process.exit(130));

@@ -1,11 +1,12 @@
-import type { CreateOptions, SandboxInfo } from '@shed/sdk';
+import type { SandboxInfo } from '@shed/sdk';
 import { connect, type GlobalOptions } from '../connect.js';
-import { formatSeconds, parseDurationSeconds } from '../duration.js';
-import { ago, pairs, printJson, table, UsageError } from '../output.js';
+import { formatSeconds } from '../duration.js';
+import { expiryOptions, type ExpiryFlags } from '../expiry-flags.js';
+import { ago, pairs, printJson, table } from '../output.js';
 import { phasesTable } from '../phases.js';
 import { streamCommand } from './run.js';
 
-export interface CreateFlags {
+export interface CreateFlags extends ExpiryFlags {
   name?: string;
   hostname?: string;
   memoryMib?: string;
@@ -13,22 +14,8 @@ export interface CreateFlags {
   pidsMax?: string;
   env?: string[];
   label?: string[];
-  ttl?: string;
-  idleTimeout?: string;
-  onExpire?: string;
 }
 
-/** --ttl, --idle-timeout and --on-expire as create options. */
-export function expiryOptions(f: Pick<CreateFlags, 'ttl' | 'idleTimeout' | 'onExpire'>): Pick<CreateOptions, 'ttlSeconds' | 'idleTimeoutSeconds' | 'onExpire'> {
-  if (f.onExpire !== undefined && f.onExpire !== 'stop' && f.onExpire !== 'delete') {
-    throw new UsageError(`--on-expire must be 'stop' or 'delete'; got '${f.onExpire}'`);
-  }
-  return {
-    ...(f.ttl === undefined ? {} : { ttlSeconds: parseDurationSeconds(f.ttl, '--ttl') }),
-    ...(f.idleTimeout === undefined ? {} : { idleTimeoutSeconds: parseDurationSeconds(f.idleTimeout, '--idle-timeout') }),
-    ...(f.onExpire === undefined ? {} : { onExpire: f.onExpire }),
-  };
-}
 
 export async function createCommand(image: string, f: CreateFlags, g: GlobalOptions): Promise<number> {
   const shed = await connect(g);
