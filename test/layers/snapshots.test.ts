@@ -3,13 +3,13 @@
 // isolated, flatten of a chain, diff of a layer (with hostile symlinks), and the CRIU probe.
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { lstat, mkdir, stat, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ContainerDriver, DEFAULT_LIMITS, DEFAULT_MAX_LAYER_DEPTH, ShedError, unpackLayers, type DriverSnapshots, type LayerChange, type RunningSandbox } from '@shed/server';
+import { ContainerDriver, DEFAULT_LIMITS, DEFAULT_MAX_LAYER_DEPTH, ShedError, parseContainerHandles, unpackLayers, type DriverSnapshots, type LayerChange, type RunningSandbox } from '@shed/server';
 import { containerTarget } from '../conformance/container-target.js';
 import { AGENT_PATH, HOST_ID, ID_RANGE, sandboxEnv, type SandboxEnv } from '../conformance/env.js';
 import { assertNoLeaks, cleanupTempDirs } from '../helpers/leaks.js';
@@ -107,6 +107,19 @@ describe('snapshots (crun)', () => {
     assert.equal(await sh(sb, 'echo alive'), 'alive\n', 'the sandbox was thawed');
   });
 
+  it('a sandbox the user paused is captured as it is and stays paused', async () => {
+    const sb = await create();
+    await sh(sb, 'echo paused > /p');
+    await driver.pause(sb.handles);
+    const frozen = (): string => parseContainerHandles(sb.handles).data.cgroupDirs
+      .map((d) => join(d, 'freezer.state')).filter(existsSync).map((f) => readFileSync(f, 'utf8').trim()).join(',');
+    await snaps.snapshotUpper(sb.handles, layer('paused'));
+    if (frozen() !== '') assert.equal(frozen(), 'FROZEN');
+    await driver.resume(sb.handles);
+    assert.equal(await sh(sb, 'cat /p'), 'paused\n');
+    assert.equal((await lstat(join(layer('paused'), 'p'))).size, 7);
+  });
+
   it('a fork sees the snapshot: deletions, opaque dirs, modes, owners, symlinks, hardlinks, sparse files', async () => {
     const sb = await create();
     await sh(sb, CHANGES);
@@ -151,6 +164,13 @@ describe('snapshots (crun)', () => {
       { path: '/data/root/etc', kind: 'added' },
       { path: '/data/root/etc/passwd', kind: 'added' },
     ]);
+  });
+
+  it('diff of a running sandbox reads its upper frozen and thaws it', async () => {
+    const sb = await create();
+    await sh(sb, CHANGES);
+    assert.deepEqual(await snaps.diffUpper(sb.handles, [env.rootfs]), EXPECTED_DIFF);
+    assert.equal(await sh(sb, 'echo alive'), 'alive\n');
   });
 
   it('the changes export as an OCI layer tar that round-trips onto the image', async () => {

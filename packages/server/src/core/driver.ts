@@ -180,8 +180,13 @@ export interface DriverSnapshots {
    * and thaws it — always, also when the capture fails or runs past `maxFrozenMs`.
    */
   snapshotUpper(handles: DriverHandles, destDir: string, opts?: SnapshotUpperOptions): Promise<UpperSnapshot>;
-  /** The sandbox's writable layer, for a diff against its lowers. */
+  /** The sandbox's writable layer. */
   upperDirOf(handles: DriverHandles): string;
+  /**
+   * What a running sandbox changed over `lowers` (its spec's lowerDirs), read while it is
+   * frozen for at most `maxFrozenMs` (default 10000).
+   */
+  diffUpper(handles: DriverHandles, lowers: readonly string[], opts?: { signal?: AbortSignal; maxFrozenMs?: number }): Promise<LayerChange[]>;
   /** Merges a chain of layers (topmost first) into one new layer at `destDir`. */
   flattenLayers(layers: readonly string[], destDir: string, opts?: { signal?: AbortSignal }): Promise<LayerWrite>;
   /** What `layerDir` changes over `lowers` (topmost first), sorted by path. */

@@ -1,6 +1,7 @@
 // The container driver's snapshot capability: layers are overlayfs directories.
 import type { Writable } from 'node:stream';
 import type { CapabilityProbe, DriverHandles, IdMap, DriverSnapshots, LayerChange, LayerWrite, SnapshotUpperOptions, UpperSnapshot } from '../../../core/driver.js';
+import { ShedError } from '../../../core/errors.js';
 import { parseContainerHandles } from '../handles.js';
 import { overlayDirs } from '../overlay.js';
 import type { RuntimeName } from '../runtime.js';
@@ -8,7 +9,7 @@ import { probeCriu } from './criu-probe.js';
 import { diffLayer } from './diff.js';
 import { exportChangesTar } from './export-tar.js';
 import { flattenLayers } from './flatten.js';
-import { snapshotUpper } from './snapshot.js';
+import { snapshotUpper, whileFrozen } from './snapshot.js';
 
 export class ContainerSnapshots implements DriverSnapshots {
   readonly #runtime: () => Promise<{ name: RuntimeName; path: string } | null>;
@@ -25,6 +26,23 @@ export class ContainerSnapshots implements DriverSnapshots {
 
   upperDirOf(handles: DriverHandles): string {
     return overlayDirs(parseContainerHandles(handles).data.stateDir).upper;
+  }
+
+  /** The upper is read frozen, so no directory can turn into a symlink during the walk. */
+  async diffUpper(handles: DriverHandles, lowers: readonly string[], opts: { signal?: AbortSignal; maxFrozenMs?: number } = {}): Promise<LayerChange[]> {
+    const d = parseContainerHandles(handles).data;
+    const upper = overlayDirs(d.stateDir).upper;
+    const maxFrozenMs = opts.maxFrozenMs ?? 10_000;
+    const r = await whileFrozen(d, maxFrozenMs, async (timeoutMs) => {
+      const late = AbortSignal.timeout(timeoutMs);
+      try {
+        return await diffLayer(upper, lowers, { signal: opts.signal === undefined ? late : AbortSignal.any([opts.signal, late]) });
+      } catch (err) {
+        if (late.aborted && opts.signal?.aborted !== true) throw new ShedError('unavailable', `the diff of ${d.containerId} took longer than ${maxFrozenMs} ms frozen and was stopped`, { cause: err });
+        throw err;
+      }
+    });
+    return r.value;
   }
 
   flattenLayers(layers: readonly string[], destDir: string, opts?: { signal?: AbortSignal }): Promise<LayerWrite> {

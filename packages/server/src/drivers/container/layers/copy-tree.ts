@@ -40,6 +40,11 @@ export interface CopyTreeOptions {
   signal?: AbortSignal;
   /** Kill cp past this long (the caller's frozen-time budget). @default 600000 */
   timeoutMs?: number;
+  /**
+   * Where the data really lives when `src` is an overlay mount (its layers): extents are
+   * shared only with files on the destination's filesystem. @default [src]
+   */
+  dataDirs?: readonly string[];
 }
 
 /**
@@ -47,7 +52,11 @@ export interface CopyTreeOptions {
  * `dest` when cp fails or is killed, so a failed capture leaves nothing behind.
  */
 export async function copyTree(src: string, dest: string, opts: CopyTreeOptions = {}): Promise<CopyMethod> {
-  const method: CopyMethod = reflinkSupported(join(dest, '..')) ? 'reflink' : 'copy';
+  const parent = join(dest, '..');
+  const dev = statSync(parent).dev;
+  // FICLONE across filesystems fails (EXDEV) and cp falls back to copying that file.
+  const sameFs = (opts.dataDirs ?? [src]).every((d) => statSync(d).dev === dev);
+  const method: CopyMethod = sameFs && reflinkSupported(parent) ? 'reflink' : 'copy';
   try {
     await runCommand('cp', ['-a', '--reflink=auto', '--sparse=auto', '--no-target-directory', src, dest], {
       signal: opts.signal,

@@ -14,7 +14,7 @@ export async function flattenLayers(layers: readonly string[], destDir: string, 
   if (existsSync(destDir)) throw new ShedError('already_exists', `layer directory ${destDir} already exists; a layer is written once`);
   const parent = dirname(destDir);
   mkdirSync(parent, { recursive: true, mode: 0o711 });
-  const method = await withMergedView(layers, parent, (root) => copyTree(root, destDir, { signal: opts.signal }));
+  const method = await withMergedView(layers, parent, (root) => copyTree(root, destDir, { signal: opts.signal, dataDirs: layers }));
   await syncFilesystem(destDir, opts.signal);
   return { bytes: await allocatedBytes(destDir, opts.signal), method };
 }
