@@ -101,6 +101,12 @@ describe('e2e: shed shell in a terminal (tmux) and on pipes', { skip }, () => {
     assert.deepEqual(r, { code: 4, stdout: 'piped-5\n', stderr: '' });
     const cmd = await run(process.execPath, [CLI, 'shell', 'tty', '--', 'sh', '-c', 'cat; exit 5'], 'through\n', env);
     assert.deepEqual(cmd, { code: 5, stdout: 'through\n', stderr: '' });
+    // --attach picks up a process a lost connection left behind, from an offset.
+    const t = await (await shed.sandboxes.get('tty')).shell({ cmd: ['sh', '-c', 'echo one; read x; echo "two-$x"'] });
+    for await (const chunk of t) if (chunk.toString().includes('one')) break;
+    const attached = await run(process.execPath, [CLI, 'shell', '--attach', String(t.procId), '--offset', String(t.offset), 'tty'], 'z\n', env);
+    assert.equal(attached.code, 0, attached.stderr);
+    assert.equal(attached.stdout.replace(/\r/g, ''), 'z\ntwo-z\n', 'the pty echo of the input, then the output; nothing before the offset');
     const missing = await run(process.execPath, [CLI, 'shell', 'nope'], '', env);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /not_found/);

@@ -202,3 +202,30 @@ describe('e2e: terminals (SDK shell → WebSocket → pty in a sandbox)', { skip
     assert.equal((await sb.exec(['true'])).exitCode, 0);
   });
 });
+
+describe('e2e: a terminal across a shedd crash', { skip }, () => {
+  it('the shell keeps running while shedd is down; a new shedd adopts it on attach, from the offset', async () => {
+    const dirs = await daemonDirs('shed-e2e-shell-restart-');
+    let d = await startShedd(dirs);
+    let shed = await Shed.connect({ socketPath: d.socketPath });
+    try {
+      const sb = await shed.sandboxes.create({ image: 'default', name: 'survivor' });
+      const t = await sb.shell({ cmd: ['sh', '-c', 'echo before; read x; echo "after-$x"'] });
+      await readUntil(t[Symbol.asyncIterator](), /before\r?\n/);
+      const offset = t.offset;
+      await d.kill9();
+      await assert.rejects(t.wait(), code('unavailable'));
+      shed.close();
+      d = await startShedd(dirs);
+      shed = await Shed.connect({ socketPath: d.socketPath });
+      const t2 = await (await shed.sandboxes.get('survivor')).attachTerminal(t.procId, { offset });
+      await t2.write('again\n');
+      assert.equal((await readAll(t2)).replace(/\r/g, ''), 'again\nafter-again\n', 'the echo of the input, then the output; nothing before the offset');
+      assert.equal((await t2.wait()).exitCode, 0);
+    } finally {
+      for (const s of await shed.sandboxes.list()) await s.delete();
+      shed.close();
+      await d.stop();
+    }
+  });
+});

@@ -2,7 +2,7 @@
 // is the real shed-agent as PID 1 of its own pid and UTS namespaces on the host's
 // filesystem (test/helpers/agent.ts), with no container around it. The container driver
 // has its own conformance suite; this seam lets the API be tested on any root host.
-import type { Driver, DriverCreateSpec, DriverHandles, RunningSandbox } from '@shed/server';
+import type { Driver, DriverCreateSpec, DriverHandles, Liveness, RunningSandbox } from '@shed/server';
 import { startAgent, type RunningAgent } from './agent.js';
 
 export class AgentProcessDriver implements Driver {
@@ -24,8 +24,17 @@ export class AgentProcessDriver implements Driver {
     return null;
   }
 
+  async liveness(h: DriverHandles): Promise<Liveness> {
+    return this.#running.has(h.id) ? { alive: true } : { alive: false, reason: 'its processes were gone: the test agent was stopped' };
+  }
+
   async isAlive(h: DriverHandles): Promise<boolean> {
     return this.#running.has(h.id);
+  }
+
+  // The agent runs commands as its own children; this seam has no cgroup to count them by.
+  async workloadProcesses(): Promise<number> {
+    return 0;
   }
 
   async pause(): Promise<void> {}

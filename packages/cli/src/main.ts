@@ -36,6 +36,9 @@ program.command('run').description('create a sandbox, run a command in it, strea
 program.command('create').description('create a sandbox and print its id').argument('<image>')
   .option('--name <name>').option('--hostname <name>').option('--memory-mib <n>').option('--cpu-millis <n>').option('--pids-max <n>')
   .option('-e, --env <KEY=VALUE>', 'environment', collect).option('-l, --label <KEY=VALUE>', 'label', collect)
+  .option('--ttl <duration>', 'lifetime from creation, e.g. 10m (then deleted, unless --on-expire stop)')
+  .option('--idle-timeout <duration>', 'expire after this long with no API activity and no process but PID 1 (then stopped, unless --on-expire delete)')
+  .option('--on-expire <action>', "what expiry does: 'stop' or 'delete'")
   .action(act(async (image: string, f) => (await import('./commands/sandboxes.js')).createCommand(image, f, g())));
 
 program.command('exec').description('run a command in a sandbox').argument('<sandbox>').argument('<cmd...>')
@@ -46,6 +49,8 @@ program.command('exec').description('run a command in a sandbox').argument('<san
 program.command('shell').description('an interactive shell (or CMD) on a terminal in a sandbox').argument('<sandbox>').argument('[cmd...]')
   .option('-t, --tty', 'use a terminal even when stdin is not one').option('-T, --no-tty', 'pipes, no terminal')
   .option('-e, --env <KEY=VALUE>', 'environment', collect).option('-w, --cwd <dir>')
+  .option('--attach <procId>', 'attach to a running process instead (one a lost connection left behind)')
+  .option('--offset <n>', 'with --attach: replay its output from this offset')
   .passThroughOptions()
   .action(act(async (ref: string, cmd: string[], f) => (await import('./commands/shell.js')).shellCommand(ref, command(cmd), f, g())));
 
@@ -78,6 +83,11 @@ image.command('rm').description('remove images').argument('<ref...>').option('-f
   .action(act(async (refs: string[], f) => (await import('./commands/images.js')).imageRm(refs, f, g())));
 image.command('prune').description('remove unused images').option('--max-bytes <n>', 'then evict LRU images until under this size')
   .action(act(async (f) => (await import('./commands/images.js')).imagePrune(f, g())));
+
+const system = program.command('system').description('the host as a whole');
+system.command('prune').description('remove what no sandbox owns: orphan mounts, cgroups, runtime state, directories')
+  .option('--images', 'also remove images no sandbox uses')
+  .action(act(async (f) => (await import('./commands/system.js')).systemPrune(f, g())));
 
 program.command('doctor').description("check this host for what shed needs, and say how to fix what is missing (exit 1 when a check fails)")
   .action(act(async () => (await import('./commands/doctor.js')).doctorCommand(g())));

@@ -44,7 +44,7 @@ export {
   RemoveImageRequest,
 } from './api/images.js';
 export {
-  ENV_NAME_PATTERN, HOSTNAME_PATTERN, LABEL_KEY_PATTERN, LIMITS, SANDBOX_ID_PATTERN, SANDBOX_NAME_PATTERN,
+  ENV_NAME_PATTERN, EXPIRE_ACTIONS, HOSTNAME_PATTERN, LABEL_KEY_PATTERN, LIMITS, SANDBOX_ID_PATTERN, SANDBOX_NAME_PATTERN,
 } from './api/limits.js';
 export {
   OUTPUT_CONTENT_TYPE, OUTPUT_HEADER_BYTES, OUTPUT_MAX_RECORD_BYTES, OutputRecordDecoder, OutputStreamError, encodeOutputRecord,
@@ -58,6 +58,6 @@ export { API_PREFIX, DEFAULT_SOCKET_PATH, ROUTES, routePath, type RouteName } fr
 export {
   CreateSandboxRequest, ListSandboxesQuery, ListSandboxesResponse, SANDBOX_STATE_NAMES, SandboxInfo, StopSandboxRequest,
 } from './api/sandboxes.js';
-export { DOCTOR_STATUSES, DoctorCheck, DoctorResponse, HealthResponse, type DoctorStatus } from './api/system.js';
+export { DOCTOR_STATUSES, DoctorCheck, DoctorResponse, HealthResponse, PruneSystemRequest, PruneSystemResponse, type DoctorStatus } from './api/system.js';
 export { TERMINAL_CLOSE, TERMINAL_MAX_MESSAGE_BYTES } from './api/terminal-codes.js';
 export { ShellQuery, TerminalAttachQuery, TerminalClientMessage, TerminalServerMessage } from './api/terminal.js';

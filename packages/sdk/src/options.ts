@@ -36,6 +36,18 @@ export interface CreateOptions extends CallOptions {
   labels?: Record<string, string>;
   /** A retried create with the same key returns the first one's sandbox. @default none */
   idempotencyKey?: string;
+  /** Absolute lifetime in seconds, counted from creation; then `onExpire` applies. @default none */
+  ttlSeconds?: number;
+  /** Expires after this many seconds with no API activity and no process but PID 1. @default none */
+  idleTimeoutSeconds?: number;
+  /** What expiry does. @default 'delete' when the TTL ends, 'stop' when idle */
+  onExpire?: 'stop' | 'delete';
+}
+
+/** Options of shed.prune. */
+export interface PruneOptions extends CallOptions {
+  /** Also remove images no sandbox uses. @default false */
+  images?: boolean;
 }
 
 interface CommandOptions extends CallOptions {

@@ -1,6 +1,6 @@
 import type {
-  DirListEntry, DoctorResponse, ExecResponse, FileStatResponse, HealthResponse, ImageInfo, ProcessExit, PruneImagesResponse, SandboxInfo, SpawnResponse,
-  WriteFileResponse,
+  DirListEntry, DoctorResponse, ExecResponse, FileStatResponse, HealthResponse, ImageInfo, ProcessExit, PruneImagesResponse, PruneSystemResponse,
+  SandboxInfo, SpawnResponse, WriteFileResponse,
 } from '@shed/protocol';
 import { ShedApiError, isRecord } from './errors.js';
 
@@ -50,6 +50,11 @@ export const asWritten = (v: unknown): WriteFileResponse => check(v, 'write resu
 export const asImage = (v: unknown): ImageInfo => check(v, 'image', { digest: 'string', names: 'array', sizeBytes: 'number' }) as unknown as ImageInfo;
 export const asImageList = (v: unknown): ImageInfo[] => (check(v, 'image list', { images: 'array' })['images'] as unknown[]).map(asImage);
 export const asPrune = (v: unknown): PruneImagesResponse => check(v, 'prune result', { freedBytes: 'number' }) as unknown as PruneImagesResponse;
+export const asSystemPrune = (v: unknown): PruneSystemResponse => {
+  const r = check(v, 'prune result', { swept: 'array' });
+  if (r['images'] !== null) check(r['images'], 'image prune result', { removed: 'array', freedBytes: 'number' });
+  return r as unknown as PruneSystemResponse;
+};
 export const asHealth = (v: unknown): HealthResponse =>
   check(v, 'health', { status: 'string', version: 'string', pid: 'number', driver: 'object' }) as unknown as HealthResponse;
 export const asDoctor = (v: unknown): DoctorResponse => {

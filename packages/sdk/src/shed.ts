@@ -1,10 +1,10 @@
-import type { DoctorResponse, HealthResponse } from '@shed/protocol';
+import type { DoctorResponse, HealthResponse, PruneSystemResponse } from '@shed/protocol';
 import { DEFAULT_SOCKET_PATH, ROUTES, routePath } from '@shed/protocol/client';
 import { EventStream, type EventsOptions } from './events.js';
 import { Images } from './images.js';
-import type { ConnectOptions, CreateOptions, ListOptions } from './options.js';
+import type { ConnectOptions, CreateOptions, ListOptions, PruneOptions } from './options.js';
 import { Sandbox } from './sandbox.js';
-import { asDoctor, asHealth, asSandbox, asSandboxList } from './shapes.js';
+import { asDoctor, asHealth, asSandbox, asSandboxList, asSystemPrune } from './shapes.js';
 import { Transport, type CallOptions, type Endpoint } from './transport.js';
 
 /** The sandboxes of one shedd. */
@@ -81,6 +81,15 @@ export class Shed {
    */
   async events(opts: EventsOptions = {}): Promise<EventStream> {
     return EventStream.open(this.#t, opts);
+  }
+
+  /**
+   * Removes what no sandbox owns (orphan mounts, cgroups, runtime state, directories) and,
+   * with `images`, images no sandbox uses. Resolves with what was removed.
+   */
+  async prune(opts: PruneOptions = {}): Promise<PruneSystemResponse> {
+    const { signal, ...rest } = opts;
+    return asSystemPrune(await this.#t.json('POST', ROUTES.systemPrune, { json: rest, signal }));
   }
 
   /** Closes idle connections so the process can exit. Sandboxes are not affected. */

@@ -5,7 +5,8 @@ export type { ErrorCode, ShedErrorOptions } from './core/errors.js';
 export { isImageDigest, isSandboxId, newOperationId, newSandboxId } from './core/ids.js';
 export type { ImageDigest, OperationId, SandboxId } from './core/ids.js';
 export type {
-  Driver, DriverCreateSpec, DriverHandles, DriverOpOptions, DriverProbe, IdMap, NetworkMode, Resources, RunningSandbox, SweepRequest,
+  Driver, DriverCreateSpec, DriverHandles, DriverOpOptions, DriverProbe, IdMap, KnownIds, Liveness, NetworkMode, Resources, RunningSandbox,
+  SweepRequest,
 } from './core/driver.js';
 export type {
   CapabilityProbe, CopyMethod, DriverSnapshots, LayerChange, LayerWrite, SnapshotUpperOptions, UpperSnapshot,

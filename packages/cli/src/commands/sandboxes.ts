@@ -1,6 +1,7 @@
-import type { SandboxInfo } from '@shed/sdk';
+import type { CreateOptions, SandboxInfo } from '@shed/sdk';
 import { connect, type GlobalOptions } from '../connect.js';
-import { ago, pairs, printJson, table } from '../output.js';
+import { formatSeconds, parseDurationSeconds } from '../duration.js';
+import { ago, pairs, printJson, table, UsageError } from '../output.js';
 import { phasesTable } from '../phases.js';
 import { streamCommand } from './run.js';
 
@@ -12,6 +13,21 @@ export interface CreateFlags {
   pidsMax?: string;
   env?: string[];
   label?: string[];
+  ttl?: string;
+  idleTimeout?: string;
+  onExpire?: string;
+}
+
+/** --ttl, --idle-timeout and --on-expire as create options. */
+export function expiryOptions(f: Pick<CreateFlags, 'ttl' | 'idleTimeout' | 'onExpire'>): Pick<CreateOptions, 'ttlSeconds' | 'idleTimeoutSeconds' | 'onExpire'> {
+  if (f.onExpire !== undefined && f.onExpire !== 'stop' && f.onExpire !== 'delete') {
+    throw new UsageError(`--on-expire must be 'stop' or 'delete'; got '${f.onExpire}'`);
+  }
+  return {
+    ...(f.ttl === undefined ? {} : { ttlSeconds: parseDurationSeconds(f.ttl, '--ttl') }),
+    ...(f.idleTimeout === undefined ? {} : { idleTimeoutSeconds: parseDurationSeconds(f.idleTimeout, '--idle-timeout') }),
+    ...(f.onExpire === undefined ? {} : { onExpire: f.onExpire }),
+  };
 }
 
 export async function createCommand(image: string, f: CreateFlags, g: GlobalOptions): Promise<number> {
@@ -26,6 +42,7 @@ export async function createCommand(image: string, f: CreateFlags, g: GlobalOpti
       ...(f.pidsMax === undefined ? {} : { pidsMax: Number(f.pidsMax) }),
       env: pairs(f.env, 'env'),
       labels: pairs(f.label, 'label'),
+      ...expiryOptions(f),
     });
     if (g.json === true) printJson(sb.info);
     else process.stdout.write(`${sb.id}\n`);
@@ -50,7 +67,10 @@ export async function lsCommand(f: { label?: string[] }, g: GlobalOptions): Prom
   try {
     const list = (await shed.sandboxes.list({ labels: pairs(f.label, 'label') })).map((s) => s.info);
     if (g.json === true) printJson(list);
-    else process.stdout.write(table(['ID', 'NAME', 'IMAGE', 'STATE', 'CREATED'], list.map((s) => [s.id, s.name ?? '', s.image, s.state, ago(s.createdAt)])));
+    else {
+      const rows = list.map((s) => [s.id, s.name ?? '', s.image, s.state, ago(s.createdAt), expiry(s)]);
+      process.stdout.write(table(['ID', 'NAME', 'IMAGE', 'STATE', 'CREATED', 'EXPIRES'], rows));
+    }
     return 0;
   } finally {
     shed.close();
@@ -69,12 +89,20 @@ export async function inspectCommand(ref: string, g: GlobalOptions): Promise<num
   }
 }
 
+/** 'in 9m (delete)', 'idle 5m (stop)', both, or '-'. */
+export function expiry(s: SandboxInfo): string {
+  const parts: string[] = [];
+  if (s.expiresAt !== null) parts.push(`in ${formatSeconds((Date.parse(s.expiresAt) - Date.now()) / 1000)} (${s.onExpire ?? 'delete'})`);
+  if (s.idleTimeoutSeconds !== null) parts.push(`idle ${formatSeconds(s.idleTimeoutSeconds)} (${s.onExpire ?? 'stop'})`);
+  return parts.length === 0 ? '-' : parts.join(', ');
+}
+
 function describe(s: SandboxInfo): string {
   const lines = [
     `id:         ${s.id}`, `name:       ${s.name ?? '-'}`, `image:      ${s.image} (${s.imageDigest})`, `driver:     ${s.driver}`,
     `state:      ${s.state}${s.stateReason === null ? '' : ` (${s.stateReason})`}`, `hostname:   ${s.hostname}`,
     `resources:  ${s.memoryMiB} MiB, ${s.cpuMillis / 1000} CPU, ${s.pidsMax} pids`, `network:    ${s.network}`,
-    `created:    ${s.createdAt} (${ago(s.createdAt)})`,
+    `created:    ${s.createdAt} (${ago(s.createdAt)})`, `expires:    ${expiry(s)}`,
   ];
   if (s.lastError !== null) lines.push(`last error: ${s.lastError.code}: ${s.lastError.message}`);
   for (const [k, v] of Object.entries(s.labels)) lines.push(`label:      ${k}=${v}`);

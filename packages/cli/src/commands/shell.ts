@@ -1,6 +1,6 @@
-import type { ShellOptions, Terminal } from '@shed/sdk';
+import type { Sandbox, ShellOptions, Terminal } from '@shed/sdk';
 import { connect, type GlobalOptions } from '../connect.js';
-import { pairs } from '../output.js';
+import { UsageError, pairs } from '../output.js';
 import { exitStatus } from './run.js';
 
 export interface ShellFlags {
@@ -8,6 +8,10 @@ export interface ShellFlags {
   tty?: boolean;
   env?: string[];
   cwd?: string;
+  /** Attach to this running process instead of starting one. */
+  attach?: string;
+  /** With --attach: replay output from this offset. */
+  offset?: string;
 }
 
 /** A TERM shedd accepts (api ShellQuery); anything else falls back to shedd's default. */
@@ -24,11 +28,30 @@ export async function shellCommand(ref: string, argv: string[], flags: ShellFlag
   try {
     const sb = await shed.sandboxes.get(ref);
     const tty = flags.tty ?? (process.stdin.isTTY === true && process.stdout.isTTY === true);
-    const t = await sb.shell({ ...shellOptions(tty, argv, flags) });
-    return await runTerminal(t, tty);
+    const t = flags.attach === undefined ? await sb.shell(shellOptions(tty, argv, flags)) : await attach(sb, argv, flags);
+    if (tty && flags.attach !== undefined) t.resize(windowSize());
+    try {
+      return await runTerminal(t, tty);
+    } catch (err) {
+      // The process outlives a lost connection: say how to get back to it.
+      process.stderr.write(`shed: to attach again: shed shell --attach ${t.procId} --offset ${t.offset} ${ref}\n`);
+      throw err;
+    }
   } finally {
     shed.close();
   }
+}
+
+async function attach(sb: Sandbox, argv: string[], flags: ShellFlags): Promise<Terminal> {
+  if (argv.length > 0) throw new UsageError('--attach follows a running process; give no command');
+  const procId = integer(flags.attach, '--attach');
+  return sb.attachTerminal(procId, flags.offset === undefined ? {} : { offset: integer(flags.offset, '--offset') });
+}
+
+function integer(v: string | undefined, what: string): number {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`${what} takes a whole number, not '${v ?? ''}'`);
+  return n;
 }
 
 function shellOptions(tty: boolean, argv: string[], flags: ShellFlags): ShellOptions {
@@ -58,6 +81,15 @@ async function runTerminal(t: Terminal, tty: boolean): Promise<number> {
   if (raw) stdin.setRawMode(true);
   // A crash or an exit() elsewhere must not leave the user's terminal raw.
   process.once('exit', restore);
+  // Killed or hung up locally: put the terminal back and leave the remote process running
+  // (it can be attached again); 128 + the signal, like a shell.
+  const onSignal = (sig: NodeJS.Signals): void => {
+    restore();
+    t.detach();
+    process.exit(128 + (sig === 'SIGHUP' ? 1 : 15));
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGHUP', onSignal);
   // Node turns SIGWINCH into 'resize' on a terminal stdout.
   process.stdout.on('resize', onResize);
   const feeding = feed(stdin, t);
@@ -66,6 +98,8 @@ async function runTerminal(t: Terminal, tty: boolean): Promise<number> {
     return exitStatus(await t.wait());
   } finally {
     process.stdout.off('resize', onResize);
+    process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
     restore();
     process.off('exit', restore);
     stdin.destroy(); // so node exits: nothing reads our stdin any more

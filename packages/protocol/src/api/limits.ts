@@ -30,6 +30,11 @@ export const LIMITS = {
   /** The agent's exec timeout field is a u32 of milliseconds. */
   timeoutMs: { max: 4_294_967_295 },
   idempotencyKeyChars: 128,
+  /** A sandbox's TTL and idle timeout, in seconds: from one second to a year. */
+  expirySeconds: { min: 1, max: 31_536_000 },
   /** Terminal rows and columns: the kernel's winsize fields are 16-bit. */
   terminalSize: { max: 65_535 },
 } as const;
+
+/** What a sandbox's expiry (TTL or idle timeout) does to it. */
+export const EXPIRE_ACTIONS = ['stop', 'delete'] as const;

@@ -30,6 +30,7 @@ export const ROUTES = {
   imageImport: '/v1/images/import',
   imageRemove: '/v1/images/remove',
   imagePrune: '/v1/images/prune',
+  systemPrune: '/v1/system/prune',
   events: '/v1/events',
   /** Prometheus text format; outside /v1 where scrapers look for it. */
   metrics: '/metrics',

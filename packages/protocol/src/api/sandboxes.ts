@@ -1,10 +1,12 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { ERROR_CODES } from '../errors.js';
 import { Closed, Env, Labels, Nullable, Time, Timings } from './common.js';
-import { HOSTNAME_PATTERN, LIMITS, SANDBOX_NAME_PATTERN } from './limits.js';
+import { EXPIRE_ACTIONS, HOSTNAME_PATTERN, LIMITS, SANDBOX_NAME_PATTERN } from './limits.js';
 
 const int = (l: { min: number; max: number; default: number }, description: string) =>
   Type.Integer({ minimum: l.min, maximum: l.max, default: l.default, description });
+const seconds = (description: string) => Type.Integer({ minimum: LIMITS.expirySeconds.min, maximum: LIMITS.expirySeconds.max, description });
+const ExpireAction = Type.Union(EXPIRE_ACTIONS.map((a) => Type.Literal(a)));
 
 export const CreateSandboxRequest = Closed(
   {
@@ -20,6 +22,13 @@ export const CreateSandboxRequest = Closed(
     idempotencyKey: Type.Optional(Type.String({
       minLength: 1, maxLength: LIMITS.idempotencyKeyChars,
       description: 'A retried create with the same key returns the sandbox the first one made',
+    })),
+    ttlSeconds: Type.Optional(seconds('Absolute lifetime, counted from creation; then onExpire applies')),
+    idleTimeoutSeconds: Type.Optional(seconds(
+      'Expires after this long with no API activity on it (exec, spawn, files) and no process running but PID 1',
+    )),
+    onExpire: Type.Optional(Type.Union(EXPIRE_ACTIONS.map((a) => Type.Literal(a)), {
+      description: "What expiry does; default 'delete' when the TTL ends and 'stop' when idle",
     })),
   },
 
@@ -45,6 +54,11 @@ export const SandboxInfo = Closed(
     network: Type.Literal('none'),
     env: Env,
     labels: Labels,
+    ttlSeconds: Nullable(Type.Integer()),
+    idleTimeoutSeconds: Nullable(Type.Integer()),
+    onExpire: Nullable(ExpireAction),
+    expiresAt: Nullable(Time),
+    lastActiveAt: Nullable(Time),
     timings: Closed({
       create: Type.Optional(Timings),
       start: Type.Optional(Timings),

@@ -13,6 +13,19 @@ export const HealthResponse = Closed(
 );
 export type HealthResponse = Static<typeof HealthResponse>;
 
+export const PruneSystemRequest = Closed({
+  images: Type.Optional(Type.Boolean({ default: false, description: 'Also remove images no sandbox uses (like POST /v1/images/prune)' })),
+});
+export type PruneSystemRequest = Static<typeof PruneSystemRequest>;
+
+export const PruneSystemResponse = Closed({
+  swept: Type.Array(Type.String(), {
+    description: "What the orphan sweep removed, one line each: 'runtime container …', 'cgroup …', 'mount …', 'directory …'",
+  }),
+  images: Nullable(Closed({ removed: Type.Array(Type.String()), freedBytes: Type.Integer() })),
+});
+export type PruneSystemResponse = Static<typeof PruneSystemResponse>;
+
 export const DOCTOR_STATUSES = ['ok', 'warn', 'fail'] as const;
 export type DoctorStatus = (typeof DOCTOR_STATUSES)[number];
 

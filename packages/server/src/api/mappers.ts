@@ -2,6 +2,7 @@ import type { DirListEntry, FileStatResponse, ImageInfo as WireImage, ProcessExi
 import type { AgentDirEntry, AgentExit, AgentFileStat } from '../core/agent-port.js';
 import type { ImageInfo, PruneResult } from '../core/images.js';
 import type { PhaseTimings } from '../core/phase-timer.js';
+import { expiresAt } from '../core/expiry.js';
 import type { SandboxRecord } from '../core/sandboxes.js';
 
 // Core values → wire values. Only shape changes here (times as ISO strings, flattened
@@ -24,6 +25,11 @@ export function sandboxInfo(rec: SandboxRecord, lastExec?: PhaseTimings): Sandbo
     network: rec.spec.network,
     env: { ...rec.spec.env },
     labels: { ...rec.spec.labels },
+    ttlSeconds: rec.spec.ttlSeconds ?? null,
+    idleTimeoutSeconds: rec.spec.idleTimeoutSeconds ?? null,
+    onExpire: rec.spec.ttlSeconds === undefined && rec.spec.idleTimeoutSeconds === undefined ? null : rec.spec.onExpire ?? null,
+    expiresAt: nullableIso(expiresAt(rec)),
+    lastActiveAt: nullableIso(rec.lastActiveAt),
     timings: { ...rec.timings, ...(lastExec === undefined ? {} : { lastExec }) },
     createdAt: iso(rec.createdAt),
     updatedAt: iso(rec.updatedAt),
@@ -57,4 +63,5 @@ export function pruneResult(r: PruneResult): PruneImagesResponse {
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
+const nullableIso = (ms: number | null): string | null => (ms === null ? null : iso(ms));
 const isoNs = (ns: bigint): string => new Date(Number(ns / 1_000_000n)).toISOString();

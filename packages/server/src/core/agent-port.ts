@@ -100,4 +100,6 @@ export interface AgentPort {
   remove(path: string, opts?: AgentCallOptions & { recursive?: boolean }): Promise<void>;
   rename(from: string, to: string, opts?: AgentCallOptions): Promise<void>;
   close(): Promise<void>;
+  /** Aborted once the link is gone: the agent died, or `close()`. The service watches it (core/liveness.ts). */
+  readonly signal: AbortSignal;
 }

@@ -76,15 +76,31 @@ export interface DriverProbe {
   readonly problems: readonly string[];
 }
 
-/** What the orphan sweep at daemon start may look at. */
+/** What the orphan sweep (at daemon start, on a schedule, on demand) may look at. */
 export interface SweepRequest {
   /** The parent of every sandbox run dir (`DriverCreateSpec.runDir`). */
   readonly runRoot: string;
   /** The parent of every sandbox state dir (`DriverCreateSpec.stateDir`). */
   readonly stateRoot: string;
-  /** Sandboxes that exist: anything of this driver's named for another sandbox id is an orphan. */
-  readonly knownIds: ReadonlySet<SandboxId>;
+  /**
+   * Sandboxes that exist, creates in flight included: anything of this driver's named for
+   * another sandbox id is an orphan. Asked at each decision, not copied once, because the
+   * sweep may run while sandboxes are being created (see core/locks.ts).
+   */
+  readonly knownIds: KnownIds;
 }
+
+/** A live view of which sandbox ids exist (a `Set` is one). */
+export interface KnownIds {
+  has(id: SandboxId): boolean;
+}
+
+/**
+ * The one answer to "is this sandbox still there?". `gone` carries why, in words fit for a
+ * user (it ends up in the sandbox's state_reason): the init was killed, the host rebooted,
+ * the runtime's state was removed.
+ */
+export type Liveness = { readonly alive: true } | { readonly alive: false; readonly reason: string };
 
 /**
  * One interface for every way of isolating a sandbox (containers now, VMs later). Every
@@ -99,8 +115,19 @@ export interface Driver {
   create(spec: DriverCreateSpec, opts?: DriverOpOptions): Promise<RunningSandbox>;
   /** Re-links a sandbox still running after the host process restarted; null when it is dead. */
   adopt(handles: DriverHandles, opts?: DriverOpOptions): Promise<RunningSandbox | null>;
-  /** The one liveness check: are this sandbox's processes alive? */
+  /**
+   * The one liveness check (core/liveness.ts wraps it): are this sandbox's processes and
+   * the state needed to manage them still there? Cheap (no process spawned): the daemon
+   * calls it for every running sandbox on a schedule and whenever an agent link drops.
+   */
+  liveness(handles: DriverHandles): Promise<Liveness>;
+  /** `(await liveness(handles)).alive`, for tests and callers that need no reason. */
   isAlive(handles: DriverHandles): Promise<boolean>;
+  /**
+   * How many processes run in the sandbox besides its PID 1 (the agent): the idle timeout
+   * counts a sandbox with any as busy. 0 when it is not running.
+   */
+  workloadProcesses(handles: DriverHandles): Promise<number>;
   /** Freezes every process (cgroup freezer). */
   pause(handles: DriverHandles): Promise<void>;
   resume(handles: DriverHandles): Promise<void>;

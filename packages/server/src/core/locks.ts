@@ -3,10 +3,25 @@
  * the same key, then runs. Keys with nobody waiting are forgotten, so the map holds only
  * sandboxes with work in flight.
  *
- * Lock order (documented once, here): a caller holds at most one sandbox lock at a time and
- * never awaits another sandbox's lock while holding one. Operations on different sandboxes
- * never wait for each other; exec and file calls take no lock (they only need the agent,
- * which fails cleanly with `unavailable` when a stop closes it under them).
+ * LOCK ORDER (the one place it is written down in code; docs/ARCHITECTURE.md repeats it):
+ *
+ *   name claim  →  sandbox lock  →  store transaction
+ *
+ *  1. Name claim (SandboxService.#claimedNames): taken synchronously before a create queues
+ *     for its sandbox lock, released after; a second create of the name fails at once.
+ *  2. Sandbox lock (this class, keyed by id): create, start, stop, delete and the liveness
+ *     check of one sandbox. A caller holds at most one and never awaits another sandbox's
+ *     lock while holding it, so operations on different sandboxes never wait for each other.
+ *     Driver calls happen here, under this sandbox's lock only.
+ *  3. Store transaction: synchronous (better-sqlite3), so it can never span an await, a
+ *     driver call or another lock.
+ *
+ * There is no global lock, and none is held across driver calls. Work that spans sandboxes
+ * takes none of its own: the scheduler (core/scheduler.ts) goes through the service's
+ * per-sandbox calls, and the orphan sweep asks "is this id known?" live at each removal
+ * (rows, plus creates in flight registered before any of their files exist), which is safe
+ * without a lock because ids are random and never reused. Exec and file calls take no lock
+ * (they only need the agent, which fails cleanly with `unavailable` when a stop closes it).
  */
 export class KeyedMutex<K> {
   readonly #tails = new Map<K, Promise<void>>();

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import type { AgentClient } from '@shed/protocol';
-import type { Driver, DriverHandles, RunningSandbox, SweepRequest } from './driver.js';
+import type { Driver, DriverHandles, KnownIds, RunningSandbox, SweepRequest } from './driver.js';
 import { newOperationId, newSandboxId, type ImageDigest, type SandboxId } from './ids.js';
 import { reconcile, type ReconcileContext } from './reconcile.js';
 import type { OperationRecord, Persistence, SandboxPatch, SandboxRecord } from './sandboxes.js';
@@ -15,7 +15,7 @@ const DIGEST = `sha256:${'a'.repeat(64)}` as ImageDigest; // Brand cast: a well-
 function record(state: SandboxState): SandboxRecord {
   return {
     id: newSandboxId(), name: null, imageDigest: DIGEST, driver: 'fake', state, stateReason: null, lastError: null, timings: {},
-    createdAt: 0, updatedAt: 0,
+    createdAt: 0, updatedAt: 0, lastActiveAt: null,
     spec: { image: 'default', hostname: 'h', resources: { memoryMiB: 1, cpuMillis: 1, pidsMax: 1 }, network: 'none', env: {}, labels: {} },
   };
 }
@@ -37,6 +37,7 @@ function memoryStore(rows: SandboxRecord[], ops: OperationRecord[]): Persistence
       getByName: () => undefined,
       list: () => [...byId.values()],
       remove: (id) => void byId.delete(id),
+      touch: () => undefined,
     },
     operations: {
       begin: () => { throw new Error('not used'); },
@@ -55,7 +56,7 @@ function memoryStore(rows: SandboxRecord[], ops: OperationRecord[]): Persistence
 class FakeDriver implements Driver {
   readonly name = 'fake';
   readonly calls: string[] = [];
-  sweptWith: ReadonlySet<string> | undefined;
+  sweptWith: KnownIds | undefined;
   constructor(private readonly alive: ReadonlySet<string>) {}
   async probe() { return { usable: true, notes: [], problems: [] }; }
   async create(): Promise<RunningSandbox> { throw new Error('not used'); }
@@ -63,7 +64,9 @@ class FakeDriver implements Driver {
     this.calls.push(`adopt ${h.id}`);
     return this.alive.has(h.id) ? { handles: h, agent: {} as AgentClient } : null; // The fake agent is never called.
   }
+  async liveness(h: DriverHandles) { return this.alive.has(h.id) ? { alive: true as const } : { alive: false as const, reason: 'its processes were gone' }; }
   async isAlive(h: DriverHandles) { return this.alive.has(h.id); }
+  async workloadProcesses() { return 0; }
   async pause() {}
   async resume() {}
   async stop(h: DriverHandles) { this.calls.push(`stop ${h.id} ${h.data['bare'] === true ? 'bare' : 'saved'}`); }
@@ -85,6 +88,7 @@ function context(driver: Driver, store: Persistence, withHandles: ReadonlySet<st
     bareHandles: (id) => ({ driver: 'fake', id, data: { bare: true } }),
     attach: async (rec) => void attached.push(rec.id),
     removeDirs: async (id) => void removed.push(id),
+    knownIds: { has: (id) => store.sandboxes.get(id) !== undefined },
   };
 }
 
@@ -133,14 +137,14 @@ describe('reconcile', () => {
     assert.ok(driver.calls.includes(`destroy ${halfMade}`));
     assert.deepEqual(new Set(ctx.removed), new Set([deleting.id, halfMade]));
     assert.deepEqual(store.operations.pending(), [], 'no operation is left pending');
-    assert.deepEqual([...(driver.sweptWith ?? [])], [stopping.id]);
+    assert.deepEqual([stopping.id, deleting.id, halfMade].map((id) => driver.sweptWith?.has(id)), [true, false, false]);
     assert.deepEqual(r.swept, ['directory /x']);
   });
 
   it('stops a live sandbox whose agent does not come back', async () => {
     const mute = record('running');
     const store = memoryStore([mute], []);
-    const driver = new FakeDriver(new Set());
+    const driver = new FakeDriver(new Set([mute.id]));
     driver.adopt = async () => { throw new Error('the agent did not connect'); };
     const r = await reconcile(context(driver, store, new Set([mute.id])));
     assert.deepEqual(r.stopped, [mute.id]);

@@ -6,10 +6,11 @@
 //  - stopping: the stop is finished; deleting: the delete is finished;
 //  - a create cut short (a pending operation with no sandbox row): undone and rolled back;
 //  - then the driver sweeps what is named for a sandbox id that has no row at all.
-import type { Driver, DriverHandles, RunningSandbox } from './driver.js';
+import type { Driver, DriverHandles, KnownIds, RunningSandbox } from './driver.js';
 import { errorMessage } from './errors.js';
 import type { EventSink } from './events.js';
 import type { SandboxId } from './ids.js';
+import { checkLiveness, releaseDead } from './liveness.js';
 import type { Persistence, SandboxRecord } from './sandboxes.js';
 import type { ServiceLog } from './sandbox-service.js';
 import { transition } from './state.js';
@@ -36,6 +37,8 @@ export interface ReconcileContext {
   savedHandles(id: SandboxId): Promise<DriverHandles | null>;
   /** Handles the driver can tear down from with only the sandbox's directories. */
   bareHandles(id: SandboxId): DriverHandles;
+  /** Sandboxes that exist (rows and creates in flight), asked at each sweep decision. */
+  readonly knownIds: KnownIds;
   /** Makes an adopted sandbox live (commands and files reach it). */
   attach(rec: SandboxRecord, running: RunningSandbox): Promise<void>;
   removeDirs(id: SandboxId): Promise<void>;
@@ -51,9 +54,8 @@ export async function reconcile(ctx: ReconcileContext): Promise<ReconcileReport>
   const outcomes = await Promise.all(ctx.store.sandboxes.list().map(async (rec) => [rec.id, await reconcileSafely(ctx, rec)] as const));
   for (const [id, outcome] of outcomes) if (outcome !== 'unchanged') report[outcome].push(id);
   report.rolledBack.push(...(await rollBackPending(ctx)));
-  const knownIds = new Set(ctx.store.sandboxes.list().map((s) => s.id));
   // A sweep that fails part way is logged, not fatal: what it left is tried again next start.
-  const swept = await ctx.driver.sweep({ runRoot: ctx.runRoot, stateRoot: ctx.stateRoot, knownIds }).catch((err: unknown) => {
+  const swept = await ctx.driver.sweep({ runRoot: ctx.runRoot, stateRoot: ctx.stateRoot, knownIds: ctx.knownIds }).catch((err: unknown) => {
     ctx.log.error({ err: errorMessage(err) }, 'the orphan sweep failed part way');
     return [];
   });
@@ -85,6 +87,8 @@ async function reconcileOne(ctx: ReconcileContext, rec: SandboxRecord): Promise<
     return 'deleted';
   }
   if (saved !== null && rec.state !== 'stopping') {
+    const verdict = await checkLiveness(ctx.driver, saved, ctx.log);
+    if (!verdict.alive) return markStopped(ctx, rec, handles, `${verdict.reason} (found when shedd started)`);
     const running = await ctx.driver.adopt(saved).catch((err: unknown) => {
       ctx.log.warn({ sandbox: rec.id, err: errorMessage(err) }, 'a live sandbox could not be re-linked; stopping it');
       return 'unreachable' as const;
@@ -102,16 +106,7 @@ async function reconcileOne(ctx: ReconcileContext, rec: SandboxRecord): Promise<
 
 /** Releases what the kernel still holds (mounts, cgroups, runtime state), keeping its files. */
 async function markStopped(ctx: ReconcileContext, rec: SandboxRecord, handles: DriverHandles, reason: string): Promise<Outcome> {
-  const lastError = await ctx.driver.stop(handles, { graceMs: 0 }).then(
-    () => rec.lastError,
-    (err: unknown) => {
-      ctx.log.error({ sandbox: rec.id, err: errorMessage(err) }, 'releasing a dead sandbox failed; deleting it retries');
-      return { code: 'internal' as const, message: `releasing its kernel state failed: ${errorMessage(err)}` };
-    },
-  );
-  ctx.store.sandboxes.update(rec.id, { state: transition(rec.state, 'died'), stateReason: reason, lastError });
-  // A stop cut short by the last shedd is finished here: for a reader, that sandbox stopped; any other died.
-  ctx.events?.publish(rec.state === 'stopping' ? 'stopped' : 'died', rec, { reason });
+  await releaseDead(ctx, rec, handles, reason);
   return 'stopped';
 }
 

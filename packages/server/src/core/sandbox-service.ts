@@ -1,5 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ActivityTracker } from './activity.js';
 import type { AgentPort } from './agent-port.js';
 import { CleanupStack } from './cleanup.js';
 import type { Driver, DriverHandles, IdMap, RunningSandbox } from './driver.js';
@@ -8,10 +9,12 @@ import { EventBus } from './event-bus.js';
 import { faultPoint } from './faults.js';
 import { loadHandles, saveHandles } from './handles-file.js';
 import { isSandboxId, newSandboxId, type SandboxId } from './ids.js';
-import type { ImageService, ResolvedImage } from './images.js';
+import type { ImageService, PruneResult, ResolvedImage } from './images.js';
 import { LiveSandbox, commandDefaults } from './live-sandbox.js';
+import type { Liveness } from './liveness.js';
 import { KeyedMutex } from './locks.js';
 import { PhaseTimer, type PhaseTimings } from './phase-timer.js';
+import { recheckSandbox } from './recheck.js';
 import { reconcile, type ReconcileReport } from './reconcile.js';
 import { buildSpec, parseLabelFilters, type CreateSandboxCommand } from './sandbox-spec.js';
 import type { OperationKind, OperationRecord, Persistence, SandboxRecord, SandboxSpec } from './sandboxes.js';
@@ -51,6 +54,19 @@ export interface SandboxServiceDeps {
 export interface StopOptions {
   /** SIGTERM, then SIGKILL after this long. @default 10000 */
   graceMs?: number;
+  /** Recorded in state_reason. @default 'stopped on request' */
+  reason?: string;
+}
+
+export interface SystemPruneOptions {
+  /** Also remove images no sandbox uses. @default false */
+  images?: boolean;
+}
+
+export interface SystemPruneResult {
+  /** What the driver's orphan sweep removed, one line each. */
+  readonly swept: string[];
+  readonly images: PruneResult | null;
 }
 
 /**
@@ -64,12 +80,16 @@ export class SandboxService {
   readonly #live = new Map<SandboxId, LiveSandbox>();
   /** Names claimed by creates in flight, so two creates cannot both take one. */
   readonly #claimedNames = new Set<string>();
+  /** Ids of creates in flight: the orphan sweep must not take their half-made sandboxes for orphans. */
+  readonly #creating = new Set<SandboxId>();
+  readonly #activity: ActivityTracker;
   /** Every change of state and operation outcome, in order (core/events.ts). */
   readonly events: EventBus;
 
   constructor(deps: SandboxServiceDeps) {
     this.#d = deps;
     this.events = deps.events ?? new EventBus();
+    this.#activity = new ActivityTracker(deps.store.sandboxes);
   }
 
   /** Sandboxes with a live agent link (running, or adopted at start). */
@@ -104,6 +124,8 @@ export class SandboxService {
         details: { sandbox: record.id, state: record.state },
       });
     }
+    // Every exec, spawn, file and process call comes through here: that is what "activity" means for the idle timeout.
+    this.#activity.touch(record.id);
     return { record, live };
   }
 
@@ -116,9 +138,11 @@ export class SandboxService {
     const id = newSandboxId();
     const { name, spec } = buildSpec(id, cmd);
     this.#claimName(name);
+    this.#creating.add(id);
     try {
       return await this.#locks.run(id, () => this.#create(id, name, spec, cmd, opts.signal));
     } finally {
+      this.#creating.delete(id);
       if (name !== null) this.#claimedNames.delete(name);
     }
   }
@@ -138,13 +162,13 @@ export class SandboxService {
       const record: SandboxRecord = {
         id, name, imageDigest: image.info.digest, driver: this.#d.driver.name, spec,
         state: transition('creating', 'created'), stateReason: null, lastError: null,
-        timings: { create: timer.finish() }, createdAt: now, updatedAt: now,
+        timings: { create: timer.finish() }, createdAt: now, updatedAt: now, lastActiveAt: now,
       };
       this.#d.store.transaction(() => {
         this.#d.store.sandboxes.insert(record);
         this.#d.store.operations.succeed(op.id, { sandboxId: id });
       });
-      this.#live.set(id, running);
+      this.#register(id, running);
       this.#d.log.info({ sandbox: id, timings: record.timings.create }, 'sandbox created');
       this.events.publish('created', record, { image: spec.image, imageDigest: record.imageDigest, timings: record.timings.create ?? {} });
       return record;
@@ -170,10 +194,10 @@ export class SandboxService {
         const image = await timer.time('image', () => this.#d.images.resolve(rec.imageDigest));
         const running = await this.#startDriver(id, rec.spec, image, timer, cleanup);
         const next = this.#d.store.sandboxes.update(id, {
-          state: transition(creating, 'created'), lastError: null, timings: { ...rec.timings, start: timer.finish() },
+          state: transition(creating, 'created'), lastError: null, timings: { ...rec.timings, start: timer.finish() }, lastActiveAt: Date.now(),
         });
         this.#d.store.operations.succeed(op.id, null);
-        this.#live.set(id, running);
+        this.#register(id, running);
         this.#d.log.info({ sandbox: id, timings: next.timings.start }, 'sandbox started');
         this.events.publish('started', next, { timings: next.timings.start ?? {} });
         return next;
@@ -200,7 +224,7 @@ export class SandboxService {
         const handles = await this.#takeHandles(id);
         await this.#d.driver.stop(handles, { graceMs: opts.graceMs ?? 10_000 });
         faultPoint('stop.after-driver');
-        const next = this.#d.store.sandboxes.update(id, { state: transition(stopping, 'stopped'), stateReason: 'stopped on request' });
+        const next = this.#d.store.sandboxes.update(id, { state: transition(stopping, 'stopped'), stateReason: opts.reason ?? 'stopped on request' });
         this.#d.store.operations.succeed(op.id, null);
         this.events.publish('stopped', next, { reason: next.stateReason ?? 'stopped on request' });
         return next;
@@ -210,15 +234,15 @@ export class SandboxService {
     });
   }
 
-  /** Stops the sandbox if needed and removes everything it had. */
-  async delete(ref: string): Promise<void> {
+  /** Stops the sandbox if needed and removes everything it had. `reason` shows in state_reason while it goes. */
+  async delete(ref: string, opts: { reason?: string } = {}): Promise<void> {
     const id = this.get(ref).id;
     await this.#locks.run(id, async () => {
       const rec = this.#d.store.sandboxes.get(id);
       if (rec === undefined) return; // deleted by the caller ahead of us in the lock queue
       const deleting = transition(rec.state, 'delete');
       const op = this.#begin('delete', id, {});
-      this.#d.store.sandboxes.update(id, { state: deleting });
+      this.#d.store.sandboxes.update(id, { state: deleting, ...(opts.reason === undefined ? {} : { stateReason: opts.reason }) });
       try {
         faultPoint('delete.after-intent');
         await this.#d.driver.destroy(await this.#takeHandles(id));
@@ -251,13 +275,52 @@ export class SandboxService {
       stateRoot: join(this.#d.dataDir, 'sandboxes'),
       savedHandles: (id) => loadHandles(this.#runDirOf(id)).catch(() => null),
       bareHandles: (id) => this.#bareHandles(id),
-      attach: async (rec, running) => {
-        const image = await this.#d.images.resolve(rec.imageDigest);
-        this.#live.set(rec.id, new LiveSandbox(running.handles, this.#agentOf(running), commandDefaults(image.info.config, rec.spec)));
-      },
+      attach: async (rec, running) => this.#register(rec.id, await this.#liveOf(rec, running)),
       removeDirs: (id) => this.#removeDirs(id),
+      knownIds: this.#knownIds(),
       events: this.events,
     });
+  }
+
+  /**
+   * The liveness check of one sandbox that should be running (a dropped agent link, the
+   * periodic check): a gone one has its kernel state released from its handles and is marked
+   * stopped with why; a live one whose link dropped is re-linked. Holds the sandbox's lock.
+   */
+  async checkSandbox(id: SandboxId, foundBy: string): Promise<Liveness> {
+    return this.#locks.run(id, () => recheckSandbox({
+      ...this.#d, events: this.events, live: this.#live, savedHandles: (i) => this.#savedHandles(i),
+      relinked: async (rec, running) => this.#register(rec.id, await this.#liveOf(rec, running)),
+    }, id, foundBy));
+  }
+
+  /**
+   * Sweeps what no sandbox owns (runtime state, cgroups, mounts, directories), safe while
+   * creates run: the driver asks whether an id is known at each removal, and an id is known
+   * from the start of its create. With `images`, also prunes images no sandbox uses.
+   */
+  async prune(opts: SystemPruneOptions = {}): Promise<SystemPruneResult> {
+    const swept = await this.#d.driver.sweep({
+      runRoot: join(this.#d.runDir, 'sandboxes'), stateRoot: join(this.#d.dataDir, 'sandboxes'), knownIds: this.#knownIds(),
+    });
+    if (swept.length > 0) this.#d.log.info({ swept }, `orphan sweep removed ${swept.length} leftovers`);
+    return { swept, images: opts.images === true ? await this.#d.images.prune() : null };
+  }
+
+  /** Processes in a running sandbox besides its PID 1 (the idle timeout's other half). */
+  async workloadProcesses(id: SandboxId): Promise<number> {
+    const live = this.#live.get(id);
+    return live === undefined ? 0 : this.#d.driver.workloadProcesses(live.handles);
+  }
+
+  /** Last API activity or start, ms since the epoch: what the idle timeout counts from. */
+  lastActiveAt(rec: SandboxRecord): number {
+    return this.#activity.lastActiveAt(rec);
+  }
+
+  /** Counts as API activity (the scheduler saw processes running). */
+  touch(id: SandboxId): void {
+    this.#activity.touch(id);
   }
 
   /** Detaches from every sandbox's agent. Sandboxes keep running; a new daemon adopts them. */
@@ -289,6 +352,32 @@ export class SandboxService {
     return new LiveSandbox(running.handles, this.#agentOf(running), commandDefaults(image.info.config, spec));
   }
 
+  async #liveOf(rec: SandboxRecord, running: RunningSandbox): Promise<LiveSandbox> {
+    const image = await this.#d.images.resolve(rec.imageDigest);
+    return new LiveSandbox(running.handles, this.#agentOf(running), commandDefaults(image.info.config, rec.spec));
+  }
+
+  /** Makes a sandbox live and watches its agent link: a drop not caused by us is checked at once. */
+  #register(id: SandboxId, live: LiveSandbox): void {
+    this.#live.set(id, live);
+    live.agent.signal.addEventListener('abort', () => {
+      // Stop, delete and shutdown take the sandbox out of the live set before closing its link.
+      if (this.#live.get(id) !== live) return;
+      this.checkSandbox(id, 'found when its agent link dropped').catch((err: unknown) => {
+        this.#d.log.error({ sandbox: id, err: asShedError(err, 'liveness check').message }, 'checking a sandbox whose agent link dropped failed');
+      });
+    }, { once: true });
+  }
+
+  /** Rows and creates in flight, looked up live (the sweep asks at each removal). */
+  #knownIds(): { has(id: SandboxId): boolean } {
+    return { has: (id) => this.#creating.has(id) || this.#d.store.sandboxes.get(id) !== undefined };
+  }
+
+  async #savedHandles(id: SandboxId): Promise<DriverHandles> {
+    return (await loadHandles(this.#runDirOf(id)).catch(() => null)) ?? this.#bareHandles(id);
+  }
+
   async #removeDirs(id: SandboxId): Promise<void> {
     await Promise.all([rm(this.#stateDirOf(id), { recursive: true, force: true }), rm(this.#runDirOf(id), { recursive: true, force: true })]);
   }
@@ -302,7 +391,7 @@ export class SandboxService {
       return live.handles;
     }
     // Not live (stopped, or the host rebooted): the saved handles, else bare ones.
-    return (await loadHandles(this.#runDirOf(id)).catch(() => null)) ?? this.#bareHandles(id);
+    return this.#savedHandles(id);
   }
 
   /** Handles the driver can still find and remove what it made with, from the id and directories alone. */

@@ -1,8 +1,8 @@
-import { ENV_NAME_PATTERN, HOSTNAME_PATTERN, LABEL_KEY_PATTERN, LIMITS, SANDBOX_NAME_PATTERN } from '@shed/protocol';
+import { ENV_NAME_PATTERN, EXPIRE_ACTIONS, HOSTNAME_PATTERN, LABEL_KEY_PATTERN, LIMITS, SANDBOX_NAME_PATTERN } from '@shed/protocol';
 import type { NetworkMode } from './driver.js';
 import { invalidArgument } from './errors.js';
 import type { SandboxId } from './ids.js';
-import type { SandboxSpec } from './sandboxes.js';
+import type { ExpireAction, SandboxSpec } from './sandboxes.js';
 
 /** What a caller asks for when creating a sandbox. Fields left out take the documented defaults. */
 export interface CreateSandboxCommand {
@@ -26,6 +26,12 @@ export interface CreateSandboxCommand {
   labels?: Readonly<Record<string, string>>;
   /** A retry with the same key returns the sandbox the first call made. @default none */
   idempotencyKey?: string;
+  /** Absolute lifetime, from creation. @default none */
+  ttlSeconds?: number;
+  /** Expires after this long with no API activity and no process but PID 1. @default none */
+  idleTimeoutSeconds?: number;
+  /** What expiry does. @default 'delete' when the TTL ends, 'stop' when idle */
+  onExpire?: ExpireAction;
 }
 
 const NAME = new RegExp(SANDBOX_NAME_PATTERN);
@@ -57,7 +63,26 @@ export function buildSpec(id: SandboxId, cmd: CreateSandboxCommand): { name: str
       network: cmd.network ?? 'none',
       env: checkedMap('env', cmd.env, ENV_NAME, LIMITS.envMax, LIMITS.envValueChars),
       labels: checkedMap('labels', cmd.labels, LABEL_KEY, LIMITS.labelsMax, LIMITS.labelValueChars),
+      ...expiry(cmd),
     },
+  };
+}
+
+/** Only the expiry fields given are stored: a spec without them is one that never expires. */
+function expiry(cmd: CreateSandboxCommand): Pick<SandboxSpec, 'ttlSeconds' | 'idleTimeoutSeconds' | 'onExpire'> {
+  const range = { ...LIMITS.expirySeconds, default: 0 };
+  const ttl = cmd.ttlSeconds === undefined ? undefined : bounded('ttlSeconds', cmd.ttlSeconds, range);
+  const idle = cmd.idleTimeoutSeconds === undefined ? undefined : bounded('idleTimeoutSeconds', cmd.idleTimeoutSeconds, range);
+  if (cmd.onExpire !== undefined && !EXPIRE_ACTIONS.includes(cmd.onExpire)) {
+    throw invalidArgument(`onExpire must be one of ${EXPIRE_ACTIONS.join(', ')}; got '${String(cmd.onExpire)}'`, { onExpire: cmd.onExpire });
+  }
+  if (cmd.onExpire !== undefined && cmd.ttlSeconds === undefined && cmd.idleTimeoutSeconds === undefined) {
+    throw invalidArgument('onExpire needs ttlSeconds or idleTimeoutSeconds: without either the sandbox never expires', { onExpire: cmd.onExpire });
+  }
+  return {
+    ...(ttl === undefined ? {} : { ttlSeconds: ttl }),
+    ...(idle === undefined ? {} : { idleTimeoutSeconds: idle }),
+    ...(cmd.onExpire === undefined ? {} : { onExpire: cmd.onExpire }),
   };
 }
 

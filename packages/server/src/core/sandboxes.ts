@@ -18,7 +18,15 @@ export interface SandboxSpec {
   readonly env: Readonly<Record<string, string>>;
   /** Free-form key/value tags; `list` filters on them. */
   readonly labels: Readonly<Record<string, string>>;
+  /** Absolute lifetime, counted from creation (core/expiry.ts). Absent: none. */
+  readonly ttlSeconds?: number;
+  /** Expires after this long with no API activity and no process but PID 1. Absent: none. */
+  readonly idleTimeoutSeconds?: number;
+  /** What expiry does. Absent: delete when the TTL ends, stop when idle. */
+  readonly onExpire?: ExpireAction;
 }
+
+export type ExpireAction = 'stop' | 'delete';
 
 /** Phase timings of the last create and the last start, in milliseconds. */
 export interface SandboxTimings {
@@ -47,6 +55,12 @@ export interface SandboxRecord {
   /** ms since the epoch. */
   readonly createdAt: number;
   readonly updatedAt: number;
+  /**
+   * Last API activity on it (exec, spawn, files), or when it last started; null for rows
+   * from before this was recorded (the idle timeout then counts from createdAt). Written at
+   * most about once a second per sandbox (core/activity.ts).
+   */
+  readonly lastActiveAt: number | null;
 }
 
 /** The mutable part of a record; fields left out keep their value. */
@@ -55,6 +69,7 @@ export interface SandboxPatch {
   readonly stateReason?: string | null;
   readonly lastError?: SandboxErrorInfo | null;
   readonly timings?: SandboxTimings;
+  readonly lastActiveAt?: number;
 }
 
 export type OperationKind = 'create' | 'delete' | 'stop' | 'start';
@@ -90,6 +105,8 @@ export interface SandboxRepo {
   getByName(name: string): SandboxRecord | undefined;
   list(): SandboxRecord[];
   remove(id: SandboxId): void;
+  /** Records API activity at `atMs` (never moves it back); not a change of state, so updatedAt stays. */
+  touch(id: SandboxId, atMs: number): void;
 }
 
 /** The intent log: written before acting, finished after. */

@@ -30,22 +30,44 @@ const TRANSITIONS: Record<SandboxEvent, Partial<Record<SandboxState, SandboxStat
   died: { creating: 'stopped', running: 'stopped', paused: 'stopped', stopping: 'stopped' },
 };
 
-/** Thrown for a transition the state machine does not allow; code failed_precondition. */
+/**
+ * Thrown for a transition the state machine does not allow: code failed_precondition,
+ * details {state, event}, and a message saying what to do instead.
+ */
 export class IllegalTransition extends ShedError {
   constructor(readonly from: SandboxState, readonly event: SandboxEvent) {
-    super('failed_precondition', `cannot ${event.replace('_', ' ')} a sandbox that is ${from}${hint(from, event)}`, {
+    super('failed_precondition', `cannot ${EVENT_VERBS[event]} a sandbox that is ${from}; ${remedy(from, event)}`, {
       details: { state: from, event },
     });
     this.name = 'IllegalTransition';
   }
 }
 
-function hint(from: SandboxState, event: SandboxEvent): string {
-  if (from === 'stopped' && (event === 'pause' || event === 'stop')) return "; start it first with 'shed start'";
-  if (from === 'paused' && event === 'pause') return '; it is already paused';
-  if (from === 'running' && event === 'start') return '; it is already running';
-  return '';
+const EVENT_VERBS: Record<SandboxEvent, string> = {
+  created: 'finish creating', create_failed: 'fail the create of', pause: 'pause', resume: 'resume', stop: 'stop',
+  stopped: 'finish stopping', start: 'start', delete: 'delete', deleted: 'finish deleting', died: 'mark as dead',
+};
+
+/** What to do instead, for every (state, event) the table above leaves out. */
+function remedy(from: SandboxState, event: SandboxEvent): string {
+  if (event === 'start' && (from === 'running' || from === 'paused')) return `it is already ${from}`;
+  if (event === 'stop' && from === 'stopped') return 'it is already stopped';
+  if (event === 'pause' && from === 'paused') return 'it is already paused';
+  if (event === 'resume' && from === 'running') return 'it is already running';
+  if (event === 'resume' && (from === 'stopped' || from === 'failed')) return "start it with 'shed start'";
+  return STATE_REMEDIES[from];
 }
+
+const STATE_REMEDIES: Record<SandboxState, string> = {
+  creating: 'wait for its create or start to finish',
+  running: 'stop it first',
+  paused: 'resume it first',
+  stopping: 'wait for the stop to finish',
+  stopped: "start it first with 'shed start'",
+  failed: "start it again with 'shed start', or delete it with 'shed rm'",
+  deleting: "it is being deleted; 'shed rm' again retries a delete that failed",
+  deleted: 'it no longer exists',
+};
 
 export function transition(from: SandboxState, event: SandboxEvent): SandboxState {
   const to = TRANSITIONS[event][from];

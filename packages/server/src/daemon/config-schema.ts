@@ -61,6 +61,8 @@ export const ConfigFileSchema = Type.Object({
   container: Type.Optional(ContainerSection),
   images: Type.Optional(ImagesSection),
   idMap: Type.Optional(IdMapSection),
+  livenessIntervalMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 3_600_000, description: 'milliseconds, 100-3600000' })),
+  sweepIntervalMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 86_400_000, description: 'milliseconds, 0 (never) to 86400000' })),
 }, { additionalProperties: false });
 
 /** One source's settings: every key optional. */

@@ -47,6 +47,10 @@ export interface DaemonConfig {
   container: ContainerDriverOptions;
   /** Sandbox root's host id and the number of ids mapped. @default { hostId: 100000, size: 65536 } */
   idMap: IdMap;
+  /** How often every running sandbox's liveness is checked. @default 5000 */
+  livenessIntervalMs: number;
+  /** How often orphans are swept; 0: only at start and on demand. @default 600000 */
+  sweepIntervalMs: number;
   /** The image store's knobs and the cache cap. @default no cap, the store's defaults */
   images: ImageSettings;
 }
@@ -78,6 +82,8 @@ const CLI_OPTIONS = [
   { key: 'tcp', flag: 'listen-tcp', env: 'SHED_LISTEN_TCP' },
   { key: 'tokenFile', flag: 'token-file', env: 'SHED_TOKEN_FILE' },
   { key: 'container.runtime', flag: 'runtime', env: 'SHED_RUNTIME' },
+  { key: 'livenessIntervalMs', flag: 'liveness-interval-ms', env: 'SHED_LIVENESS_INTERVAL_MS', convert: wholeNumber },
+  { key: 'sweepIntervalMs', flag: 'sweep-interval-ms', env: 'SHED_SWEEP_INTERVAL_MS', convert: wholeNumber },
 ] as const;
 
 export const USAGE = `usage: shedd [--config FILE] ${CLI_OPTIONS.map((o) => `[--${o.flag} ${o.flag.split('-').pop()?.toUpperCase() ?? 'VALUE'}]`).join(' ')} [--ready-fd N]`;
@@ -137,6 +143,11 @@ function layerOf(get: (o: CliOption) => string | undefined, name: (o: CliOption)
   return validateLayer(layer, source, (keyPath) => byKey.get(keyPath) ?? keyPath);
 }
 
+/** Digits become a number; anything else stays a string, for the schema to refuse by name. */
+function wholeNumber(s: string): number | string {
+  return /^\d+$/.test(s) ? Number(s) : s;
+}
+
 /** "0660", "660" and "0o660" are all octal; a mode is never meant in decimal. */
 function parseMode(s: string): number | string {
   const m = /^(?:0o?)?([0-7]{3,4})$/.exec(s);
@@ -168,6 +179,8 @@ function merge(layers: readonly ConfigLayer[], configPath: string | undefined, r
     container,
     images,
     idMap: { ...(pick('idMap') ?? DEFAULT_ID_MAP) },
+    livenessIntervalMs: pick('livenessIntervalMs') ?? 5000,
+    sweepIntervalMs: pick('sweepIntervalMs') ?? 600_000,
   };
 }
 

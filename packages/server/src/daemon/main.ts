@@ -35,7 +35,9 @@ async function main(): Promise<void> {
   const db = openDb({ path: dbPath });
   const backends = await createBackends(db, config);
   const stopImageCap = await startImageCap(backends.images, config.images.maxCacheBytes, log);
-  const opts: ServeOptions = { dataDir: config.dataDir, runDir: config.runDir, socketPath: config.socketPath, log, socketAccess, ...(tcp === undefined ? {} : { tcp }) };
+  const opts: ServeOptions = { dataDir: config.dataDir, runDir: config.runDir, socketPath: config.socketPath, log, socketAccess, ...(tcp === undefined ? {} : { tcp }),
+    schedule: { livenessCheckMs: config.livenessIntervalMs, sweepIntervalMs: config.sweepIntervalMs },
+  };
   const running = await serve(backends, opts);
   log.info(readyRecord(config, running.tcpAddress), 'shedd ready');
   signalReady(config.readyFd);

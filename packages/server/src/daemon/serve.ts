@@ -6,6 +6,7 @@ import type { Driver, IdMap } from '../core/driver.js';
 import type { ImageService } from '../core/images.js';
 import { SandboxCommands } from '../core/sandbox-commands.js';
 import { SandboxFiles } from '../core/sandbox-files.js';
+import { LifecycleScheduler, type SchedulerOptions } from '../core/scheduler.js';
 import { SandboxService } from '../core/sandbox-service.js';
 import type { Persistence } from '../core/sandboxes.js';
 import type { TcpAddress } from './config.js';
@@ -30,6 +31,8 @@ export interface ServeOptions {
   readonly runDir: string;
   readonly socketPath: string;
   readonly log: Logger | false;
+  /** Intervals of the liveness check, orphan sweep and expiry. @default SchedulerOptions' defaults */
+  readonly schedule?: SchedulerOptions;
   /** Mode and group of the socket. @default root only (0600) */
   readonly socketAccess?: SocketAccess;
   /** Also serve on TCP, every request guarded by this bearer token. @default none */
@@ -82,6 +85,7 @@ export async function serve(b: Backends, opts: ServeOptions): Promise<Running> {
   });
   await listenOnSocket(api, opts.socketPath, opts.socketAccess);
   const tcp = await listenTcp(api, opts);
+  const scheduler = new LifecycleScheduler(sandboxes, log, opts.schedule);
   return {
     api,
     sandboxes,
@@ -91,6 +95,7 @@ export async function serve(b: Backends, opts: ServeOptions): Promise<Running> {
       // Connections are cut (forceCloseConnections): an output stream may follow a process
       // for hours. The processes keep running; clients reattach to the next shedd.
       await api.close();
+      await scheduler.close();
       await sandboxes.close();
       metrics.close();
     },

@@ -102,4 +102,12 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 3,
+    sql: `
+      -- Last API activity (exec, spawn, files) or start, ms since epoch: the idle timeout's
+      -- clock. Durable so a restarted shedd computes the same deadline. NULL: counts from created_at.
+      ALTER TABLE sandboxes ADD COLUMN last_active_at INTEGER;
+    `,
+  },
 ];

@@ -17,6 +17,10 @@ export const SpecColumn = Type.Object(
     network: Type.Literal('none'),
     env: StringMap,
     labels: StringMap,
+    // Added with expiry; rows written before it simply lack them.
+    ttlSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
+    idleTimeoutSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
+    onExpire: Type.Optional(Type.Union([Type.Literal('stop'), Type.Literal('delete')])),
   },
   closed,
 );

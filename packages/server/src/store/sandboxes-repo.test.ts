@@ -31,6 +31,7 @@ function record(overrides: Partial<SandboxRecord> = {}): SandboxRecord {
     timings: { create: { total: 12.5 } },
     createdAt: 1,
     updatedAt: 1,
+    lastActiveAt: 1,
     ...overrides,
   };
 }
@@ -118,5 +119,17 @@ describe('SqliteOperationRepo', () => {
     const op = p.operations.begin({ kind: 'delete', sandboxId: newSandboxId(), request: {}, idempotencyKey: 'k2' });
     p.operations.fail(op.id, { code: 'unavailable', message: 'agent gone' });
     assert.deepEqual(p.operations.findByKey('k2')?.error, { code: 'unavailable', message: 'agent gone' });
+  });
+
+  it('records activity without moving it back or touching updatedAt, and keeps expiry settings in the spec', () => {
+    const p = sqlitePersistence(freshDb());
+    const rec = record({ spec: { ...record().spec, ttlSeconds: 600, idleTimeoutSeconds: 60, onExpire: 'stop' } });
+    p.sandboxes.insert(rec);
+    p.sandboxes.touch(rec.id, 50);
+    p.sandboxes.touch(rec.id, 20);
+    const got = p.sandboxes.get(rec.id);
+    assert.equal(got?.lastActiveAt, 50);
+    assert.equal(got?.updatedAt, 1);
+    assert.deepEqual([got?.spec.ttlSeconds, got?.spec.idleTimeoutSeconds, got?.spec.onExpire], [600, 60, 'stop']);
   });
 });

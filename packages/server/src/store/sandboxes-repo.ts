@@ -18,9 +18,10 @@ interface Row {
   timings: string;
   created_at: number;
   updated_at: number;
+  last_active_at: number | null;
 }
 
-const COLUMNS = 'id, name, image_digest, driver, spec, state, state_reason, last_error, timings, created_at, updated_at';
+const COLUMNS = 'id, name, image_digest, driver, spec, state, state_reason, last_error, timings, created_at, updated_at, last_active_at';
 
 /** Sandbox rows in SQLite. Statements are prepared once; every call is one short statement. */
 export class SqliteSandboxRepo implements SandboxRepo {
@@ -30,12 +31,15 @@ export class SqliteSandboxRepo implements SandboxRepo {
   readonly #byName;
   readonly #list;
   readonly #remove;
+  readonly #touch;
 
   constructor(db: Db) {
     this.#insert = db.prepare(`INSERT INTO sandboxes (${COLUMNS}) VALUES
-      (@id, @name, @image_digest, @driver, @spec, @state, @state_reason, @last_error, @timings, @created_at, @updated_at)`);
+      (@id, @name, @image_digest, @driver, @spec, @state, @state_reason, @last_error, @timings, @created_at, @updated_at, @last_active_at)`);
     this.#update = db.prepare(`UPDATE sandboxes SET state = @state, state_reason = @state_reason,
-      last_error = @last_error, timings = @timings, updated_at = @updated_at WHERE id = @id`);
+      last_error = @last_error, timings = @timings, updated_at = @updated_at, last_active_at = @last_active_at WHERE id = @id`);
+    this.#touch = db.prepare<[number, string, number]>(`UPDATE sandboxes SET last_active_at = ?
+      WHERE id = ? AND (last_active_at IS NULL OR last_active_at < ?)`);
     this.#get = db.prepare<[string], Row>(`SELECT ${COLUMNS} FROM sandboxes WHERE id = ?`);
     this.#byName = db.prepare<[string], Row>(`SELECT ${COLUMNS} FROM sandboxes WHERE name = ?`);
     this.#list = db.prepare<[], Row>(`SELECT ${COLUMNS} FROM sandboxes ORDER BY created_at, id`);
@@ -66,6 +70,7 @@ export class SqliteSandboxRepo implements SandboxRepo {
       lastError: patch.lastError === undefined ? current.lastError : patch.lastError,
       timings: patch.timings ?? current.timings,
       updatedAt: Date.now(),
+      lastActiveAt: patch.lastActiveAt ?? current.lastActiveAt,
     };
     this.#update.run(toRow(next));
     return next;
@@ -88,6 +93,10 @@ export class SqliteSandboxRepo implements SandboxRepo {
   remove(id: SandboxId): void {
     this.#remove.run(id);
   }
+
+  touch(id: SandboxId, atMs: number): void {
+    this.#touch.run(atMs, id, atMs);
+  }
 }
 
 function toRow(rec: SandboxRecord): Row {
@@ -103,6 +112,7 @@ function toRow(rec: SandboxRecord): Row {
     timings: JSON.stringify(rec.timings),
     created_at: rec.createdAt,
     updated_at: rec.updatedAt,
+    last_active_at: rec.lastActiveAt,
   };
 }
 
@@ -121,6 +131,7 @@ function fromRow(row: Row): SandboxRecord {
     timings: parseJsonColumn(TimingsColumn, row.timings, `${where} timings`),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    lastActiveAt: row.last_active_at,
   };
 }
 

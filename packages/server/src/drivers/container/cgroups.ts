@@ -1,7 +1,7 @@
 // cgroup facts and chores: which mode the host is in (v2, hybrid, v1), where each hierarchy
 // is mounted, which cgroups a process is in, and removing the cgroups a sandbox leaves.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmdirSync } from 'node:fs';
 import { readdir, readFile, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readMounts, type MountEntry } from './procfs.js';
@@ -104,4 +104,25 @@ export async function removeCgroupTree(dir: string): Promise<void> {
 /** Every `<hierarchy>/<scope>` directory: where one daemon's sandbox cgroups live. */
 export function scopeDirs(layout: CgroupLayout, scope: string): string[] {
   return layout.hierarchies.map((h) => join(h.mountPoint, scope));
+}
+
+/**
+ * Removes this daemon's scope dirs (`<hierarchy>/shed/d-<hash>`) that are empty, so none is
+ * left behind once its last sandbox goes. Synchronous on purpose: `mayRemove` (no create in
+ * flight) and the rmdir happen in one turn of the event loop, so no create of this daemon can
+ * start in between and find its parent gone. A scope still holding a sandbox's cgroup fails
+ * with EBUSY/ENOTEMPTY and stays. The shared `/shed` parent stays: other daemons use it.
+ */
+export function removeEmptyScope(layout: CgroupLayout, runRoot: string, mayRemove: () => boolean): string[] {
+  if (!mayRemove()) return [];
+  const removed: string[] = [];
+  for (const dir of scopeDirs(layout, cgroupScope(runRoot))) {
+    try {
+      rmdirSync(dir); // cgroupfs: no disk behind it
+      removed.push(dir);
+    } catch {
+      /* not empty (a sandbox's cgroup remains), or never made in this hierarchy */
+    }
+  }
+  return removed;
 }

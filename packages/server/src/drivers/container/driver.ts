@@ -4,15 +4,20 @@ import { access, constants, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AgentClient, AgentListener, DoctorCheck } from '@shed/protocol';
-import type { Driver, DriverCreateSpec, DriverHandles, DriverOpOptions, DriverProbe, IdMap, RunningSandbox, SweepRequest } from '../../core/driver.js';
+import type {
+  Driver, DriverCreateSpec, DriverHandles, DriverOpOptions, DriverProbe, IdMap, Liveness, RunningSandbox, SweepRequest,
+} from '../../core/driver.js';
 import { ShedError } from '../../core/errors.js';
 import type { SandboxId } from '../../core/ids.js';
 import { awaitAgent, listenForAgent } from './agent-link.js';
 import { ContainerSnapshots } from './layers/container-snapshots.js';
 import { createContainer, type CreateContext, type CreateStep } from './create.js';
+import { removeEmptyScope, readCgroupLayout } from './cgroups.js';
 import { DRIVER_NAME, isFullHandles, parseAnyContainerHandles, parseContainerHandles } from './handles.js';
 import { containerChecks } from './doctor.js';
 import { probeHost, type HostFacts, type RuntimeChoice } from './host-probe.js';
+import { runRootOf } from './layout.js';
+import { containerLiveness, workloadCount } from './liveness.js';
 import { bootId } from './procfs.js';
 import { OciRuntime } from './runtime.js';
 import { checkSpec } from './spec-check.js';
@@ -70,6 +75,8 @@ export class ContainerDriver implements Driver {
   #spawner: Spawner | undefined;
   /** Host ends of the agent links this process holds, by sandbox. */
   readonly #links = new Map<SandboxId, { listener: AgentListener; agent: AgentClient }>();
+  /** Creates in flight: while any runs, the daemon's empty cgroup scope must stay (see removeEmptyScope). */
+  #creating = 0;
   readonly snapshots = new ContainerSnapshots(async () => (await this.#probeOnce()).runtime);
 
   constructor(opts: ContainerDriverOptions = {}) {
@@ -103,7 +110,8 @@ export class ContainerDriver implements Driver {
       beforeStep: this.#opts.beforeStep,
       spawner: this.#spawner,
     };
-    const created = await createContainer(ctx, spec, opts);
+    this.#creating++;
+    const created = await createContainer(ctx, spec, opts).finally(() => this.#creating--);
     this.#links.set(spec.id, { listener: created.listener, agent: created.agent });
     return { handles: created.handles, agent: created.agent };
   }
@@ -124,9 +132,19 @@ export class ContainerDriver implements Driver {
     }
   }
 
-  async isAlive(handles: DriverHandles): Promise<boolean> {
+  async liveness(handles: DriverHandles): Promise<Liveness> {
     const any = parseAnyContainerHandles(handles);
-    return isFullHandles(any) && initAlive(any.data, await bootId());
+    if (!isFullHandles(any)) return { alive: false, reason: 'its processes were gone: shedd had no record of them' };
+    return containerLiveness(any.data);
+  }
+
+  async isAlive(handles: DriverHandles): Promise<boolean> {
+    return (await this.liveness(handles)).alive;
+  }
+
+  async workloadProcesses(handles: DriverHandles): Promise<number> {
+    const any = parseAnyContainerHandles(handles);
+    return isFullHandles(any) ? workloadCount(any.data) : 0;
   }
 
   async pause(handles: DriverHandles): Promise<void> {
@@ -145,6 +163,7 @@ export class ContainerDriver implements Driver {
     await this.#closeLink(handles.id);
     if (t.initPid !== undefined) await terminateWorkload(t, opts.graceMs ?? 10_000);
     await releaseKernelState(t, { spawner: this.#spawner });
+    await this.#dropEmptyScope(t.runDir);
   }
 
   /** Accepts full or bare handles, like stop. */
@@ -152,15 +171,25 @@ export class ContainerDriver implements Driver {
     const t = await this.#teardownTarget(handles);
     await this.#closeLink(handles.id);
     await releaseKernelState(t, { spawner: this.#spawner });
+    await this.#dropEmptyScope(t.runDir);
     await removeSandboxDirs(t);
+  }
+
+  /** The last sandbox of this daemon's scope is gone: its empty cgroup scope dirs go too. */
+  async #dropEmptyScope(runDir: string): Promise<void> {
+    removeEmptyScope(await readCgroupLayout(), runRootOf(runDir), () => this.#creating === 0);
   }
 
   async #teardownTarget(handles: DriverHandles): Promise<TeardownTarget> {
     const any = parseAnyContainerHandles(handles);
     if (!isFullHandles(any)) return targetOfBare(any.id, any.data);
     // A dead init (host reboot) means its pid may be someone else's now: spare nothing by pid.
+    // Runtime state removed behind our back: the runtime cannot delete what it no longer
+    // knows; the cgroups still name the processes (releaseKernelState kills them there).
     const t = targetOfHandles(any.data);
-    return (await initAlive(any.data, await bootId())) ? t : { ...t, initPid: undefined };
+    const runtimes = [];
+    for (const r of t.runtimes) if (await r.has(t.containerId)) runtimes.push(r);
+    return { ...t, runtimes, initPid: (await initAlive(any.data, await bootId())) ? t.initPid : undefined };
   }
 
   /**
@@ -172,7 +201,7 @@ export class ContainerDriver implements Driver {
   }
 
   async sweep(req: SweepRequest): Promise<string[]> {
-    const r = await sweepOrphans(req);
+    const r = await sweepOrphans({ ...req, mayRemoveScope: () => this.#creating === 0 });
     return [
       ...r.containers.map((c) => `runtime container ${c}`),
       ...r.cgroups.map((c) => `cgroup ${c}`),

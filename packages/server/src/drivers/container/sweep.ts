@@ -1,10 +1,10 @@
 // The orphan sweep the daemon runs at start: anything of this daemon's named for a sandbox
 // that has no row — runtime containers, cgroups, mounts, directories — is torn down. It only
 // looks inside this daemon's run/state roots and cgroup scope, so other daemons are safe.
-import { readdir, rm, rmdir } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isSandboxId } from '../../core/ids.js';
-import { cgroupPids, cgroupScope, readCgroupLayout, removeCgroupTree, scopeDirs } from './cgroups.js';
+import { cgroupPids, cgroupScope, readCgroupLayout, removeCgroupTree, removeEmptyScope, scopeDirs } from './cgroups.js';
 import { findRuntime } from './host-probe.js';
 import { unmount } from './overlay.js';
 import { mountsUnder, readMounts } from './procfs.js';
@@ -16,8 +16,18 @@ export interface SweepOptions {
   readonly runRoot: string;
   /** Parent of every sandbox state dir (`<stateRoot>/<sandboxId>`). */
   readonly stateRoot: string;
-  /** Sandboxes that exist: everything else named for a sandbox is an orphan. */
-  readonly knownIds: ReadonlySet<string>;
+  /**
+   * Sandboxes that exist, creates in flight included: everything else named for a sandbox is
+   * an orphan. Asked just before each removal (the daemon's view is live), so a create that
+   * started after the sweep did is never mistaken for an orphan.
+   */
+  readonly knownIds: { has(id: string): boolean };
+  /**
+   * Whether the daemon's empty cgroup scope dirs may go now: false while a create is in
+   * flight (its runtime may be between creating the scope and the sandbox's cgroup in it).
+   * @default () => true
+   */
+  readonly mayRemoveScope?: () => boolean;
 }
 
 export interface SweepReport {
@@ -27,7 +37,7 @@ export interface SweepReport {
   readonly dirs: string[];
 }
 
-const orphanId = (name: string, known: ReadonlySet<string>): string | null => {
+const orphanId = (name: string, known: SweepOptions['knownIds']): string | null => {
   const id = name.startsWith('shed-') ? name.slice(5) : name;
   return isSandboxId(id) && !known.has(id) ? id : null;
 };
@@ -69,9 +79,8 @@ async function sweepCgroups(opts: SweepOptions): Promise<string[]> {
       await removeCgroupTree(dir);
       done.push(dir);
     }
-    // The scope dir goes when empty; EBUSY means live sandboxes remain.
-    await rmdir(scopeDir).catch(() => undefined);
   }
+  removeEmptyScope(await readCgroupLayout(), opts.runRoot, opts.mayRemoveScope ?? (() => true));
   return done;
 }
 

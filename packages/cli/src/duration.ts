@@ -1,0 +1,25 @@
+import { UsageError } from './output.js';
+
+const UNIT_SECONDS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** '90' or '90s' → 90, '10m' → 600, '1h30m' → 5400. Whole seconds only. */
+export function parseDurationSeconds(text: string, flag: string): number {
+  const parts = /^(?:\d+[smhd])+$/.test(text) ? [...text.matchAll(/(\d+)([smhd])/g)] : /^\d+$/.test(text) ? [[text, text, 's']] : null;
+  if (parts === null) throw new UsageError(`${flag} '${text}' is not a duration; use e.g. 90s, 10m, 1h30m or a number of seconds`);
+  const seconds = parts.reduce((sum, [, n, unit]) => sum + Number(n) * (UNIT_SECONDS[unit ?? 's'] ?? 1), 0);
+  if (seconds < 1) throw new UsageError(`${flag} must be at least 1s`);
+  return seconds;
+}
+
+/** 600 → '10m', 5400 → '1h30m'. */
+export function formatSeconds(total: number): string {
+  let rest = Math.max(0, Math.round(total));
+  const parts: string[] = [];
+  for (const [unit, size] of [['d', 86_400], ['h', 3600], ['m', 60]] as const) {
+    if (rest < size) continue;
+    parts.push(`${Math.floor(rest / size)}${unit}`);
+    rest %= size;
+  }
+  if (rest > 0 || parts.length === 0) parts.push(`${rest}s`);
+  return parts.join('');
+}
