@@ -212,7 +212,21 @@ export function driverConformance(name: string, target: () => Promise<Conformanc
         if (alive) await sleep(20);
       }
       assert.equal(alive, false);
+      const verdict = await driver.liveness(sb.handles);
+      assert.ok(!verdict.alive && verdict.reason.length > 0, 'liveness says why it is gone');
       assert.equal(await t.makeDriver().adopt(sb.handles), null);
+      await destroy(sb);
+    });
+
+    it('liveness: alive, with its workload (processes besides PID 1) counted', async () => {
+      const sb = await create();
+      assert.deepEqual(await driver.liveness(sb.handles), { alive: true });
+      assert.equal(await driver.workloadProcesses(sb.handles), 0, 'only PID 1 runs in a fresh sandbox');
+      const bg = sb.agent.exec({ argv: ['sleep', '30'] });
+      await bg.started;
+      assert.equal(await driver.workloadProcesses(sb.handles), 1);
+      bg.signal('SIGKILL');
+      await bg.wait().catch(() => undefined);
       await destroy(sb);
     });
 
