@@ -9,11 +9,12 @@ import { EventBus } from './event-bus.js';
 import { faultPoint } from './faults.js';
 import { loadHandles, saveHandles } from './handles-file.js';
 import { isSandboxId, newSandboxId, type SandboxId } from './ids.js';
-import type { ImageService, PruneResult, ResolvedImage } from './images.js';
+import type { ImageService, ResolvedImage } from './images.js';
 import { LiveSandbox, commandDefaults } from './live-sandbox.js';
 import type { Liveness } from './liveness.js';
 import { KeyedMutex } from './locks.js';
 import { PhaseTimer, type PhaseTimings } from './phase-timer.js';
+import { pruneSystem, type SystemPruneOptions, type SystemPruneResult } from './prune.js';
 import { recheckSandbox } from './recheck.js';
 import { reconcile, type ReconcileReport } from './reconcile.js';
 import { buildSpec, parseLabelFilters, type CreateSandboxCommand } from './sandbox-spec.js';
@@ -56,17 +57,6 @@ export interface StopOptions {
   graceMs?: number;
   /** Recorded in state_reason. @default 'stopped on request' */
   reason?: string;
-}
-
-export interface SystemPruneOptions {
-  /** Also remove images no sandbox uses. @default false */
-  images?: boolean;
-}
-
-export interface SystemPruneResult {
-  /** What the driver's orphan sweep removed, one line each. */
-  readonly swept: string[];
-  readonly images: PruneResult | null;
 }
 
 /**
@@ -300,11 +290,8 @@ export class SandboxService {
    * from the start of its create. With `images`, also prunes images no sandbox uses.
    */
   async prune(opts: SystemPruneOptions = {}): Promise<SystemPruneResult> {
-    const swept = await this.#d.driver.sweep({
-      runRoot: join(this.#d.runDir, 'sandboxes'), stateRoot: join(this.#d.dataDir, 'sandboxes'), knownIds: this.#knownIds(),
-    });
-    if (swept.length > 0) this.#d.log.info({ swept }, `orphan sweep removed ${swept.length} leftovers`);
-    return { swept, images: opts.images === true ? await this.#d.images.prune() : null };
+    const roots = { runRoot: join(this.#d.runDir, 'sandboxes'), stateRoot: join(this.#d.dataDir, 'sandboxes') };
+    return pruneSystem(this.#d, roots, this.#knownIds(), opts);
   }
 
   /** Processes in a running sandbox besides its PID 1 (the idle timeout's other half). */
