@@ -56,6 +56,17 @@ program.command('shell').description('an interactive shell (or CMD) on a termina
   .passThroughOptions()
   .action(act(async (ref: string, cmd: string[], f) => (await import('./commands/shell.js')).shellCommand(ref, command(cmd), f, g())));
 
+program.command('ps').description("list a sandbox's processes (running, and exited ones whose output is kept)").argument('<sandbox>')
+  .action(act(async (ref: string) => (await import('./commands/processes.js')).psCommand(ref, g())));
+
+program.command('attach').description("stream a process's output again (after a lost connection or a shedd restart) and exit with its status")
+  .argument('<sandbox>').argument('<procId>').option('--offset <n>', 'from this output offset (default: the oldest output kept)')
+  .action(act(async (ref: string, procId: string, f) => (await import('./commands/processes.js')).attachCommand(ref, procId, f, g())));
+
+program.command('kill').description("signal a sandbox's process by its PROC id (see shed ps)").argument('<sandbox>').argument('<procId>')
+  .option('-s, --signal <sig>', 'e.g. TERM, KILL or 9', 'SIGTERM')
+  .action(act(async (ref: string, procId: string, f) => (await import('./commands/processes.js')).killCommand(ref, procId, f, g())));
+
 program.command('ls').description('list sandboxes').option('-l, --label <KEY=VALUE>', 'only with this label', collect)
   .action(act(async (f) => (await import('./commands/sandboxes.js')).lsCommand(f, g())));
 

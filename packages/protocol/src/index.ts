@@ -51,7 +51,8 @@ export {
   type OutputRecord, type OutputRecordKind,
 } from './api/output-frames.js';
 export {
-  Encoding, ExecRequest, ExecResponse, KillRequest, OutputQuery, ProcessExit, ProcessParams, SpawnRequest, SpawnResponse,
+  Encoding, ExecRequest, ExecResponse, KillRequest, OutputQuery, ProcessEntry, ProcessExit, ProcessListResponse, ProcessParams, SpawnRequest,
+  SpawnResponse,
   StdinQuery, StdinResponse, WaitResponse,
 } from './api/processes.js';
 export { API_PREFIX, DEFAULT_SOCKET_PATH, ROUTES, routePath, type RouteName } from './api/routes.js';

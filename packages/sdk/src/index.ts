@@ -1,6 +1,6 @@
 // The public surface of @shed/sdk.
 export type {
-  DirListEntry, DoctorCheck, DoctorResponse, DoctorStatus, EventType, FileKind, FileStatResponse, HealthResponse, ImageInfo, ProcessExit,
+  DirListEntry, DoctorCheck, DoctorResponse, DoctorStatus, EventType, FileKind, FileStatResponse, HealthResponse, ImageInfo, ProcessEntry, ProcessExit,
   PruneImagesResponse, PruneSystemResponse, SandboxInfo, ShedEvent,
 } from '@shed/protocol';
 export type { ErrorCode } from '@shed/protocol/client';
@@ -9,7 +9,7 @@ export { EventStream, type EventsOptions } from './events.js';
 export { SandboxFiles, type WriteOptions } from './files.js';
 export { Images } from './images.js';
 export type {
-  AttachTerminalOptions, ConnectOptions, CreateOptions, ExecOptions, ListOptions, PruneOptions, ShellOptions, SpawnOptions, StopOptions,
+  AttachOptions, AttachTerminalOptions, ConnectOptions, CreateOptions, ExecOptions, ListOptions, PruneOptions, ShellOptions, SpawnOptions, StopOptions,
 } from './options.js';
 export { SandboxProcess } from './process.js';
 export { Sandbox, type ExecResult } from './sandbox.js';

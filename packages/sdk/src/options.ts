@@ -112,3 +112,11 @@ export interface AttachTerminalOptions extends CallOptions {
   /** Replay output from this offset (a previous terminal's `offset`). @default where the last reader stopped */
   offset?: number;
 }
+
+export interface AttachOptions extends CallOptions {
+  /**
+   * Read output from this offset: a previous handle's `offset`, or `outputBytes` of
+   * `processes()` to read only what comes next. @default the oldest output the agent still holds
+   */
+  offset?: number;
+}

@@ -24,10 +24,12 @@ export class SandboxProcess {
   readonly #out: ByteQueue;
   readonly #err: ByteQueue;
   #stdin: Promise<void> = Promise.resolve();
+  #offset: number;
 
-  /** @internal Made by Sandbox.spawn. */
-  constructor(t: Transport, sandbox: string, procId: number, pid: number, output: StreamResponse) {
+  /** @internal Made by Sandbox.spawn and Sandbox.attach. */
+  constructor(t: Transport, sandbox: string, procId: number, pid: number, output: StreamResponse, offset = 0) {
     this.#t = t;
+    this.#offset = offset;
     this.#sandbox = sandbox;
     this.procId = procId;
     this.pid = pid;
@@ -37,6 +39,15 @@ export class SandboxProcess {
     this.stderr = this.#err;
     this.#exit = this.#read(output);
     this.#exit.catch(() => undefined); // reported through wait() and the iterators
+  }
+
+  /**
+   * End of the output received so far, in the process's output sequence (stdout and stderr
+   * together): after a lost connection, `sandbox.attach(procId, { offset })` resumes here
+   * without a gap or a repeat.
+   */
+  get offset(): number {
+    return this.#offset;
   }
 
   /** Writes to stdin (spawn with `stdin: true`). Writes are sent in order. */
@@ -80,6 +91,7 @@ export class SandboxProcess {
           if (rec.kind === 'stdout' || rec.kind === 'stderr') {
             const q = rec.kind === 'stdout' ? this.#out : this.#err;
             q.push(Buffer.from(rec.data));
+            this.#offset = rec.offset + rec.data.byteLength;
             await q.room(); // not reading on meanwhile is what slows the process down
           } else if (rec.kind === 'exit') {
             exit = asExit(JSON.parse(rec.data.toString('utf8')));

@@ -1,9 +1,10 @@
-import type { ProcessExit, SandboxInfo } from '@shed/protocol';
+import type { ProcessEntry, ProcessExit, SandboxInfo } from '@shed/protocol';
 import { ROUTES, routePath } from '@shed/protocol/client';
+import { ShedApiError } from './errors.js';
 import { SandboxFiles } from './files.js';
-import type { AttachTerminalOptions, ExecOptions, ShellOptions, SpawnOptions, StopOptions } from './options.js';
+import type { AttachOptions, AttachTerminalOptions, ExecOptions, ShellOptions, SpawnOptions, StopOptions } from './options.js';
 import { SandboxProcess } from './process.js';
-import { asExec, asSandbox, asSpawn } from './shapes.js';
+import { asExec, asProcessList, asSandbox, asSpawn } from './shapes.js';
 import { openTerminal, type Terminal } from './terminal.js';
 import { withQuery, type CallOptions, type Transport } from './transport.js';
 
@@ -56,6 +57,34 @@ export class Sandbox {
     const { procId, pid } = asSpawn(await this.#t.json('POST', this.#route(ROUTES.processes), { json: { argv, ...rest }, signal }));
     const output = await this.#t.send('GET', routePath(ROUTES.output, { sandbox: this.id, procId }), {});
     return new SandboxProcess(this.#t, this.id, procId, pid, output);
+  }
+
+  /**
+   * The processes the sandbox's agent keeps: running ones, and exited ones whose output it
+   * still holds (spawned before a shedd restart included).
+   */
+  async processes(opts: CallOptions = {}): Promise<ProcessEntry[]> {
+    return asProcessList(await this.#t.json('GET', this.#route(ROUTES.processes), { signal: opts.signal }));
+  }
+
+  /**
+   * Reattaches to a process by its `procId` (from `spawn`, or `processes()` after a lost
+   * connection or a shedd restart), reading its output from `offset`. Output before the
+   * offset is not sent again; the handle's `offset` says how far it got.
+   */
+  async attach(procId: number, opts: AttachOptions = {}): Promise<SandboxProcess> {
+    const entry = (await this.processes({ signal: opts.signal })).find((p) => p.procId === procId);
+    if (entry === undefined) {
+      throw new ShedApiError('not_found', `process ${procId} is not known in sandbox ${this.id}; list them with processes()`);
+    }
+    const path = withQuery(routePath(ROUTES.output, { sandbox: this.id, procId }), { offset: opts.offset });
+    const output = await this.#t.send('GET', path, { signal: opts.signal });
+    return new SandboxProcess(this.#t, this.id, procId, entry.pid, output, opts.offset ?? 0);
+  }
+
+  /** Sends a signal to a process's group by its `procId`, without attaching to it. @default 'SIGTERM' */
+  async kill(procId: number, signal: string | number = 'SIGTERM', opts: CallOptions = {}): Promise<void> {
+    await this.#t.json('POST', routePath(ROUTES.kill, { sandbox: this.id, procId }), { json: { signal }, signal: opts.signal });
   }
 
   /**

@@ -1,5 +1,5 @@
 import type {
-  DirListEntry, DoctorResponse, ExecResponse, FileStatResponse, HealthResponse, ImageInfo, ProcessExit, PruneImagesResponse, PruneSystemResponse,
+  DirListEntry, DoctorResponse, ExecResponse, FileStatResponse, HealthResponse, ImageInfo, ProcessEntry, ProcessExit, PruneImagesResponse, PruneSystemResponse,
   SandboxInfo, SpawnResponse, WriteFileResponse,
 } from '@shed/protocol';
 import { ShedApiError, isRecord } from './errors.js';
@@ -61,4 +61,8 @@ export const asDoctor = (v: unknown): DoctorResponse => {
   const r = check(v, 'doctor report', { ok: 'boolean', checks: 'array' });
   for (const c of r['checks'] as unknown[]) check(c, 'doctor check', { name: 'string', status: 'string', detail: 'string', fix: 'string?' });
   return r as unknown as DoctorResponse;
+};
+export const asProcessList = (v: unknown): ProcessEntry[] => {
+  const list = check(v, 'process list', { processes: 'array' })['processes'] as unknown[];
+  return list.map((p) => check(p, 'process', { procId: 'number', pid: 'number', argv: 'array', state: 'string', outputBytes: 'number', exitCode: 'number?', signal: 'string?' }) as unknown as ProcessEntry);
 };

@@ -56,7 +56,7 @@ async function feedStdin(p: { write(b: Uint8Array): Promise<void>; end(): Promis
   await p.end();
 }
 
-async function copy(from: AsyncIterable<Buffer>, to: NodeJS.WriteStream): Promise<void> {
+export async function copy(from: AsyncIterable<Buffer>, to: NodeJS.WriteStream): Promise<void> {
   for await (const chunk of from) {
     if (!to.write(chunk)) await new Promise<void>((resolve) => to.once('drain', resolve));
   }

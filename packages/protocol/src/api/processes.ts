@@ -81,3 +81,18 @@ export const KillRequest = Closed({
 export type KillRequest = Static<typeof KillRequest>;
 
 export const WaitResponse = ProcessExit;
+
+export const ProcessEntry = Closed({
+  procId: Type.Integer({ description: "The agent's process id: use it to reattach, write stdin, signal or wait" }),
+  pid: Type.Integer({ description: 'Its pid inside the sandbox' }),
+  argv: Type.Array(Type.String()),
+  state: Type.Union([Type.Literal('running'), Type.Literal('exited')]),
+  outputBytes: Type.Integer({ minimum: 0, description: 'End of its output so far: a reattach from here reads only what comes next' }),
+  exitCode: Nullable(Type.Integer()),
+  signal: Nullable(Type.String({ description: 'e.g. SIGKILL, when a signal ended it' })),
+  pty: Nullable(Type.Boolean({ description: 'On a terminal; null when this shedd did not start it and cannot tell' })),
+});
+export type ProcessEntry = Static<typeof ProcessEntry>;
+
+export const ProcessListResponse = Closed({ processes: Type.Array(ProcessEntry) });
+export type ProcessListResponse = Static<typeof ProcessListResponse>;

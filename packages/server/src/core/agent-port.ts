@@ -84,6 +84,18 @@ export interface AgentDirEntry {
   readonly target?: string;
 }
 
+/** A process the agent keeps (running, or exited with its output still held). */
+export interface AgentProcessInfo {
+  readonly procId: number;
+  readonly pid: number;
+  readonly argv: readonly string[];
+  readonly state: 'running' | 'exited';
+  /** End of its output sequence so far. */
+  readonly outputBytes: number;
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+}
+
 export interface AgentCallOptions {
   signal?: AbortSignal;
 }
@@ -91,6 +103,8 @@ export interface AgentCallOptions {
 export interface AgentPort {
   exec(opts: AgentExecOptions): AgentProcess;
   attach(procId: number, opts?: AgentCallOptions & { offset?: number }): AgentProcess;
+  /** The processes the agent keeps, buffered execs included. */
+  ps(opts?: AgentCallOptions): Promise<AgentProcessInfo[]>;
   read(path: string, opts?: AgentCallOptions): AsyncIterable<Buffer>;
   /** Resolves with the bytes written. */
   writeFile(path: string, data: AsyncIterable<Uint8Array>, opts?: AgentCallOptions & { mode?: number; append?: boolean }): Promise<number>;

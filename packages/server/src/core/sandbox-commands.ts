@@ -1,5 +1,5 @@
 import { LIMITS } from '@shed/protocol';
-import type { AgentExecOptions, AgentExit, AgentProcess, TerminalSize } from './agent-port.js';
+import type { AgentExecOptions, AgentExit, AgentProcess, AgentProcessInfo, TerminalSize } from './agent-port.js';
 import { fromAgentError, viaAgent } from './agent-errors.js';
 import { ShedError, invalidArgument } from './errors.js';
 import type { LiveSandbox } from './live-sandbox.js';
@@ -38,6 +38,12 @@ export interface ExecResult extends Omit<AgentExit, 'outputBytes'> {
   /** Output went past maxOutputBytes: the process was killed and the rest dropped. */
   readonly truncated: boolean;
   readonly timings: PhaseTimings;
+}
+
+/** A process of a sandbox, as its agent keeps it. */
+export interface ProcessSummary extends AgentProcessInfo {
+  /** On a terminal; null when this shedd did not start it and cannot tell (spawned before a restart). */
+  readonly pty: boolean | null;
 }
 
 export interface SpawnCommand extends CommandSpec {
@@ -83,9 +89,20 @@ export class SandboxCommands {
     const { live } = this.#sandboxes.live(ref);
     const proc = startOnAgent(live, cmd, cmd.stdin === true, `spawn ${cmd.argv[0] ?? ''} in ${ref}`, cmd.pty);
     const started = await viaAgent(`spawn ${cmd.argv[0] ?? ''} in ${ref}`, () => proc.started);
-    const p = new SpawnedProcess(live.agent, proc, started, cmd.argv, { pty: cmd.pty !== undefined });
+    const p = new SpawnedProcess(live.agent, proc, started, cmd.argv, { pty: cmd.pty !== undefined, stdin: cmd.stdin === true || cmd.pty !== undefined });
     live.addProcess(p);
     return p;
+  }
+
+  /**
+   * Every process the sandbox's agent keeps: running ones, and exited ones whose output it
+   * still holds. The agent is asked, not shedd's memory, so processes spawned before a
+   * restart are listed too.
+   */
+  async list(ref: string, opts: { signal?: AbortSignal } = {}): Promise<ProcessSummary[]> {
+    const { live } = this.#sandboxes.live(ref);
+    const procs = await viaAgent(`list the processes of ${ref}`, () => live.agent.ps(opts.signal === undefined ? {} : { signal: opts.signal }));
+    return procs.map((p) => ({ ...p, pty: live.processes.get(p.procId)?.pty ?? null }));
   }
 
   /**

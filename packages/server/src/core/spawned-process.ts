@@ -20,6 +20,8 @@ export class SpawnedProcess {
   readonly argv: readonly string[];
   /** Runs on a pseudo-terminal (resizable; stdout and stderr merged); undefined when not known (adopted after a restart). */
   readonly pty: boolean | undefined;
+  /** Has an input to write to (a stdin pipe or a terminal); undefined when not known (adopted). */
+  readonly stdin: boolean | undefined;
   readonly #agent: AgentPort;
   #proc: AgentProcess;
   readonly #output: ProcessOutput;
@@ -28,9 +30,10 @@ export class SpawnedProcess {
   #waiters = 0;
   #supersede: AbortController | undefined;
 
-  constructor(agent: AgentPort, proc: AgentProcess, started: AgentStarted, argv: readonly string[], opts: { pty?: boolean | undefined } = {}) {
+  constructor(agent: AgentPort, proc: AgentProcess, started: AgentStarted, argv: readonly string[], opts: { pty?: boolean | undefined; stdin?: boolean | undefined } = {}) {
     this.#agent = agent;
     this.pty = opts.pty;
+    this.stdin = opts.stdin;
     this.#proc = proc;
     this.procId = started.procId;
     this.pid = started.pid;
@@ -88,11 +91,22 @@ export class SpawnedProcess {
   }
 
   write(data: Uint8Array, signal?: AbortSignal): Promise<void> {
+    this.#checkStdin();
     return viaAgent(`write to the stdin of process ${this.procId}`, () => this.#proc.write(data, { signal }));
   }
 
   endStdin(): Promise<void> {
+    this.#checkStdin();
     return viaAgent(`close the stdin of process ${this.procId}`, () => this.#proc.end());
+  }
+
+  // The agent drops input for a process without a pipe; saying so beats a write that vanishes.
+  #checkStdin(): void {
+    if (this.stdin === false) {
+      throw new ShedError('failed_precondition', `process ${this.procId} has no stdin; spawn it with stdin: true to write to it`, {
+        details: { procId: this.procId },
+      });
+    }
   }
 
   kill(signal: NodeJS.Signals | number): Promise<void> {

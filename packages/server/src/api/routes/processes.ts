@@ -1,5 +1,5 @@
 import {
-  Empty, ExecRequest, ExecResponse, KillRequest, OUTPUT_CONTENT_TYPE, OutputQuery, ProcessParams, ROUTES, SandboxParams, SpawnRequest,
+  Empty, ExecRequest, ExecResponse, KillRequest, OUTPUT_CONTENT_TYPE, OutputQuery, ProcessListResponse, ProcessParams, ROUTES, SandboxParams, SpawnRequest,
   SpawnResponse, StdinQuery, StdinResponse, WaitResponse, encodeOutputRecord,
 } from '@shed/protocol';
 import { Readable } from 'node:stream';
@@ -27,6 +27,10 @@ export function processRoutes(app: Api, { commands }: ApiDeps): void {
     const p = await commands.spawn(req.params.sandbox, req.body);
     return reply.status(201).send({ procId: p.procId, pid: p.pid });
   });
+
+  app.get(ROUTES.processes, { schema: { params: SandboxParams, response: { 200: ProcessListResponse } } }, async (req, reply) => ({
+    processes: (await commands.list(req.params.sandbox, { signal: abortOnClose(reply.raw) })).map((p) => ({ ...p, argv: [...p.argv] })),
+  }));
 
   // Output as one chunked response of records (@shed/protocol output-frames): the unix
   // socket's own flow control reaches the agent, so a slow reader slows the process rather
