@@ -1,13 +1,12 @@
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { ActivityTracker } from './activity.js';
 import type { AgentPort } from './agent-port.js';
 import { CleanupStack } from './cleanup.js';
+import { replayCreate, undone } from './create-replay.js';
 import type { Driver, DriverHandles, IdMap, RunningSandbox } from './driver.js';
 import { ShedError, asShedError, notFound } from './errors.js';
 import { EventBus } from './event-bus.js';
 import { faultPoint } from './faults.js';
-import { loadHandles, saveHandles } from './handles-file.js';
+import { saveHandles } from './handles-file.js';
 import { isSandboxId, newSandboxId, type SandboxId } from './ids.js';
 import type { ImageService, ResolvedImage } from './images.js';
 import { LiveSandbox, commandDefaults } from './live-sandbox.js';
@@ -17,16 +16,10 @@ import { PhaseTimer, type PhaseTimings } from './phase-timer.js';
 import { pruneSystem, type SystemPruneOptions, type SystemPruneResult } from './prune.js';
 import { recheckSandbox } from './recheck.js';
 import { reconcile, type ReconcileReport } from './reconcile.js';
+import { SandboxDirs } from './sandbox-dirs.js';
 import { buildSpec, parseLabelFilters, type CreateSandboxCommand } from './sandbox-spec.js';
 import type { OperationKind, OperationRecord, Persistence, SandboxRecord, SandboxSpec } from './sandboxes.js';
 import { transition } from './state.js';
-
-/**
- * A create that left nothing behind for a reason outside the request (shedd crashed and the
- * create was rolled back, or it was cancelled): a retry with its idempotency key runs anew
- * rather than replaying a failure that told the client to retry.
- */
-const undone = (op: OperationRecord): boolean => op.state === 'rolled_back' || (op.state === 'failed' && op.error?.code === 'unavailable');
 
 /** The subset of a pino logger core writes to. */
 export interface ServiceLog {
@@ -66,6 +59,7 @@ export interface StopOptions {
  */
 export class SandboxService {
   readonly #d: SandboxServiceDeps;
+  readonly #dirs: SandboxDirs;
   readonly #locks = new KeyedMutex<SandboxId>();
   readonly #live = new Map<SandboxId, LiveSandbox>();
   /** Names claimed by creates in flight, so two creates cannot both take one. */
@@ -78,6 +72,7 @@ export class SandboxService {
 
   constructor(deps: SandboxServiceDeps) {
     this.#d = deps;
+    this.#dirs = new SandboxDirs(deps.driver.name, deps.dataDir, deps.runDir);
     this.events = deps.events ?? new EventBus();
     this.#activity = new ActivityTracker(deps.store.sandboxes);
   }
@@ -122,7 +117,7 @@ export class SandboxService {
   async create(cmd: CreateSandboxCommand, opts: { signal?: AbortSignal } = {}): Promise<SandboxRecord> {
     if (cmd.idempotencyKey !== undefined) {
       const prior = this.#d.store.operations.findByKey(cmd.idempotencyKey);
-      if (prior !== undefined && !undone(prior)) return this.#replayCreate(prior);
+      if (prior !== undefined && !undone(prior)) return replayCreate(prior, (id) => this.get(id));
       if (prior !== undefined) this.#d.store.operations.releaseKey(prior.id);
     }
     const id = newSandboxId();
@@ -144,7 +139,7 @@ export class SandboxService {
     const cleanup = new CleanupStack();
     try {
       // The driver makes the sandbox's directories (it knows their modes); core removes them on failure.
-      cleanup.push('remove the sandbox directories', () => this.#removeDirs(id));
+      cleanup.push('remove the sandbox directories', () => this.#dirs.remove(id));
       const image = await timer.time('image', () => this.#d.images.resolve(spec.image, { signal }));
       const running = await this.#startDriver(id, spec, image, timer, cleanup, signal);
       faultPoint('create.after-driver');
@@ -237,7 +232,7 @@ export class SandboxService {
         faultPoint('delete.after-intent');
         await this.#d.driver.destroy(await this.#takeHandles(id));
         faultPoint('delete.after-destroy');
-        await this.#removeDirs(id);
+        await this.#dirs.remove(id);
         transition(deleting, 'deleted');
         this.#d.store.transaction(() => {
           this.#d.store.sandboxes.remove(id);
@@ -261,12 +256,11 @@ export class SandboxService {
       driver: this.#d.driver,
       store: this.#d.store,
       log: this.#d.log,
-      runRoot: join(this.#d.runDir, 'sandboxes'),
-      stateRoot: join(this.#d.dataDir, 'sandboxes'),
-      savedHandles: (id) => loadHandles(this.#runDirOf(id)).catch(() => null),
-      bareHandles: (id) => this.#bareHandles(id),
+      ...this.#dirs.roots,
+      savedHandles: (id) => this.#dirs.saved(id),
+      bareHandles: (id) => this.#dirs.bareHandles(id),
       attach: async (rec, running) => this.#register(rec.id, await this.#liveOf(rec, running)),
-      removeDirs: (id) => this.#removeDirs(id),
+      removeDirs: (id) => this.#dirs.remove(id),
       knownIds: this.#knownIds(),
       events: this.events,
     });
@@ -279,7 +273,7 @@ export class SandboxService {
    */
   async checkSandbox(id: SandboxId, foundBy: string): Promise<Liveness> {
     return this.#locks.run(id, () => recheckSandbox({
-      ...this.#d, events: this.events, live: this.#live, savedHandles: (i) => this.#savedHandles(i),
+      ...this.#d, events: this.events, live: this.#live, savedHandles: (i) => this.#dirs.savedOrBare(i),
       relinked: async (rec, running) => this.#register(rec.id, await this.#liveOf(rec, running)),
     }, id, foundBy));
   }
@@ -290,8 +284,7 @@ export class SandboxService {
    * from the start of its create. With `images`, also prunes images no sandbox uses.
    */
   async prune(opts: SystemPruneOptions = {}): Promise<SystemPruneResult> {
-    const roots = { runRoot: join(this.#d.runDir, 'sandboxes'), stateRoot: join(this.#d.dataDir, 'sandboxes') };
-    return pruneSystem(this.#d, roots, this.#knownIds(), opts);
+    return pruneSystem(this.#d, this.#dirs.roots, this.#knownIds(), opts);
   }
 
   /** Processes in a running sandbox besides its PID 1 (the idle timeout's other half). */
@@ -323,12 +316,12 @@ export class SandboxService {
   async #startDriver(
     id: SandboxId, spec: SandboxSpec, image: ResolvedImage, timer: PhaseTimer, cleanup: CleanupStack, signal?: AbortSignal,
   ): Promise<LiveSandbox> {
-    const runDir = this.#runDirOf(id);
+    const runDir = this.#dirs.runDirOf(id);
     const running = await timer.time('driver', () =>
       this.#d.driver.create(
         {
           id, lowerDirs: [image.rootfs], hostname: spec.hostname, resources: spec.resources, network: spec.network,
-          idMap: this.#d.idMap, stateDir: this.#stateDirOf(id), runDir,
+          idMap: this.#d.idMap, stateDir: this.#dirs.stateDirOf(id), runDir,
         },
         { signal, timer },
       ),
@@ -361,14 +354,6 @@ export class SandboxService {
     return { has: (id) => this.#creating.has(id) || this.#d.store.sandboxes.get(id) !== undefined };
   }
 
-  async #savedHandles(id: SandboxId): Promise<DriverHandles> {
-    return (await loadHandles(this.#runDirOf(id)).catch(() => null)) ?? this.#bareHandles(id);
-  }
-
-  async #removeDirs(id: SandboxId): Promise<void> {
-    await Promise.all([rm(this.#stateDirOf(id), { recursive: true, force: true }), rm(this.#runDirOf(id), { recursive: true, force: true })]);
-  }
-
   /** The sandbox's handles, taking it out of the live set (its agent link is closed). */
   async #takeHandles(id: SandboxId): Promise<DriverHandles> {
     const live = this.#live.get(id);
@@ -378,12 +363,7 @@ export class SandboxService {
       return live.handles;
     }
     // Not live (stopped, or the host rebooted): the saved handles, else bare ones.
-    return this.#savedHandles(id);
-  }
-
-  /** Handles the driver can still find and remove what it made with, from the id and directories alone. */
-  #bareHandles(id: SandboxId): DriverHandles {
-    return { driver: this.#d.driver.name, id, data: { stateDir: this.#stateDirOf(id), runDir: this.#runDirOf(id) } };
+    return this.#dirs.savedOrBare(id);
   }
 
   async #undo(cleanup: CleanupStack, id: SandboxId, opts: { keepDirs?: boolean } = {}): Promise<void> {
@@ -410,19 +390,6 @@ export class SandboxService {
     return e;
   }
 
-  #replayCreate(prior: OperationRecord): SandboxRecord {
-    if (prior.state === 'done' && prior.sandboxId !== null) return this.get(prior.sandboxId);
-    if (prior.state === 'pending') {
-      throw new ShedError('failed_precondition', 'a create with this idempotency key is still in progress; retry shortly', {
-        details: { idempotencyKey: prior.idempotencyKey },
-      });
-    }
-    const err = prior.error ?? { code: 'internal' as const, message: 'the earlier create failed' };
-    throw new ShedError(err.code, `the earlier create with this idempotency key failed: ${err.message}; use a new key to try again`, {
-      details: { idempotencyKey: prior.idempotencyKey },
-    });
-  }
-
   #claimName(name: string | null): void {
     if (name === null) return;
     if (this.#claimedNames.has(name) || this.#d.store.sandboxes.getByName(name) !== undefined) {
@@ -435,13 +402,5 @@ export class SandboxService {
 
   #agentOf(running: RunningSandbox): AgentPort {
     return this.#d.agentOf?.(running) ?? running.agent;
-  }
-
-  #stateDirOf(id: SandboxId): string {
-    return join(this.#d.dataDir, 'sandboxes', id);
-  }
-
-  #runDirOf(id: SandboxId): string {
-    return join(this.#d.runDir, 'sandboxes', id);
   }
 }
