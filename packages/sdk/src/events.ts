@@ -1,6 +1,7 @@
 import type { EventType, ShedEvent } from '@shed/protocol';
 import { EVENTS_CONTENT_TYPE, EVENT_TYPES, ROUTES } from '@shed/protocol/client';
-import { createParser, type EventSourceMessage } from 'eventsource-parser';
+// Types only: the parser is loaded when a stream is read, not with every `shed` command (start-up).
+import type { EventSourceMessage } from 'eventsource-parser';
 import { ShedApiError, isRecord } from './errors.js';
 import type { CallOptions, StreamResponse, Transport } from './transport.js';
 
@@ -67,11 +68,12 @@ export class EventStream implements AsyncIterable<ShedEvent> {
 
   /** Yields the events of one response; returns the overflow notice's lastSeq, or undefined when it simply ended. */
   async *#read(res: StreamResponse): AsyncGenerator<ShedEvent, number | undefined> {
+    const { createParser } = await import('eventsource-parser');
     const got: EventSourceMessage[] = [];
     const parser = createParser({ onEvent: (m) => got.push(m) });
     const text = new TextDecoder();
     for await (const chunk of res.body) {
-      parser.feed(text.decode(chunk as Buffer, { stream: true })); // undici's body yields Buffers (no encoding set).
+      parser.feed(text.decode(chunk as Buffer, { stream: true })); // an IncomingMessage yields Buffers (no encoding set).
       for (const m of got.splice(0)) {
         if (m.event === 'overflow') return lastSeqOf(m.data);
         if (m.event === 'gap') throw gapError(m.data);

@@ -39,7 +39,7 @@ export class SandboxFiles {
   /** The file's bytes as they arrive; a missing file rejects before any byte. */
   async readStream(path: string, opts: CallOptions = {}): Promise<AsyncIterable<Buffer>> {
     const res = await this.#t.send('GET', this.#route(ROUTES.fileContent), { query: { path }, signal: opts.signal });
-    return res.body as AsyncIterable<Buffer>; // undici's body without an encoding yields Buffers.
+    return res.body as AsyncIterable<Buffer>; // an IncomingMessage without an encoding yields Buffers.
   }
 
   /** Writes (streams) the data; resolves with the bytes written. */

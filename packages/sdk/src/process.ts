@@ -87,7 +87,7 @@ export class SandboxProcess {
     try {
       if (res.headers['content-type'] !== OUTPUT_CONTENT_TYPE) throw new ShedApiError('internal', 'the output stream has the wrong content type');
       for await (const chunk of res.body) {
-        for (const rec of decoder.push(chunk as Buffer)) { // undici's body yields Buffers (no encoding set).
+        for (const rec of decoder.push(chunk as Buffer)) { // an IncomingMessage yields Buffers (no encoding set).
           if (rec.kind === 'stdout' || rec.kind === 'stderr') {
             const q = rec.kind === 'stdout' ? this.#out : this.#err;
             q.push(Buffer.from(rec.data));

@@ -1,6 +1,7 @@
 import type { ProcessExit } from '@shed/protocol';
 import { TERMINAL_CLOSE, TERMINAL_MAX_MESSAGE_BYTES } from '@shed/protocol/client';
-import WebSocket, { type RawData } from 'ws';
+// Types only: ws is loaded when a terminal opens, not with every `shed` command (start-up).
+import type { RawData, WebSocket } from 'ws';
 import { ByteQueue } from './byte-queue.js';
 import { ShedApiError, errorFromResponse } from './errors.js';
 import { parseServerMessage, type ServerMessage } from './terminal-messages.js';
@@ -103,7 +104,7 @@ export class Terminal implements AsyncIterable<Buffer> {
   }
 
   #send(data: string | Uint8Array): Promise<void> {
-    if (this.#ws.readyState !== WebSocket.OPEN) {
+    if (this.#ws.readyState !== this.#ws.OPEN) {
       return Promise.reject(new ShedApiError('failed_precondition', `the terminal of process ${this.procId} is closed; attach again to send to it`));
     }
     return new Promise((resolve, reject) => this.#ws.send(data, { binary: typeof data !== 'string' }, (err) => (err === undefined || err === null ? resolve() : reject(err))));
@@ -128,8 +129,9 @@ export class Terminal implements AsyncIterable<Buffer> {
 }
 
 /** Opens the WebSocket at `target.url` (with its headers: the bearer token over TCP) and resolves once shedd says the process started. */
-export function openTerminal(target: { url: string; headers: Record<string, string> }, signal?: AbortSignal): Promise<Terminal> {
+export async function openTerminal(target: { url: string; headers: Record<string, string> }, signal?: AbortSignal): Promise<Terminal> {
   signal?.throwIfAborted();
+  const { WebSocket } = await import('ws');
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(target.url, { maxPayload: 2 * TERMINAL_MAX_MESSAGE_BYTES, perMessageDeflate: false, headers: target.headers });
     const fail = (err: unknown): void => {

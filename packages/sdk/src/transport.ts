@@ -1,5 +1,6 @@
-import { Readable } from 'node:stream';
-import { Agent, type Dispatcher } from 'undici';
+import { Agent, request, type ClientRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { Readable } from 'node:stream';
 import { ShedApiError, errorFromResponse } from './errors.js';
 
 export type Query = Readonly<Record<string, string | number | boolean | readonly string[] | undefined>>;
@@ -29,9 +30,12 @@ export interface StreamResponse {
 }
 
 /**
- * HTTP to shedd with undici: over the unix socket, or over TCP with `Authorization: Bearer`.
- * One keep-alive pool either way. No timeouts of undici's own: an exec waits for its command
- * and an output stream follows a process for as long as it runs; callers pass a signal.
+ * HTTP to shedd with node:http: over the unix socket, or over TCP with `Authorization: Bearer`.
+ * One keep-alive pool either way. No timeouts: an exec waits for its command and an output
+ * stream follows a process for as long as it runs; callers pass a signal.
+ *
+ * Not undici: loading it costs ~160 ms of start-up here (node:http is already in the binary),
+ * and every `shed` command pays start-up on its critical path.
  */
 export class Transport {
   readonly endpoint: Endpoint;
@@ -40,6 +44,7 @@ export class Transport {
   readonly #origin: string;
   readonly #auth: string | undefined;
   #agent: Agent | undefined;
+  readonly #tls: boolean;
 
   constructor(endpoint: Endpoint) {
     this.endpoint = endpoint;
@@ -47,17 +52,19 @@ export class Transport {
       this.where = endpoint.socketPath;
       this.#origin = 'http://localhost';
       this.#auth = undefined;
+      this.#tls = false;
     } else {
       this.where = endpoint.url;
       this.#origin = new URL(endpoint.url).origin;
       this.#auth = endpoint.token === undefined ? undefined : `Bearer ${endpoint.token}`;
+      this.#tls = this.#origin.startsWith('https:');
     }
   }
 
   /** Made on first use and after close(): like node:http's Agent, a closed transport stays usable. */
   #pool(): Agent {
-    const common = { headersTimeout: 0, bodyTimeout: 0, connections: 64 };
-    this.#agent ??= 'socketPath' in this.endpoint ? new Agent({ ...common, connect: { socketPath: this.endpoint.socketPath } }) : new Agent(common);
+    const opts = { keepAlive: true, maxSockets: 64 };
+    this.#agent ??= this.#tls ? new HttpsAgent(opts) : new Agent(opts);
     return this.#agent;
   }
 
@@ -82,24 +89,24 @@ export class Transport {
     if (this.#auth !== undefined) headers['authorization'] = this.#auth;
     if (opts.json !== undefined) headers['content-type'] = 'application/json';
     else if (opts.raw !== undefined) headers['content-type'] = opts.contentType ?? 'application/octet-stream';
-    const body = opts.json !== undefined ? JSON.stringify(opts.json) : bodyOf(opts.raw);
-    let res: Dispatcher.ResponseData;
-    try {
-      res = await this.#pool().request({
-        origin: this.#origin, path: withQuery(path, opts.query), method: method as Dispatcher.HttpMethod, headers, body, signal: opts.signal,
-      }); // method: one of the few the SDK's own calls use
-    } catch (err) {
-      throw this.#connectionError(err, opts.signal);
-    }
-    if (res.statusCode >= 200 && res.statusCode < 300) return res;
-    throw errorFromResponse(res.statusCode, await readText(res.body));
+    const where = 'socketPath' in this.endpoint ? { socketPath: this.endpoint.socketPath } : { host: new URL(this.#origin).hostname, port: new URL(this.#origin).port };
+    const res = await new Promise<IncomingMessage>((resolve, reject) => {
+      const req = (this.#tls ? httpsRequest : request)(
+        { ...where, agent: this.#pool(), method, path: withQuery(path, opts.query), headers, signal: opts.signal }, resolve,
+      );
+      req.on('error', (err) => reject(this.#connectionError(err, opts.signal)));
+      writeBody(req, opts).catch((err: unknown) => req.destroy(err instanceof Error ? err : new Error(String(err))));
+    });
+    const statusCode = res.statusCode ?? 0;
+    if (statusCode >= 200 && statusCode < 300) return { statusCode, headers: res.headers, body: res };
+    throw errorFromResponse(statusCode, await readText(res));
   }
 
   /** Drops every connection (open streams end) so the process can exit; a later call reconnects. */
   close(): void {
     const agent = this.#agent;
     this.#agent = undefined;
-    void agent?.destroy().catch(() => undefined);
+    agent?.destroy();
   }
 
   /**
@@ -128,7 +135,7 @@ export class Transport {
   }
 }
 
-/** undici reports a refused connect with the errno's code on the error or on its cause. */
+/** A refused connect carries the errno's code on the error (or on its cause, when wrapped). */
 function errnoOf(err: unknown): string | undefined {
   for (let e: unknown = err, depth = 0; e instanceof Error && depth < 3; e = e.cause, depth++) {
     if ('code' in e && typeof e.code === 'string' && /^E[A-Z]+$/.test(e.code)) return e.code;
@@ -136,14 +143,24 @@ function errnoOf(err: unknown): string | undefined {
   return undefined;
 }
 
-/** undici streams a Readable; any other async iterable is wrapped into one. */
-function bodyOf(raw: RequestOptions['raw']): Readable | Uint8Array | undefined {
-  return raw === undefined || raw instanceof Uint8Array || raw instanceof Readable ? raw : Readable.from(raw, { objectMode: false });
+async function writeBody(req: ClientRequest, opts: RequestOptions): Promise<void> {
+  if (opts.json !== undefined) return void req.end(JSON.stringify(opts.json));
+  if (opts.raw === undefined) return void req.end();
+  if (opts.raw instanceof Uint8Array) return void req.end(opts.raw);
+  for await (const chunk of opts.raw) {
+    if (!req.write(chunk)) {
+      await new Promise<void>((resolve, reject) => {
+        req.once('drain', resolve);
+        req.once('close', () => reject(new Error('request closed while sending its body')));
+      });
+    }
+  }
+  req.end();
 }
 
 export async function readText(body: Readable): Promise<string> {
   const parts: Buffer[] = [];
-  for await (const chunk of body) parts.push(chunk as Buffer); // undici's body yields Buffers (no encoding set).
+  for await (const chunk of body) parts.push(chunk as Buffer); // IncomingMessage yields Buffers (no encoding set).
   return Buffer.concat(parts).toString('utf8');
 }
 
