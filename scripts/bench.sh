@@ -6,4 +6,5 @@ cd "$(dirname "$0")/.."
 [ "$(id -u)" -eq 0 ] || { echo "bench: run as root (agents run in their own pid namespaces)" >&2; exit 1; }
 make -s -C agent
 npx tsc -b tsconfig.json
-exec node build/bench/main.js "$@"
+trap 'bash scripts/tidy-cgroups.sh' EXIT
+node build/bench/main.js "$@"
