@@ -86,6 +86,13 @@ program.command('events').description('stream sandbox events until Ctrl-C').opti
 program.command('cp').description('copy a file into or out of a sandbox (ID:/path on one side)').argument('<src>').argument('<dst>')
   .action(act(async (src: string, dst: string) => (await import('./commands/cp.js')).cpCommand(src, dst, g())));
 
+program.command('snapshot').description("snapshot running sandboxes' files (they keep running); 'snapshot ls', 'snapshot rm ID…' manage them")
+  .argument('<sandbox|ls|rm>').argument('[more...]')
+  .action(act(async (first: string, rest: string[]) => (await import('./commands/snapshots.js')).snapshotCommand(first, rest, g())));
+program.command('fork').description('new sandboxes on a snapshot\'s files, each with its own writable layer; prints their ids').argument('<snapshot>')
+  .option('-n, --count <n>', 'how many (1-32)').option('--name <name>', 'a name per fork (repeatable)', collect)
+  .action(act(async (snap: string, f) => (await import('./commands/snapshots.js')).forkCommand(snap, f, g())));
+
 const image = program.command('image').description('manage images');
 image.command('ls').description('list images').action(act(async () => (await import('./commands/images.js')).imageLs(g())));
 image.command('pull').description('pull an image from a registry').argument('<ref>').option('--name <name>')

@@ -1,7 +1,7 @@
 // The public surface of @shed/sdk.
 export type {
   DirListEntry, DoctorCheck, DoctorResponse, DoctorStatus, EventType, FileKind, FileStatResponse, HealthResponse, ImageInfo, ProcessEntry, ProcessExit,
-  PruneImagesResponse, PruneSystemResponse, SandboxInfo, ShedEvent,
+  PruneImagesResponse, PruneSystemResponse, SandboxInfo, ShedEvent, SnapshotInfo, SnapshotResponse,
 } from '@shed/protocol';
 export type { ErrorCode } from '@shed/protocol/client';
 export { ShedApiError } from './errors.js';
@@ -9,10 +9,11 @@ export { EventStream, type EventsOptions } from './events.js';
 export { SandboxFiles, type WriteOptions } from './files.js';
 export { Images } from './images.js';
 export type {
-  AttachOptions, AttachTerminalOptions, ConnectOptions, CreateOptions, ExecOptions, ListOptions, PruneOptions, ShellOptions, SpawnOptions, StopOptions,
+  AttachOptions, AttachTerminalOptions, ConnectOptions, CreateOptions, ExecOptions, ForkOptions, ListOptions, PruneOptions, ShellOptions, SpawnOptions, StopOptions,
 } from './options.js';
 export { SandboxProcess } from './process.js';
 export { Sandbox, type ExecResult } from './sandbox.js';
 export { Sandboxes, Shed } from './shed.js';
+export { Snapshots } from './snapshots.js';
 export { Terminal, type TerminalSize } from './terminal.js';
 export type { CallOptions } from './transport.js';

@@ -83,6 +83,14 @@ export interface StopOptions extends CallOptions {
   graceMs?: number;
 }
 
+/** Options of sandboxes.fork. */
+export interface ForkOptions extends CallOptions {
+  /** How many sandboxes, 1 to 32. @default 1 (or the number of names) */
+  count?: number;
+  /** One name per fork. @default none */
+  names?: string[];
+}
+
 /** Options of sandboxes.list. */
 export interface ListOptions extends CallOptions {
   /** Only sandboxes carrying all of these labels. @default {} */

@@ -1,10 +1,10 @@
-import type { ProcessEntry, ProcessExit, SandboxInfo } from '@shed/protocol';
+import type { ProcessEntry, ProcessExit, SandboxInfo, SnapshotResponse } from '@shed/protocol';
 import { ROUTES, routePath } from '@shed/protocol/client';
 import { ShedApiError } from './errors.js';
 import { SandboxFiles } from './files.js';
 import type { AttachOptions, AttachTerminalOptions, ExecOptions, ShellOptions, SpawnOptions, StopOptions } from './options.js';
 import { SandboxProcess } from './process.js';
-import { asExec, asProcessList, asSandbox, asSpawn } from './shapes.js';
+import { asExec, asProcessList, asSandbox, asSnapshotTaken, asSpawn } from './shapes.js';
 import { openTerminal, type Terminal } from './terminal.js';
 import { withQuery, type CallOptions, type Transport } from './transport.js';
 
@@ -116,6 +116,14 @@ export class Sandbox {
 
   async start(opts: CallOptions = {}): Promise<void> {
     this.#info = asSandbox(await this.#t.json('POST', this.#route(ROUTES.start), { json: {}, signal: opts.signal }));
+  }
+
+  /**
+   * Captures its filesystem as a snapshot (a read-only layer) while it keeps running; fork
+   * new sandboxes from it with `shed.sandboxes.fork(snapshot)`.
+   */
+  async snapshot(opts: CallOptions = {}): Promise<SnapshotResponse> {
+    return asSnapshotTaken(await this.#t.json('POST', this.#route(ROUTES.snapshotSandbox), { json: {}, signal: opts.signal }));
   }
 
   /** Stops it if running and removes everything it had. */

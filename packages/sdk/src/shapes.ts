@@ -1,6 +1,6 @@
 import type {
   DirListEntry, DoctorResponse, ExecResponse, FileStatResponse, HealthResponse, ImageInfo, ProcessEntry, ProcessExit, PruneImagesResponse, PruneSystemResponse,
-  SandboxInfo, SpawnResponse, WriteFileResponse,
+  SandboxInfo, SnapshotInfo, SnapshotResponse, SpawnResponse, WriteFileResponse,
 } from '@shed/protocol';
 import { ShedApiError, isRecord } from './errors.js';
 
@@ -36,6 +36,10 @@ export const asSandboxList = (v: unknown): SandboxInfo[] => {
   const list = check(v, 'sandbox list', { sandboxes: 'array' })['sandboxes'] as unknown[];
   return list.map(asSandbox);
 };
+const SNAPSHOT: Shape = { layerId: 'string', sandbox: 'string', bytes: 'number', method: 'string', createdAt: 'string', forks: 'array' };
+export const asSnapshot = (v: unknown): SnapshotInfo => check(v, 'snapshot', SNAPSHOT) as unknown as SnapshotInfo;
+export const asSnapshotTaken = (v: unknown): SnapshotResponse => check(v, 'snapshot', { ...SNAPSHOT, timings: 'object' }) as unknown as SnapshotResponse;
+export const asSnapshotList = (v: unknown): SnapshotInfo[] => (check(v, 'snapshot list', { snapshots: 'array' })['snapshots'] as unknown[]).map(asSnapshot);
 export const asExec = (v: unknown): ExecResponse =>
   check(v, 'exec result', { ...EXIT, stdout: 'string', stderr: 'string', truncated: 'boolean', timings: 'object' }) as unknown as ExecResponse;
 export const asExit = (v: unknown): ProcessExit => check(v, 'exit status', EXIT) as unknown as ProcessExit;

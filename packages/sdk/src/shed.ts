@@ -2,9 +2,10 @@ import type { DoctorResponse, HealthResponse, PruneSystemResponse } from '@shed/
 import { DEFAULT_SOCKET_PATH, ROUTES, routePath } from '@shed/protocol/client';
 import { EventStream, type EventsOptions } from './events.js';
 import { Images } from './images.js';
-import type { ConnectOptions, CreateOptions, ListOptions, PruneOptions } from './options.js';
+import type { ConnectOptions, CreateOptions, ForkOptions, ListOptions, PruneOptions } from './options.js';
 import { Sandbox } from './sandbox.js';
 import { asDoctor, asHealth, asSandbox, asSandboxList, asSystemPrune } from './shapes.js';
+import { Snapshots } from './snapshots.js';
 import { Transport, type CallOptions, type Endpoint } from './transport.js';
 
 /** The sandboxes of one shedd. */
@@ -27,6 +28,14 @@ export class Sandboxes {
     return new Sandbox(this.#t, asSandbox(await this.#t.json('GET', routePath(ROUTES.sandbox, { sandbox: ref }), { signal: opts.signal })));
   }
 
+  /** New sandboxes on a snapshot's files, each with its own writable layer (all or none). */
+  async fork(snapshotOrId: string | { readonly layerId: string }, opts: ForkOptions = {}): Promise<Sandbox[]> {
+    const { signal, ...body } = opts;
+    const id = typeof snapshotOrId === 'string' ? snapshotOrId : snapshotOrId.layerId;
+    const list = asSandboxList(await this.#t.json('POST', routePath(ROUTES.fork, { id }), { json: body, signal }));
+    return list.map((info) => new Sandbox(this.#t, info));
+  }
+
   async list(opts: ListOptions = {}): Promise<Sandbox[]> {
     const label = Object.entries(opts.labels ?? {}).map(([k, v]) => `${k}=${v}`);
     const list = asSandboxList(await this.#t.json('GET', ROUTES.sandboxes, { query: { label }, signal: opts.signal }));
@@ -41,6 +50,7 @@ export class Sandboxes {
 export class Shed {
   readonly sandboxes: Sandboxes;
   readonly images: Images;
+  readonly snapshots: Snapshots;
   /** The unix socket, when connected through one. */
   readonly socketPath: string | undefined;
   /** The TCP listener's URL, when connected through it. */
@@ -53,6 +63,7 @@ export class Shed {
     this.url = 'url' in t.endpoint ? t.endpoint.url : undefined;
     this.sandboxes = new Sandboxes(t);
     this.images = new Images(t);
+    this.snapshots = new Snapshots(t);
   }
 
   static async connect(opts: ConnectOptions = {}): Promise<Shed> {

@@ -30,6 +30,10 @@ export const EVENT_DETAILS = {
   died: Closed({ reason: Type.String() }),
   deleted: Closed({}),
   delete_failed: Failed,
+  /** Its filesystem was captured as a snapshot layer (it kept running). */
+  snapshot: Closed({ layerId: Type.String(), bytes: Type.Integer(), method: Type.String(), timings: Timings }),
+  /** Created as a fork of a snapshot layer (after its `created` event). */
+  forked: Closed({ layerId: Type.String() }),
 } as const satisfies Record<EventType, TSchema>;
 
 const eventOf = <T extends EventType>(type: T) =>

@@ -16,6 +16,7 @@ import { imageRoutes } from './routes/images.js';
 import { observeRoutes } from './routes/observe.js';
 import { processRoutes } from './routes/processes.js';
 import { sandboxRoutes } from './routes/sandboxes.js';
+import { snapshotRoutes } from './routes/snapshots.js';
 import { systemRoutes } from './routes/system.js';
 import { terminalRoutes } from './routes/terminal.js';
 import { websocketOptions } from './websocket.js';
@@ -78,6 +79,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   await app.register(async (api) => {
     systemRoutes(api, deps);
     sandboxRoutes(api, deps);
+    snapshotRoutes(api, deps);
     processRoutes(api, deps);
     fileRoutes(api, deps);
     imageRoutes(api, deps);

@@ -63,6 +63,10 @@ export interface LayerRepo {
   refCount(id: LayerId): number;
   /** Layers nobody holds and no layer sits on, oldest first: what a GC may delete. */
   unreferenced(): LayerRecord[];
+  /** The layer's holders. */
+  refsOf(id: LayerId): LayerRef[];
+  /** Layers with at least one holder of `kind`, oldest first. */
+  heldBy(kind: LayerHolderKind): LayerRecord[];
   /** Removes a layer row; failed_precondition while it is held or has layers above it. */
   removeLayer(id: LayerId): void;
 }

@@ -1,3 +1,5 @@
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { ActivityTracker } from './activity.js';
 import type { AgentPort } from './agent-port.js';
 import { CleanupStack } from './cleanup.js';
@@ -20,6 +22,11 @@ import { SandboxDirs } from './sandbox-dirs.js';
 import { buildSpec, parseLabelFilters, type CreateSandboxCommand } from './sandbox-spec.js';
 import type { OperationKind, OperationRecord, Persistence, SandboxRecord, SandboxSpec } from './sandboxes.js';
 import { transition } from './state.js';
+import { forkOf, type ForkOptions } from './fork.js';
+import type { LayerId } from './layers.js';
+import {
+  deleteSnapshot, holdLayer, listSnapshots, releaseLayer, sandboxLowers, sweepLayerDirs, takeSnapshot, type SnapshotContext, type SnapshotInfo, type SnapshotResult,
+} from './snapshots.js';
 
 /** The subset of a pino logger core writes to. */
 export interface ServiceLog {
@@ -151,6 +158,7 @@ export class SandboxService {
       };
       this.#d.store.transaction(() => {
         this.#d.store.sandboxes.insert(record);
+        if (spec.fromLayer !== undefined) holdLayer(this.#d.store, spec.fromLayer, id);
         this.#d.store.operations.succeed(op.id, { sandboxId: id });
       });
       this.#register(id, running);
@@ -236,6 +244,7 @@ export class SandboxService {
         transition(deleting, 'deleted');
         this.#d.store.transaction(() => {
           this.#d.store.sandboxes.remove(id);
+          if (rec.spec.fromLayer !== undefined) releaseLayer(this.#d.store, rec.spec.fromLayer, id);
           this.#d.store.operations.succeed(op.id, null);
         });
         this.#d.log.info({ sandbox: id }, 'sandbox deleted');
@@ -252,7 +261,7 @@ export class SandboxService {
    * Called once at daemon start, before the API serves.
    */
   async reconcile(): Promise<ReconcileReport> {
-    return reconcile({
+    const report = await reconcile({
       driver: this.#d.driver,
       store: this.#d.store,
       log: this.#d.log,
@@ -264,6 +273,41 @@ export class SandboxService {
       knownIds: this.#knownIds(),
       events: this.events,
     });
+    const layersRoot = this.#snapshotContext().layersRoot;
+    report.swept.push(...(await sweepLayerDirs(this.#d.store, layersRoot, await readdir(layersRoot).catch(() => []))));
+    return report;
+  }
+
+  /** Captures a running sandbox's filesystem as a snapshot layer; the sandbox keeps running. */
+  async snapshot(ref: string, opts: { signal?: AbortSignal } = {}): Promise<SnapshotResult> {
+    const id = this.get(ref).id;
+    return this.#locks.run(id, () => {
+      const { record, live } = this.live(id);
+      return takeSnapshot(this.#snapshotContext(), record, live.handles, opts);
+    });
+  }
+
+  /** New sandboxes on a snapshot's files (cold creates), each with its own writable layer. */
+  async fork(snapshot: string, opts: ForkOptions): Promise<SandboxRecord[]> {
+    return forkOf(this.#d.store, snapshot, opts, {
+      create: (cmd) => this.create(cmd),
+      remove: (id) => this.delete(id),
+      forked: (rec, layerId: LayerId) => this.events.publish('forked', rec, { layerId }),
+    });
+  }
+
+  /** Every snapshot, oldest first. */
+  snapshots(): SnapshotInfo[] {
+    return listSnapshots(this.#d.store);
+  }
+
+  /** Removes a snapshot; failed_precondition while sandboxes forked from it exist. */
+  async deleteSnapshot(ref: string): Promise<void> {
+    await deleteSnapshot(this.#snapshotContext(), ref);
+  }
+
+  #snapshotContext(): SnapshotContext {
+    return { driver: this.#d.driver, store: this.#d.store, layersRoot: join(this.#d.dataDir, 'layers'), events: this.events };
   }
 
   /**
@@ -320,7 +364,7 @@ export class SandboxService {
     const running = await timer.time('driver', () =>
       this.#d.driver.create(
         {
-          id, lowerDirs: [image.rootfs], hostname: spec.hostname, resources: spec.resources, network: spec.network,
+          id, lowerDirs: sandboxLowers(this.#d.store, this.#snapshotContext().layersRoot, spec.fromLayer, image.rootfs), hostname: spec.hostname, resources: spec.resources, network: spec.network,
           idMap: this.#d.idMap, stateDir: this.#dirs.stateDirOf(id), runDir,
         },
         { signal, timer },

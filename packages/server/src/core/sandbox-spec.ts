@@ -2,6 +2,7 @@ import { ENV_NAME_PATTERN, EXPIRE_ACTIONS, HOSTNAME_PATTERN, LABEL_KEY_PATTERN, 
 import type { NetworkMode } from './driver.js';
 import { invalidArgument } from './errors.js';
 import type { SandboxId } from './ids.js';
+import type { LayerId } from './layers.js';
 import type { ExpireAction, SandboxSpec } from './sandboxes.js';
 
 /** What a caller asks for when creating a sandbox. Fields left out take the documented defaults. */
@@ -32,6 +33,8 @@ export interface CreateSandboxCommand {
   idleTimeoutSeconds?: number;
   /** What expiry does. @default 'delete' when the TTL ends, 'stop' when idle */
   onExpire?: ExpireAction;
+  /** A fork: the snapshot layer its filesystem starts from (set by core's fork, not by users). @default none */
+  fromLayer?: LayerId;
 }
 
 const NAME = new RegExp(SANDBOX_NAME_PATTERN);
@@ -64,6 +67,7 @@ export function buildSpec(id: SandboxId, cmd: CreateSandboxCommand): { name: str
       env: checkedMap('env', cmd.env, ENV_NAME, LIMITS.envMax, LIMITS.envValueChars),
       labels: checkedMap('labels', cmd.labels, LABEL_KEY, LIMITS.labelsMax, LIMITS.labelValueChars),
       ...expiry(cmd),
+      ...(cmd.fromLayer === undefined ? {} : { fromLayer: cmd.fromLayer }),
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { NetworkMode, Resources } from './driver.js';
 import type { ErrorCode } from './errors.js';
 import type { ImageDigest, OperationId, SandboxId } from './ids.js';
+import type { LayerId, LayerRepo } from './layers.js';
 import type { PhaseTimings } from './phase-timer.js';
 import type { SandboxState } from './state.js';
 
@@ -24,6 +25,11 @@ export interface SandboxSpec {
   readonly idleTimeoutSeconds?: number;
   /** What expiry does. Absent: delete when the TTL ends, stop when idle. */
   readonly onExpire?: ExpireAction;
+  /**
+   * A fork: the snapshot layer its filesystem starts from (the chain below it, then the image
+   * rootfs, are its lowers). Kept so start after stop and adoption rebuild the same lowers.
+   */
+  readonly fromLayer?: LayerId;
 }
 
 export type ExpireAction = 'stop' | 'delete';
@@ -72,7 +78,7 @@ export interface SandboxPatch {
   readonly lastActiveAt?: number;
 }
 
-export type OperationKind = 'create' | 'delete' | 'stop' | 'start';
+export type OperationKind = 'create' | 'delete' | 'stop' | 'start' | 'snapshot';
 export type OperationState = 'pending' | 'done' | 'failed' | 'rolled_back';
 
 export interface OperationRecord {
@@ -126,5 +132,7 @@ export interface OperationRepo {
 export interface Persistence {
   readonly sandboxes: SandboxRepo;
   readonly operations: OperationRepo;
+  /** Snapshot layers; absent in stores without them (snapshot and fork then fail failed_precondition). */
+  readonly layers?: LayerRepo;
   transaction<T>(fn: () => T): T;
 }

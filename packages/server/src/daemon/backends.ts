@@ -26,7 +26,9 @@ export async function createBackends(db: Db, settings: BackendSettings): Promise
     repo: new SqliteImageRepo(db),
     idMap,
     ...imageStoreKnobs(settings.images),
-    inUse: (digest) => store.sandboxes.list().some((s) => s.imageDigest === digest),
+    // A snapshot layer sits on its image's rootfs (and its row references the image).
+    inUse: (digest) => store.sandboxes.list().some((s) => s.imageDigest === digest)
+      || (store.layers?.heldBy('snapshot').some((l) => l.imageDigest === digest) ?? false),
   });
   return { driver: new ContainerDriver(settings.container), images, store, idMap, sandboxMemoryReader: scopeMemoryReader };
 }

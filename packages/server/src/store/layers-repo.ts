@@ -1,6 +1,6 @@
 import { ShedError, notFound } from '../core/errors.js';
 import { isImageDigest } from '../core/ids.js';
-import { isLayerId, LAYER_HOLDER_KINDS, type LayerId, type LayerRecord, type LayerRef, type LayerRepo, type NewLayer } from '../core/layers.js';
+import { isLayerId, LAYER_HOLDER_KINDS, type LayerHolderKind, type LayerId, type LayerRecord, type LayerRef, type LayerRepo, type NewLayer } from '../core/layers.js';
 import type { Db } from './db.js';
 
 interface LayerRow {
@@ -85,6 +85,25 @@ export class SqliteLayerRepo implements LayerRepo {
          AND NOT EXISTS (SELECT 1 FROM layers c WHERE c.parent_id = l.id)
        ORDER BY created_at, id`,
     ).all();
+    return rows.map(toRecord);
+  }
+
+  refsOf(id: LayerId): LayerRef[] {
+    const rows = this.db.prepare<[string], { holder_kind: string; holder_id: string }>(
+      'SELECT holder_kind, holder_id FROM layer_refs WHERE layer_id = ? ORDER BY holder_kind, holder_id',
+    ).all(id);
+    return rows.map((r) => {
+      const kind = LAYER_HOLDER_KINDS.find((k) => k === r.holder_kind);
+      if (kind === undefined) throw new ShedError('internal', `layer_refs row of ${id} has unknown holder kind '${r.holder_kind}'`);
+      return { layer: id, kind, holder: r.holder_id };
+    });
+  }
+
+  heldBy(kind: LayerHolderKind): LayerRecord[] {
+    const rows = this.db.prepare<[string], LayerRow>(
+      `SELECT ${COLUMNS} FROM layers l WHERE EXISTS (SELECT 1 FROM layer_refs r WHERE r.layer_id = l.id AND r.holder_kind = ?)
+       ORDER BY created_at, id`,
+    ).all(kind);
     return rows.map(toRecord);
   }
 

@@ -1,5 +1,6 @@
 import type { Persistence } from '../core/sandboxes.js';
 import type { Db } from './db.js';
+import { SqliteLayerRepo } from './layers-repo.js';
 import { SqliteOperationRepo } from './operations-repo.js';
 import { SqliteSandboxRepo } from './sandboxes-repo.js';
 
@@ -8,6 +9,7 @@ export function sqlitePersistence(db: Db): Persistence {
   return {
     sandboxes: new SqliteSandboxRepo(db),
     operations: new SqliteOperationRepo(db),
+    layers: new SqliteLayerRepo(db),
     transaction: <T>(fn: () => T): T => db.transaction(fn)(),
   };
 }

@@ -21,6 +21,8 @@ export const SpecColumn = Type.Object(
     ttlSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
     idleTimeoutSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
     onExpire: Type.Optional(Type.Union([Type.Literal('stop'), Type.Literal('delete')])),
+    // Added with forks: the snapshot layer a fork's lowers start from.
+    fromLayer: Type.Optional(Type.String({ pattern: '^ly-[0-9a-f]{16}$' })),
   },
   closed,
 );

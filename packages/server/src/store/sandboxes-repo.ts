@@ -1,7 +1,8 @@
 import type { Db } from './db.js';
 import { ShedError, notFound } from '../core/errors.js';
 import type { ImageDigest, SandboxId } from '../core/ids.js';
-import type { SandboxPatch, SandboxRecord, SandboxRepo } from '../core/sandboxes.js';
+import { isLayerId } from '../core/layers.js';
+import type { SandboxPatch, SandboxRecord, SandboxRepo, SandboxSpec } from '../core/sandboxes.js';
 import { SANDBOX_STATES, type SandboxState } from '../core/state.js';
 import { parseJsonColumn } from './json-column.js';
 import { ErrorColumn, SpecColumn, TimingsColumn } from './row-schemas.js';
@@ -124,7 +125,7 @@ function fromRow(row: Row): SandboxRecord {
     name: row.name,
     imageDigest: row.image_digest as ImageDigest,
     driver: row.driver,
-    spec: parseJsonColumn(SpecColumn, row.spec, `${where} spec`),
+    spec: parseSpec(row.spec, where),
     state: parseState(row.state, where),
     stateReason: row.state_reason,
     lastError: row.last_error === null ? null : parseJsonColumn(ErrorColumn, row.last_error, `${where} last_error`),
@@ -133,6 +134,14 @@ function fromRow(row: Row): SandboxRecord {
     updatedAt: row.updated_at,
     lastActiveAt: row.last_active_at,
   };
+}
+
+function parseSpec(json: string, where: string): SandboxSpec {
+  const { fromLayer, ...spec } = parseJsonColumn(SpecColumn, json, `${where} spec`);
+  if (fromLayer === undefined) return spec;
+  // The column schema checked the layer id pattern; isLayerId narrows it to the brand.
+  if (!isLayerId(fromLayer)) throw new ShedError('internal', `stored ${where} spec has a malformed fromLayer '${fromLayer}'`);
+  return { ...spec, fromLayer };
 }
 
 function parseState(value: string, where: string): SandboxState {

@@ -1,0 +1,45 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Closed, Nullable, SandboxParams, Time, Timings } from './common.js';
+import { SANDBOX_NAME_PATTERN } from './limits.js';
+import { SandboxInfo } from './sandboxes.js';
+
+// Filesystem snapshots (layers) of running sandboxes and forks made from them (docs/snapshots.md).
+
+export const LAYER_ID_PATTERN = '^ly-[0-9a-f]{16}$';
+/** Most sandboxes one fork request makes. */
+export const MAX_FORK_COUNT = 32;
+
+export const SnapshotParams = Closed({ id: Type.String({ pattern: LAYER_ID_PATTERN, description: 'Snapshot (layer) id' }) });
+export type SnapshotParams = Static<typeof SnapshotParams>;
+
+export { SandboxParams as SnapshotSandboxParams };
+
+export const SnapshotInfo = Closed({
+  layerId: Type.String({ pattern: LAYER_ID_PATTERN }),
+  sandbox: Type.String({ description: 'The sandbox it was taken of (it may be gone since)' }),
+  parent: Nullable(Type.String({ description: 'The snapshot layer below it, when taken of a fork' })),
+  imageDigest: Type.String(),
+  depth: Type.Integer({ minimum: 1, description: 'Layers in its chain, itself included' }),
+  bytes: Type.Integer({ minimum: 0, description: 'Allocated bytes of the layer' }),
+  method: Type.Union([Type.Literal('reflink'), Type.Literal('copy')]),
+  createdAt: Time,
+  forks: Type.Array(Type.String(), { description: 'Sandboxes forked from it that still exist' }),
+});
+export type SnapshotInfo = Static<typeof SnapshotInfo>;
+
+export const SnapshotResponse = Closed({ ...SnapshotInfo.properties, timings: Timings });
+export type SnapshotResponse = Static<typeof SnapshotResponse>;
+
+export const ListSnapshotsResponse = Closed({ snapshots: Type.Array(SnapshotInfo) });
+export type ListSnapshotsResponse = Static<typeof ListSnapshotsResponse>;
+
+export const ForkRequest = Closed({
+  count: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_FORK_COUNT, default: 1, description: 'How many sandboxes' })),
+  names: Type.Optional(Type.Array(Type.String({ pattern: SANDBOX_NAME_PATTERN }), {
+    minItems: 1, maxItems: MAX_FORK_COUNT, description: 'One name per fork',
+  })),
+});
+export type ForkRequest = Static<typeof ForkRequest>;
+
+export const ForkResponse = Closed({ sandboxes: Type.Array(SandboxInfo) });
+export type ForkResponse = Static<typeof ForkResponse>;

@@ -1,0 +1,38 @@
+import {
+  Empty, ForkRequest, ForkResponse, ListSnapshotsResponse, ROUTES, SandboxParams, SnapshotParams, SnapshotResponse,
+  type SnapshotInfo as SnapshotInfoBody,
+} from '@shed/protocol';
+import { abortOnClose } from '../abort.js';
+import type { Api, ApiDeps } from '../app.js';
+import { sandboxInfo } from '../mappers.js';
+import type { SnapshotInfo } from '../../core/snapshots.js';
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+function snapshotInfo(s: SnapshotInfo): SnapshotInfoBody {
+  return { ...s, forks: [...s.forks], createdAt: iso(s.createdAt) };
+}
+
+export function snapshotRoutes(app: Api, { sandboxes }: ApiDeps): void {
+  app.post(ROUTES.snapshotSandbox, { schema: { params: SandboxParams, body: Empty, response: { 201: SnapshotResponse } } }, async (req, reply) => {
+    const shot = await sandboxes.snapshot(req.params.sandbox, { signal: abortOnClose(reply.raw) });
+    return reply.status(201).send({ ...snapshotInfo(shot), timings: shot.timings });
+  });
+
+  app.get(ROUTES.snapshots, { schema: { response: { 200: ListSnapshotsResponse } } }, async () => ({
+    snapshots: sandboxes.snapshots().map(snapshotInfo),
+  }));
+
+  app.delete(ROUTES.snapshot, { schema: { params: SnapshotParams, response: { 200: Empty } } }, async (req) => {
+    await sandboxes.deleteSnapshot(req.params.id);
+    return {};
+  });
+
+  app.post(ROUTES.fork, { schema: { params: SnapshotParams, body: ForkRequest, response: { 201: ForkResponse } } }, async (req, reply) => {
+    const made = await sandboxes.fork(req.params.id, {
+      ...(req.body.count === undefined ? {} : { count: req.body.count }),
+      ...(req.body.names === undefined ? {} : { names: req.body.names }),
+    });
+    return reply.status(201).send({ sandboxes: made.map((r) => sandboxInfo(r)) });
+  });
+}

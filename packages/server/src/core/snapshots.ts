@@ -1,0 +1,169 @@
+// Snapshots and forks, on the layer machinery (core/layers.ts, Driver.snapshots): a snapshot
+// captures a running sandbox's writable layer into `<layersRoot>/<layer id>` without stopping
+// it; a fork is a new sandbox whose lowers are that layer's chain, then the image rootfs.
+// SandboxService calls these under the sandbox's lock; they never touch its private state.
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CopyMethod, Driver, DriverHandles, DriverSnapshots } from './driver.js';
+import { ShedError, asShedError, notFound } from './errors.js';
+import type { EventSink } from './events.js';
+import type { ImageDigest, SandboxId } from './ids.js';
+import { isLayerId, lowersOf, needsFlatten, newLayerId, type LayerId, type LayerRecord, type LayerRepo } from './layers.js';
+import type { Persistence, SandboxRecord } from './sandboxes.js';
+
+/** A snapshot as callers see it: a layer held by a `snapshot` ref whose holder is the sandbox it was taken of. */
+export interface SnapshotInfo {
+  readonly layerId: LayerId;
+  /** The sandbox it was taken of (it may be gone since). */
+  readonly sandbox: string;
+  readonly parent: LayerId | null;
+  readonly imageDigest: ImageDigest;
+  readonly depth: number;
+  readonly bytes: number;
+  readonly method: CopyMethod;
+  readonly createdAt: number;
+  /** Sandboxes created from it that still exist. */
+  readonly forks: readonly string[];
+}
+
+export interface SnapshotResult extends SnapshotInfo {
+  readonly timings: Readonly<Record<string, number>>;
+}
+
+export interface SnapshotContext {
+  readonly driver: Driver;
+  readonly store: Persistence;
+  /** Layer directories live in `<layersRoot>/<layer id>`. */
+  readonly layersRoot: string;
+  readonly events: EventSink;
+}
+
+export function layerRepoOf(store: Persistence): LayerRepo {
+  if (store.layers === undefined) throw new ShedError('failed_precondition', 'this shedd keeps no snapshot layers (its store has no layer table)');
+  return store.layers;
+}
+
+function snapshotsOf(driver: Driver): DriverSnapshots {
+  if (driver.snapshots === undefined) {
+    throw new ShedError('failed_precondition', `driver '${driver.name}' cannot take filesystem snapshots`, { details: { driver: driver.name } });
+  }
+  return driver.snapshots;
+}
+
+export const layerDirOf = (layersRoot: string, id: LayerId): string => join(layersRoot, id);
+
+/** The lowers of a sandbox with `spec.fromLayer` (its chain, then the image), else just the image rootfs. */
+export function sandboxLowers(store: Persistence, layersRoot: string, fromLayer: LayerId | undefined, imageRootfs: string): string[] {
+  if (fromLayer === undefined) return [imageRootfs];
+  return lowersOf(layerRepoOf(store).chain(fromLayer), (id) => layerDirOf(layersRoot, id), imageRootfs);
+}
+
+/** Captures the running sandbox `rec` (handles from its live link) as a new layer over its own top layer. */
+export async function takeSnapshot(
+  ctx: SnapshotContext, rec: SandboxRecord, handles: DriverHandles, opts: { signal?: AbortSignal } = {},
+): Promise<SnapshotResult> {
+  const layers = layerRepoOf(ctx.store);
+  const snapshots = snapshotsOf(ctx.driver);
+  const parent = rec.spec.fromLayer === undefined ? null : (layers.getLayer(rec.spec.fromLayer) ?? null);
+  if (needsFlatten(parent)) {
+    throw new ShedError('failed_precondition', `sandbox ${rec.id} sits on a chain of ${parent?.depth ?? 0} layers, the most a snapshot may add to; flattening is not wired yet`, {
+      details: { sandbox: rec.id, depth: parent?.depth ?? 0 },
+    });
+  }
+  const layerId = newLayerId();
+  const dir = layerDirOf(ctx.layersRoot, layerId);
+  const op = ctx.store.operations.begin({ kind: 'snapshot', sandboxId: rec.id, request: { layerId } });
+  try {
+    await mkdir(ctx.layersRoot, { recursive: true, mode: 0o700 });
+    const shot = await snapshots.snapshotUpper(handles, dir, opts.signal === undefined ? {} : { signal: opts.signal });
+    const record = ctx.store.transaction(() => {
+      const r = layers.putLayer({
+        id: layerId, parent: parent?.id ?? null, imageDigest: rec.imageDigest, standalone: false,
+        method: shot.method, diskBytes: shot.bytes, createdAt: Date.now(),
+      });
+      layers.addRef({ layer: layerId, kind: 'snapshot', holder: rec.id });
+      ctx.store.operations.succeed(op.id, { layerId });
+      return r;
+    });
+    ctx.events.publish('snapshot', rec, { layerId, bytes: shot.bytes, method: shot.method, timings: shot.timings });
+    return { ...infoOf(record, rec.id, []), timings: shot.timings };
+  } catch (err) {
+    const e = asShedError(err, `snapshot sandbox ${rec.id}`);
+    // Only this call wrote the directory (its id is new); a row never exists when we get here.
+    await rm(dir, { recursive: true, force: true });
+    ctx.store.operations.fail(op.id, { code: e.code, message: e.message });
+    throw e;
+  }
+}
+
+/** Every snapshot, oldest first. */
+export function listSnapshots(store: Persistence): SnapshotInfo[] {
+  const layers = layerRepoOf(store);
+  return layers.heldBy('snapshot').map((l) => describe(layers, l));
+}
+
+export function getSnapshot(store: Persistence, ref: string): SnapshotInfo {
+  const layers = layerRepoOf(store);
+  const layer = isLayerId(ref) ? layers.getLayer(ref) : undefined;
+  if (layer === undefined || !layers.refsOf(layer.id).some((r) => r.kind === 'snapshot')) throw notFound('snapshot', ref);
+  return describe(layers, layer);
+}
+
+/**
+ * Removes a snapshot's row and directory. failed_precondition while sandboxes forked from it
+ * exist or newer snapshots sit on it: their lowers are this directory.
+ */
+export async function deleteSnapshot(ctx: SnapshotContext, ref: string): Promise<void> {
+  const layers = layerRepoOf(ctx.store);
+  const snap = getSnapshot(ctx.store, ref);
+  ctx.store.transaction(() => {
+    const others = layers.refsOf(snap.layerId).filter((r) => r.kind !== 'snapshot');
+    if (others.length > 0 || layers.refCount(snap.layerId) > layers.refsOf(snap.layerId).length) {
+      throw new ShedError('failed_precondition', `snapshot ${snap.layerId} is still in use by ${others.length} sandbox(es) forked from it or by snapshots taken on top of it; delete those first`, {
+        details: { layer: snap.layerId, forks: others.map((r) => r.holder) },
+      });
+    }
+    for (const r of layers.refsOf(snap.layerId)) layers.removeRef(r);
+    layers.removeLayer(snap.layerId);
+  });
+  await rm(layerDirOf(ctx.layersRoot, snap.layerId), { recursive: true, force: true });
+}
+
+/** Layer directories without a row (a snapshot cut short by a crash): removed at start. */
+export async function sweepLayerDirs(store: Persistence, layersRoot: string, names: readonly string[]): Promise<string[]> {
+  const layers = store.layers;
+  if (layers === undefined) return [];
+  const orphans = names.filter((n) => !isLayerId(n) || layers.getLayer(n) === undefined);
+  await Promise.all(orphans.map((n) => rm(join(layersRoot, n), { recursive: true, force: true })));
+  return orphans.map((n) => join(layersRoot, n));
+}
+
+/** The layer a fork is made from: it must be a snapshot. */
+export function forkSource(store: Persistence, ref: string): LayerRecord {
+  const snap = getSnapshot(store, ref);
+  const layer = layerRepoOf(store).getLayer(snap.layerId);
+  if (layer === undefined) throw notFound('snapshot', ref);
+  return layer;
+}
+
+/** Holds the fork's layer for as long as the sandbox row exists (call inside the create's transaction). */
+export function holdLayer(store: Persistence, layer: LayerId, sandbox: SandboxId): void {
+  layerRepoOf(store).addRef({ layer, kind: 'sandbox', holder: sandbox });
+}
+
+export function releaseLayer(store: Persistence, layer: LayerId, sandbox: SandboxId): void {
+  store.layers?.removeRef({ layer, kind: 'sandbox', holder: sandbox });
+}
+
+function describe(layers: LayerRepo, l: LayerRecord): SnapshotInfo {
+  const refs = layers.refsOf(l.id);
+  const source = refs.find((r) => r.kind === 'snapshot')?.holder ?? '';
+  return infoOf(l, source, refs.filter((r) => r.kind === 'sandbox').map((r) => r.holder));
+}
+
+function infoOf(l: LayerRecord, sandbox: string, forks: readonly string[]): SnapshotInfo {
+  return {
+    layerId: l.id, sandbox, parent: l.parent, imageDigest: l.imageDigest, depth: l.depth,
+    bytes: l.diskBytes, method: l.method, createdAt: l.createdAt, forks,
+  };
+}

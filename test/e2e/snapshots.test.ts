@@ -1,0 +1,187 @@
+// Filesystem snapshots of running sandboxes and forks from them, against a real shedd: the
+// snapshot leaves the sandbox and its processes running, forks see its files and not each
+// other's writes, a fork keeps its lowers across stop/start and a shedd crash, a snapshot
+// in use cannot be deleted, and deleting everything leaves no layer rows, dirs or mounts.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { openDb } from '@shed/server';
+import { Shed, ShedApiError, type Sandbox } from '@shed/sdk';
+import { useLeakCheck } from '../helpers/leaks.js';
+import { CLI, daemonDirs, e2eUnavailable, startShedd, type DaemonDirs, type Shedd } from './shedd.js';
+
+const skip = await e2eUnavailable();
+if (skip !== undefined) console.log(`# e2e snapshot tests skipped: ${skip}`);
+useLeakCheck();
+
+function cli(dirs: DaemonDirs, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...dirs.env };
+  return new Promise((done) => {
+    execFile(process.execPath, [CLI, ...args], { env }, (err, stdout, stderr) => {
+      done({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr });
+    });
+  });
+}
+
+const layerDirs = async (dirs: DaemonDirs): Promise<string[]> => readdir(join(dirs.dataDir, 'layers')).catch(() => []);
+
+async function layerRows(dirs: DaemonDirs): Promise<number> {
+  const db = openDb({ path: join(dirs.dataDir, 'shed.db') });
+  try {
+    const row = db.prepare<[], { n: number }>('SELECT (SELECT COUNT(*) FROM layers) + (SELECT COUNT(*) FROM layer_refs) AS n').get();
+    return row?.n ?? -1;
+  } finally {
+    db.close();
+  }
+}
+
+/** Overlay mounts whose options name a layer directory of this daemon. */
+async function layerMounts(dirs: DaemonDirs): Promise<string[]> {
+  const mounts = await readFile('/proc/self/mountinfo', 'utf8');
+  return mounts.split('\n').filter((l) => l.includes(join(dirs.dataDir, 'layers')));
+}
+
+describe('e2e: snapshots and forks', { skip }, () => {
+  let dirs: DaemonDirs;
+  let d: Shedd;
+  let shed: Shed;
+
+  before(async () => {
+    dirs = await daemonDirs('shed-e2e-snap-');
+    d = await startShedd(dirs);
+    shed = await Shed.connect({ socketPath: d.socketPath });
+  });
+
+  after(async () => {
+    for (const s of await shed.sandboxes.list()) await s.delete();
+    for (const s of await shed.snapshots.list()) await shed.snapshots.delete(s).catch(() => undefined);
+    shed.close();
+    await d.stop();
+  });
+
+  it('snapshots a running sandbox and forks it: files shared, writes private, survives stop/start and kill -9', async () => {
+    const src = await shed.sandboxes.create({ name: 'snap-src' });
+    assert.equal((await src.exec(['sh', '-c', 'test -e /etc/group && echo there'])).stdout, 'there\n', 'the image has /etc/group');
+    await src.exec(['sh', '-c', 'mkdir -p /root/work && echo hello > /root/work/a.txt && rm /etc/group']);
+    const bg = await src.spawn(['sleep', '1000']);
+    const snap = await src.snapshot();
+    assert.match(snap.layerId, /^ly-[0-9a-f]{16}$/);
+    assert.ok(snap.bytes > 0 && (snap.method === 'copy' || snap.method === 'reflink'));
+    assert.equal(typeof snap.timings['frozen'], 'number');
+    assert.equal((await src.refresh()).state, 'running', 'the snapshot did not stop the sandbox');
+    assert.equal((await src.exec(['sh', '-c', `kill -0 ${bg.pid} && echo alive`])).stdout, 'alive\n', 'its process still runs');
+    assert.deepEqual((await layerDirs(dirs)), [snap.layerId]);
+
+    const forks = await shed.sandboxes.fork(snap, { count: 3 });
+    assert.equal(forks.length, 3);
+    assert.equal(new Set(forks.map((f) => f.id)).size, 3);
+    assert.equal(new Set(forks.map((f) => f.info.hostname)).size, 3, 'each fork has its own hostname');
+    for (const f of forks) {
+      assert.equal(await f.files.readText('/root/work/a.txt'), 'hello\n', `${f.id} sees the snapshot's file`);
+      assert.equal((await f.exec(['sh', '-c', 'test -e /etc/group && echo there || echo gone'])).stdout, 'gone\n', 'a deletion carries over');
+    }
+    const [f0, f1, f2] = forks as [Sandbox, Sandbox, Sandbox];
+    await f0.files.write('/root/work/a.txt', 'changed in f0');
+    await f0.files.write('/root/work/only-f0.txt', 'mine');
+    for (const other of [f1, f2, src]) {
+      assert.equal(await other.files.readText('/root/work/a.txt'), 'hello\n', `${other.id} does not see f0's write`);
+      assert.equal((await other.exec(['sh', '-c', 'test -e /root/work/only-f0.txt && echo yes || echo no'])).stdout, 'no\n');
+    }
+    await src.files.write('/root/work/after.txt', 'after the snapshot');
+    assert.equal((await f1.exec(['sh', '-c', 'test -e /root/work/after.txt && echo yes || echo no'])).stdout, 'no\n', 'a later write to the source is not in forks');
+
+    const listed = await shed.snapshots.list();
+    assert.equal(listed.length, 1);
+    assert.deepEqual([...(listed[0]?.forks ?? [])].sort(), forks.map((f) => f.id).sort());
+
+    await assert.rejects(shed.snapshots.delete(snap), (e: unknown) => e instanceof ShedApiError && e.code === 'failed_precondition');
+
+    await f0.stop();
+    await f0.start();
+    assert.equal(await f0.files.readText('/root/work/a.txt'), 'changed in f0', 'a fork keeps its writes across stop/start');
+    assert.equal(await f0.files.readText('/root/work/only-f0.txt'), 'mine');
+
+    shed.close();
+    await d.kill9();
+    d = await startShedd(dirs);
+    shed = await Shed.connect({ socketPath: d.socketPath });
+    const again = await shed.sandboxes.get(f0.id);
+    assert.equal(again.info.state, 'running', 'the fork was adopted after kill -9');
+    assert.equal(await again.files.readText('/root/work/a.txt'), 'changed in f0');
+    assert.equal(await (await shed.sandboxes.get(f2.id)).files.readText('/root/work/a.txt'), 'hello\n');
+    await again.stop();
+    await again.start();
+    assert.equal(await again.files.readText('/root/work/only-f0.txt'), 'mine', 'lowers rebuilt by the new shedd on start');
+
+    await assert.rejects(shed.snapshots.delete(snap.layerId), (e: unknown) => e instanceof ShedApiError && e.code === 'failed_precondition');
+    for (const f of forks) await (await shed.sandboxes.get(f.id)).delete();
+    await shed.snapshots.delete(snap.layerId);
+    await (await shed.sandboxes.get('snap-src')).delete();
+    assert.deepEqual(await shed.snapshots.list(), []);
+    assert.deepEqual(await layerDirs(dirs), []);
+    assert.equal(await layerRows(dirs), 0);
+    assert.deepEqual(await layerMounts(dirs), []);
+  });
+
+  it('a fork of a fork snapshots over its own layer (a chain of two)', async () => {
+    const src = await shed.sandboxes.create();
+    await src.files.write('/root/one.txt', '1');
+    const s1 = await src.snapshot();
+    const [f] = await shed.sandboxes.fork(s1.layerId);
+    assert.ok(f !== undefined);
+    await f.files.write('/root/two.txt', '2');
+    const s2 = await f.snapshot();
+    assert.equal(s2.parent, s1.layerId);
+    assert.equal(s2.depth, 2);
+    const [g] = await shed.sandboxes.fork(s2.layerId);
+    assert.ok(g !== undefined);
+    assert.equal(await g.files.readText('/root/one.txt'), '1');
+    assert.equal(await g.files.readText('/root/two.txt'), '2');
+    await assert.rejects(shed.snapshots.delete(s1.layerId), (e: unknown) => e instanceof ShedApiError && e.code === 'failed_precondition');
+    await g.delete();
+    await shed.snapshots.delete(s2.layerId);
+    await f.delete();
+    await shed.snapshots.delete(s1.layerId);
+    await src.delete();
+    assert.deepEqual(await layerDirs(dirs), []);
+    assert.equal(await layerRows(dirs), 0);
+  });
+
+  it('bad requests get stable codes', async () => {
+    await assert.rejects(shed.sandboxes.fork('ly-0000000000000000'), (e: unknown) => e instanceof ShedApiError && e.code === 'not_found');
+    await assert.rejects(shed.sandboxes.fork('nope'), (e: unknown) => e instanceof ShedApiError && e.code === 'invalid_argument');
+    const sb = await shed.sandboxes.create();
+    const snap = await sb.snapshot();
+    await assert.rejects(shed.sandboxes.fork(snap, { count: 33 }), (e: unknown) => e instanceof ShedApiError && e.code === 'invalid_argument');
+    await sb.stop();
+    await assert.rejects(sb.snapshot(), (e: unknown) => e instanceof ShedApiError && e.code === 'failed_precondition');
+    await shed.snapshots.delete(snap);
+    await sb.delete();
+  });
+
+  it('through the CLI: shed snapshot, shed fork, shed snapshot ls|rm', async () => {
+    const sb = await shed.sandboxes.create({ name: 'cli-src' });
+    await sb.files.write('/root/cli.txt', 'via cli');
+    const taken = await cli(dirs, '--json', 'snapshot', 'cli-src');
+    assert.equal(taken.code, 0, taken.stderr);
+    const { layerId } = JSON.parse(taken.stdout) as { layerId: string };
+    const ls = await cli(dirs, '--json', 'snapshot', 'ls');
+    assert.equal(ls.code, 0, ls.stderr);
+    assert.deepEqual((JSON.parse(ls.stdout) as { layerId: string }[]).map((s) => s.layerId), [layerId]);
+    const forked = await cli(dirs, '--json', 'fork', layerId, '--count', '2');
+    assert.equal(forked.code, 0, forked.stderr);
+    const made = JSON.parse(forked.stdout) as { id: string }[];
+    assert.equal(made.length, 2);
+    for (const m of made) assert.equal(await (await shed.sandboxes.get(m.id)).files.readText('/root/cli.txt'), 'via cli');
+    const refused = await cli(dirs, 'snapshot', 'rm', layerId);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /in use/);
+    for (const m of made) await (await shed.sandboxes.get(m.id)).delete();
+    const rm = await cli(dirs, 'snapshot', 'rm', layerId);
+    assert.equal(rm.code, 0, rm.stderr);
+    await sb.delete();
+    assert.deepEqual(await layerDirs(dirs), []);
+  });
+});
