@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { CopyMethod, Driver, DriverHandles, DriverSnapshots } from './driver.js';
 import { ShedError, asShedError, notFound } from './errors.js';
 import type { EventSink } from './events.js';
-import type { ImageDigest, SandboxId } from './ids.js';
+import { isSandboxId, type ImageDigest, type SandboxId } from './ids.js';
 import { isLayerId, lowersOf, needsFlatten, newLayerId, type LayerId, type LayerRecord, type LayerRepo } from './layers.js';
 import type { Persistence, SandboxRecord } from './sandboxes.js';
 
@@ -129,10 +129,22 @@ export async function deleteSnapshot(ctx: SnapshotContext, ref: string): Promise
   await rm(layerDirOf(ctx.layersRoot, snap.layerId), { recursive: true, force: true });
 }
 
-/** Layer directories without a row (a snapshot cut short by a crash): removed at start. */
+/** The holder id prefix of a fork's hold on its snapshot while its creates run. */
+export const FORK_IN_FLIGHT = 'fork-in-flight:';
+
+/**
+ * At start, before the API serves: `sandbox` refs whose sandbox row is gone (a fork cut short
+ * by a crash) are dropped, then layer directories without a row (a snapshot cut short) removed.
+ */
 export async function sweepLayerDirs(store: Persistence, layersRoot: string, names: readonly string[]): Promise<string[]> {
   const layers = store.layers;
   if (layers === undefined) return [];
+  for (const l of layers.heldBy('sandbox')) {
+    for (const r of layers.refsOf(l.id)) {
+      const gone = !isSandboxId(r.holder) || store.sandboxes.get(r.holder) === undefined;
+      if (r.kind === 'sandbox' && gone) layers.removeRef(r);
+    }
+  }
   const orphans = names.filter((n) => !isLayerId(n) || layers.getLayer(n) === undefined);
   await Promise.all(orphans.map((n) => rm(join(layersRoot, n), { recursive: true, force: true })));
   return orphans.map((n) => join(layersRoot, n));

@@ -31,6 +31,20 @@ describe('SqliteLayerRepo', () => {
     assert.throws(() => repo.chain(newLayerId()), failed('not_found'));
   });
 
+  it('lists the holders of a layer and the layers held by a kind of holder', () => {
+    const repo = setup();
+    const a = repo.putLayer(layer(null));
+    const b = repo.putLayer(layer(a.id));
+    repo.addRef({ layer: a.id, kind: 'snapshot', holder: 'sb-000000000001' });
+    repo.addRef({ layer: a.id, kind: 'sandbox', holder: 'sb-000000000002' });
+    repo.addRef({ layer: b.id, kind: 'sandbox', holder: 'sb-000000000003' });
+    assert.deepEqual(repo.refsOf(a.id).map((r) => [r.kind, r.holder]), [['sandbox', 'sb-000000000002'], ['snapshot', 'sb-000000000001']]);
+    assert.deepEqual(repo.heldBy('snapshot').map((l) => l.id), [a.id]);
+    assert.deepEqual(repo.heldBy('sandbox').map((l) => l.id).sort(), [a.id, b.id].sort());
+    assert.deepEqual(repo.heldBy('pool'), []);
+    assert.deepEqual(repo.refsOf(newLayerId()), []);
+  });
+
   it('counts holders and layers above, and removes only what nothing holds', () => {
     const repo = setup();
     const a = repo.putLayer(layer(null));
