@@ -78,6 +78,8 @@ describe('e2e: snapshots and forks', { skip }, () => {
     assert.equal(forks.length, 3);
     assert.equal(new Set(forks.map((f) => f.id)).size, 3);
     assert.equal(new Set(forks.map((f) => f.info.hostname)).size, 3, 'each fork has its own hostname');
+    assert.deepEqual(forks.map((f) => f.info.fromSnapshot), Array(3).fill(snap.layerId));
+    assert.equal(src.info.fromSnapshot, undefined);
     for (const f of forks) {
       assert.equal(await f.files.readText('/root/work/a.txt'), 'hello\n', `${f.id} sees the snapshot's file`);
       assert.equal((await f.exec(['sh', '-c', 'test -e /etc/group && echo there || echo gone'])).stdout, 'gone\n', 'a deletion carries over');

@@ -91,6 +91,7 @@ function describe(s: SandboxInfo): string {
     `resources:  ${s.memoryMiB} MiB, ${s.cpuMillis / 1000} CPU, ${s.pidsMax} pids`, `network:    ${s.network}`,
     `created:    ${s.createdAt} (${ago(s.createdAt)})`, `expires:    ${expiry(s)}`,
   ];
+  if (s.fromSnapshot !== undefined) lines.push(`forked:     from snapshot ${s.fromSnapshot}`);
   if (s.lastError !== null) lines.push(`last error: ${s.lastError.code}: ${s.lastError.message}`);
   for (const [k, v] of Object.entries(s.labels)) lines.push(`label:      ${k}=${v}`);
   const phases = phasesTable(s.timings);

@@ -59,6 +59,7 @@ export const SandboxInfo = Closed(
     onExpire: Nullable(ExpireAction),
     expiresAt: Nullable(Time),
     lastActiveAt: Nullable(Time),
+    fromSnapshot: Type.Optional(Type.String({ description: 'A fork: the snapshot (layer id) its files start from' })),
     timings: Closed({
       create: Type.Optional(Timings),
       start: Type.Optional(Timings),

@@ -30,6 +30,7 @@ export function sandboxInfo(rec: SandboxRecord, lastExec?: PhaseTimings): Sandbo
     onExpire: rec.spec.ttlSeconds === undefined && rec.spec.idleTimeoutSeconds === undefined ? null : rec.spec.onExpire ?? null,
     expiresAt: nullableIso(expiresAt(rec)),
     lastActiveAt: nullableIso(rec.lastActiveAt),
+    ...(rec.spec.fromLayer === undefined ? {} : { fromSnapshot: rec.spec.fromLayer }),
     timings: { ...rec.timings, ...(lastExec === undefined ? {} : { lastExec }) },
     createdAt: iso(rec.createdAt),
     updatedAt: iso(rec.updatedAt),
