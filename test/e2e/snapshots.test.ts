@@ -151,6 +151,35 @@ describe('e2e: snapshots and forks', { skip }, () => {
     assert.equal(await layerRows(dirs), 0);
   });
 
+  it('a snapshot that would make the chain deeper than 8 is flattened into one standalone layer', async () => {
+    const sandboxes: Sandbox[] = [await shed.sandboxes.create()];
+    await sandboxes[0]?.exec(['sh', '-c', 'echo 0 > /root/f0 && rm /etc/group']);
+    const snaps = [await (sandboxes[0] as Sandbox).snapshot()];
+    for (let i = 1; i <= 8; i++) {
+      const [f] = await shed.sandboxes.fork((snaps.at(-1) as { layerId: string }).layerId);
+      assert.ok(f !== undefined);
+      sandboxes.push(f);
+      await f.files.write(`/root/f${i}`, `${i}\n`);
+      snaps.push(await f.snapshot());
+    }
+    assert.deepEqual(snaps.map((s) => s.depth), [1, 2, 3, 4, 5, 6, 7, 8, 1]);
+    const flat = snaps.at(-1);
+    assert.ok(flat !== undefined);
+    assert.equal(flat.parent, null, 'the flattened layer stands alone');
+    assert.equal(typeof flat.timings['flatten'], 'number');
+    const [g] = await shed.sandboxes.fork(flat);
+    assert.ok(g !== undefined);
+    sandboxes.push(g);
+    const seen = await g.exec(['sh', '-c', 'cat /root/f0 /root/f1 /root/f4 /root/f8; test -e /etc/group && echo group || echo no-group; test -x /bin/sh && echo sh']);
+    assert.equal(seen.stdout, '0\n1\n4\n8\nno-group\nsh\n', 'every layer, the deletion and the image are in the flattened view');
+    assert.deepEqual((await layerDirs(dirs)).sort(), snaps.map((s) => s.layerId).sort(), 'no scratch directories are left');
+    for (const sb of sandboxes.reverse()) await sb.delete();
+    for (const snap of snaps.reverse()) await shed.snapshots.delete(snap);
+    assert.deepEqual(await layerDirs(dirs), []);
+    assert.equal(await layerRows(dirs), 0);
+    assert.deepEqual(await layerMounts(dirs), []);
+  });
+
   it('bad requests get stable codes', async () => {
     await assert.rejects(shed.sandboxes.fork('ly-0000000000000000'), (e: unknown) => e instanceof ShedApiError && e.code === 'not_found');
     await assert.rejects(shed.sandboxes.fork('nope'), (e: unknown) => e instanceof ShedApiError && e.code === 'invalid_argument');

@@ -281,9 +281,10 @@ export class SandboxService {
   /** Captures a running sandbox's filesystem as a snapshot layer; the sandbox keeps running. */
   async snapshot(ref: string, opts: { signal?: AbortSignal } = {}): Promise<SnapshotResult> {
     const id = this.get(ref).id;
-    return this.#locks.run(id, () => {
+    return this.#locks.run(id, async () => {
       const { record, live } = this.live(id);
-      return takeSnapshot(this.#snapshotContext(), record, live.handles, opts);
+      const image = await this.#d.images.resolve(record.imageDigest);
+      return takeSnapshot(this.#snapshotContext(), record, live.handles, image.rootfs, opts);
     });
   }
 

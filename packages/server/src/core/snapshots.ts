@@ -58,39 +58,52 @@ export function sandboxLowers(store: Persistence, layersRoot: string, fromLayer:
   return lowersOf(layerRepoOf(store).chain(fromLayer), (id) => layerDirOf(layersRoot, id), imageRootfs);
 }
 
-/** Captures the running sandbox `rec` (handles from its live link) as a new layer over its own top layer. */
+/**
+ * Captures the running sandbox `rec` (handles from its live link) as a new layer over its own
+ * top layer. A chain that would grow past DEFAULT_MAX_LAYER_DEPTH is flattened after the
+ * capture (and the thaw): the new upper, its chain and the image rootfs merged into one
+ * standalone layer, so forks of it mount a single lower.
+ */
 export async function takeSnapshot(
-  ctx: SnapshotContext, rec: SandboxRecord, handles: DriverHandles, opts: { signal?: AbortSignal } = {},
+  ctx: SnapshotContext, rec: SandboxRecord, handles: DriverHandles, imageRootfs: string, opts: { signal?: AbortSignal } = {},
 ): Promise<SnapshotResult> {
   const layers = layerRepoOf(ctx.store);
   const snapshots = snapshotsOf(ctx.driver);
   const parent = rec.spec.fromLayer === undefined ? null : (layers.getLayer(rec.spec.fromLayer) ?? null);
-  if (needsFlatten(parent)) {
-    throw new ShedError('failed_precondition', `sandbox ${rec.id} sits on a chain of ${parent?.depth ?? 0} layers, the most a snapshot may add to; flattening is not wired yet`, {
-      details: { sandbox: rec.id, depth: parent?.depth ?? 0 },
-    });
-  }
+  const flatten = needsFlatten(parent);
   const layerId = newLayerId();
   const dir = layerDirOf(ctx.layersRoot, layerId);
-  const op = ctx.store.operations.begin({ kind: 'snapshot', sandboxId: rec.id, request: { layerId } });
+  // Not a layer id: the start-up sweep removes it if a crash leaves it.
+  const upper = flatten ? `${dir}.upper` : dir;
+  const signal = opts.signal === undefined ? {} : { signal: opts.signal };
+  const op = ctx.store.operations.begin({ kind: 'snapshot', sandboxId: rec.id, request: { layerId, flatten } });
   try {
-    await mkdir(ctx.layersRoot, { recursive: true, mode: 0o700 });
-    const shot = await snapshots.snapshotUpper(handles, dir, opts.signal === undefined ? {} : { signal: opts.signal });
+    await mkdir(ctx.layersRoot, { recursive: true, mode: 0o711 });
+    const shot = await snapshots.snapshotUpper(handles, upper, signal);
+    let written: { bytes: number; method: CopyMethod } = shot;
+    const timings: Record<string, number> = { ...shot.timings };
+    if (flatten && parent !== null) {
+      const t0 = Date.now();
+      const chain = sandboxLowers(ctx.store, ctx.layersRoot, parent.id, imageRootfs);
+      written = await snapshots.flattenLayers([upper, ...chain], dir, signal);
+      timings['flatten'] = Date.now() - t0;
+      await rm(upper, { recursive: true, force: true });
+    }
     const record = ctx.store.transaction(() => {
       const r = layers.putLayer({
-        id: layerId, parent: parent?.id ?? null, imageDigest: rec.imageDigest, standalone: false,
-        method: shot.method, diskBytes: shot.bytes, createdAt: Date.now(),
+        id: layerId, parent: flatten ? null : (parent?.id ?? null), imageDigest: rec.imageDigest, standalone: flatten,
+        method: written.method, diskBytes: written.bytes, createdAt: Date.now(),
       });
       layers.addRef({ layer: layerId, kind: 'snapshot', holder: rec.id });
       ctx.store.operations.succeed(op.id, { layerId });
       return r;
     });
-    ctx.events.publish('snapshot', rec, { layerId, bytes: shot.bytes, method: shot.method, timings: shot.timings });
-    return { ...infoOf(record, rec.id, []), timings: shot.timings };
+    ctx.events.publish('snapshot', rec, { layerId, bytes: written.bytes, method: written.method, timings });
+    return { ...infoOf(record, rec.id, []), timings };
   } catch (err) {
     const e = asShedError(err, `snapshot sandbox ${rec.id}`);
     // Only this call wrote the directory (its id is new); a row never exists when we get here.
-    await rm(dir, { recursive: true, force: true });
+    await Promise.all([rm(dir, { recursive: true, force: true }), rm(upper, { recursive: true, force: true })]);
     ctx.store.operations.fail(op.id, { code: e.code, message: e.message });
     throw e;
   }
@@ -145,9 +158,10 @@ export async function sweepLayerDirs(store: Persistence, layersRoot: string, nam
       if (r.kind === 'sandbox' && gone) layers.removeRef(r);
     }
   }
-  const orphans = names.filter((n) => !isLayerId(n) || layers.getLayer(n) === undefined);
-  await Promise.all(orphans.map((n) => rm(join(layersRoot, n), { recursive: true, force: true })));
-  return orphans.map((n) => join(layersRoot, n));
+  const orphans = names.filter((n) => !isLayerId(n) || layers.getLayer(n) === undefined).map((n) => join(layersRoot, n));
+  // One that cannot be removed (a flatten's view still mounted after a crash) must not keep shedd from starting.
+  const done = await Promise.allSettled(orphans.map((p) => rm(p, { recursive: true, force: true })));
+  return orphans.filter((_, i) => done[i]?.status === 'fulfilled');
 }
 
 /** The layer a fork is made from: it must be a snapshot. */
