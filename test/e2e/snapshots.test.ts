@@ -4,7 +4,7 @@
 // in use cannot be deleted, and deleting everything leaves no layer rows, dirs or mounts.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openDb } from '@shed/server';
@@ -105,10 +105,14 @@ describe('e2e: snapshots and forks', { skip }, () => {
     assert.equal(await f0.files.readText('/root/work/a.txt'), 'changed in f0', 'a fork keeps its writes across stop/start');
     assert.equal(await f0.files.readText('/root/work/only-f0.txt'), 'mine');
 
+    // What a crash mid-snapshot leaves: a layer directory without a row, a flatten's scratch upper.
+    const orphans = ['ly-00000000000000aa', `${snap.layerId}.upper`];
+    for (const o of orphans) await mkdir(join(dirs.dataDir, 'layers', o, 'root'), { recursive: true });
     shed.close();
     await d.kill9();
     d = await startShedd(dirs);
     shed = await Shed.connect({ socketPath: d.socketPath });
+    assert.deepEqual(await layerDirs(dirs), [snap.layerId], 'the start-up sweep removed the orphans and kept the layer');
     const again = await shed.sandboxes.get(f0.id);
     assert.equal(again.info.state, 'running', 'the fork was adopted after kill -9');
     assert.equal(await again.files.readText('/root/work/a.txt'), 'changed in f0');

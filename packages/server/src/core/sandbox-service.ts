@@ -1,4 +1,3 @@
-import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ActivityTracker } from './activity.js';
 import type { AgentPort } from './agent-port.js';
@@ -23,9 +22,8 @@ import { buildSpec, parseLabelFilters, type CreateSandboxCommand } from './sandb
 import type { OperationKind, OperationRecord, Persistence, SandboxRecord, SandboxSpec } from './sandboxes.js';
 import { transition } from './state.js';
 import { forkOf, type ForkOptions } from './fork.js';
-import type { LayerId } from './layers.js';
 import {
-  deleteSnapshot, holdLayer, listSnapshots, releaseLayer, sandboxLowers, sweepLayerDirs, takeSnapshot, type SnapshotContext, type SnapshotInfo, type SnapshotResult,
+  deleteSnapshot, holdLayer, listSnapshots, releaseLayer, sandboxLowers, sweepLayers, takeSnapshot, type SnapshotContext, type SnapshotInfo, type SnapshotResult,
 } from './snapshots.js';
 
 /** The subset of a pino logger core writes to. */
@@ -273,8 +271,7 @@ export class SandboxService {
       knownIds: this.#knownIds(),
       events: this.events,
     });
-    const layersRoot = this.#snapshotContext().layersRoot;
-    report.swept.push(...(await sweepLayerDirs(this.#d.store, layersRoot, await readdir(layersRoot).catch(() => []))));
+    report.swept.push(...(await sweepLayers(this.#d.store, this.#snapshotContext().layersRoot)));
     return report;
   }
 
@@ -293,7 +290,7 @@ export class SandboxService {
     return forkOf(this.#d.store, snapshot, opts, {
       create: (cmd) => this.create(cmd),
       remove: (id) => this.delete(id),
-      forked: (rec, layerId: LayerId) => this.events.publish('forked', rec, { layerId }),
+      forked: (rec, layerId) => this.events.publish('forked', rec, { layerId }),
     });
   }
 
@@ -365,7 +362,8 @@ export class SandboxService {
     const running = await timer.time('driver', () =>
       this.#d.driver.create(
         {
-          id, lowerDirs: sandboxLowers(this.#d.store, this.#snapshotContext().layersRoot, spec.fromLayer, image.rootfs), hostname: spec.hostname, resources: spec.resources, network: spec.network,
+          id, lowerDirs: sandboxLowers(this.#d.store, this.#snapshotContext().layersRoot, spec.fromLayer, image.rootfs),
+          hostname: spec.hostname, resources: spec.resources, network: spec.network,
           idMap: this.#d.idMap, stateDir: this.#dirs.stateDirOf(id), runDir,
         },
         { signal, timer },

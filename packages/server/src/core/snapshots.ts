@@ -2,7 +2,7 @@
 // captures a running sandbox's writable layer into `<layersRoot>/<layer id>` without stopping
 // it; a fork is a new sandbox whose lowers are that layer's chain, then the image rootfs.
 // SandboxService calls these under the sandbox's lock; they never touch its private state.
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CopyMethod, Driver, DriverHandles, DriverSnapshots } from './driver.js';
 import { ShedError, asShedError, notFound } from './errors.js';
@@ -149,9 +149,10 @@ export const FORK_IN_FLIGHT = 'fork-in-flight:';
  * At start, before the API serves: `sandbox` refs whose sandbox row is gone (a fork cut short
  * by a crash) are dropped, then layer directories without a row (a snapshot cut short) removed.
  */
-export async function sweepLayerDirs(store: Persistence, layersRoot: string, names: readonly string[]): Promise<string[]> {
+export async function sweepLayers(store: Persistence, layersRoot: string): Promise<string[]> {
   const layers = store.layers;
   if (layers === undefined) return [];
+  const names = await readdir(layersRoot).catch(() => []);
   for (const l of layers.heldBy('sandbox')) {
     for (const r of layers.refsOf(l.id)) {
       const gone = !isSandboxId(r.holder) || store.sandboxes.get(r.holder) === undefined;
