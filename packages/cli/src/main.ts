@@ -89,6 +89,11 @@ program.command('cp').description('copy a file into or out of a sandbox (ID:/pat
 program.command('snapshot').description("snapshot running sandboxes' files (they keep running); 'snapshot ls', 'snapshot rm ID…' manage them")
   .argument('<sandbox|ls|rm>').argument('[more...]')
   .action(act(async (first: string, rest: string[]) => (await import('./commands/snapshots.js')).snapshotCommand(first, rest, g())));
+program.command('diff').description("what a running sandbox changed over its image: lines 'A path', 'M path', 'D path'; --tar writes the changes as a tar to stdout").argument('<sandbox>')
+  .option('--tar', 'the changes as an OCI layer tar on stdout (whiteouts for deletions)').option('--json', 'the paths as JSON')
+  .action(act(async (ref: string, f) => (await import('./commands/diff.js')).diffCommand(ref, f, g())));
+program.command('rollback').description("stop a sandbox, make its files exactly a snapshot's (its own, or one it was forked from), start it again").argument('<sandbox>').argument('<snapshot>')
+  .action(act(async (ref: string, snap: string) => (await import('./commands/diff.js')).rollbackCommand(ref, snap, g())));
 program.command('fork').description('new sandboxes on a snapshot\'s files, each with its own writable layer; prints their ids').argument('<snapshot>')
   .option('-n, --count <n>', 'how many (1-32)').option('--name <name>', 'a name per fork (repeatable)', collect)
   .action(act(async (snap: string, f) => (await import('./commands/snapshots.js')).forkCommand(snap, f, g())));

@@ -1,10 +1,10 @@
-import type { ProcessEntry, ProcessExit, SandboxInfo, SnapshotResponse } from '@shed/protocol';
+import type { DiffResponse, ProcessEntry, ProcessExit, SandboxInfo, SnapshotResponse } from '@shed/protocol';
 import { ROUTES, routePath } from '@shed/protocol/client';
 import { ShedApiError } from './errors.js';
 import { SandboxFiles } from './files.js';
 import type { AttachOptions, AttachTerminalOptions, ExecOptions, ShellOptions, SpawnOptions, StopOptions } from './options.js';
 import { SandboxProcess } from './process.js';
-import { asExec, asProcessList, asSandbox, asSnapshotTaken, asSpawn } from './shapes.js';
+import { asDiff, asExec, asProcessList, asSandbox, asSnapshotTaken, asSpawn } from './shapes.js';
 import { openTerminal, type Terminal } from './terminal.js';
 import { withQuery, type CallOptions, type Transport } from './transport.js';
 
@@ -124,6 +124,26 @@ export class Sandbox {
    */
   async snapshot(opts: CallOptions = {}): Promise<SnapshotResponse> {
     return asSnapshotTaken(await this.#t.json('POST', this.#route(ROUTES.snapshotSandbox), { json: {}, signal: opts.signal }));
+  }
+
+  /** Paths the running sandbox added, modified and deleted over its image (and the snapshot it was forked from). */
+  async diff(opts: CallOptions = {}): Promise<DiffResponse> {
+    return asDiff(await this.#t.json('GET', this.#route(ROUTES.diff), { signal: opts.signal }));
+  }
+
+  /** Its changes as an OCI layer tar (whiteout entries for deletions), streamed. */
+  async exportChanges(opts: CallOptions = {}): Promise<AsyncIterable<Buffer>> {
+    const res = await this.#t.send('GET', withQuery(this.#route(ROUTES.diff), { format: 'tar' }), { signal: opts.signal });
+    return res.body as AsyncIterable<Buffer>; // an IncomingMessage without an encoding yields Buffers.
+  }
+
+  /**
+   * Makes its files exactly a snapshot's (one taken of it, or one it was forked from): it is
+   * stopped gracefully, moved onto the snapshot, and started again.
+   */
+  async rollback(snapshotOrId: string | { readonly layerId: string }, opts: CallOptions = {}): Promise<void> {
+    const snapshot = typeof snapshotOrId === 'string' ? snapshotOrId : snapshotOrId.layerId;
+    this.#info = asSandbox(await this.#t.json('POST', this.#route(ROUTES.rollback), { json: { snapshot }, signal: opts.signal }));
   }
 
   /** Stops it if running and removes everything it had. */

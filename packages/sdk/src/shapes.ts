@@ -1,5 +1,5 @@
 import type {
-  DirListEntry, DoctorResponse, ExecResponse, FileStatResponse, HealthResponse, ImageInfo, ProcessEntry, ProcessExit, PruneImagesResponse, PruneSystemResponse,
+  DiffResponse, DirListEntry, DoctorResponse, ExecResponse, FileStatResponse, HealthResponse, ImageInfo, ProcessEntry, ProcessExit, PruneImagesResponse, PruneSystemResponse,
   SandboxInfo, SnapshotInfo, SnapshotResponse, SpawnResponse, WriteFileResponse,
 } from '@shed/protocol';
 import { ShedApiError, isRecord } from './errors.js';
@@ -40,6 +40,7 @@ const SNAPSHOT: Shape = { layerId: 'string', sandbox: 'string', bytes: 'number',
 export const asSnapshot = (v: unknown): SnapshotInfo => check(v, 'snapshot', SNAPSHOT) as unknown as SnapshotInfo;
 export const asSnapshotTaken = (v: unknown): SnapshotResponse => check(v, 'snapshot', { ...SNAPSHOT, timings: 'object' }) as unknown as SnapshotResponse;
 export const asSnapshotList = (v: unknown): SnapshotInfo[] => (check(v, 'snapshot list', { snapshots: 'array' })['snapshots'] as unknown[]).map(asSnapshot);
+export const asDiff = (v: unknown): DiffResponse => check(v, 'diff', { added: 'array', modified: 'array', deleted: 'array', opaque: 'array' }) as unknown as DiffResponse;
 export const asExec = (v: unknown): ExecResponse =>
   check(v, 'exec result', { ...EXIT, stdout: 'string', stderr: 'string', truncated: 'boolean', timings: 'object' }) as unknown as ExecResponse;
 export const asExit = (v: unknown): ProcessExit => check(v, 'exit status', EXIT) as unknown as ProcessExit;

@@ -4,7 +4,7 @@
 /** Every event type, in the order a sandbox usually sees them. */
 export const EVENT_TYPES = [
   'created', 'create_failed', 'adopted', 'started', 'start_failed', 'exec', 'exec_failed',
-  'stopped', 'stop_failed', 'died', 'deleted', 'delete_failed', 'snapshot', 'forked',
+  'stopped', 'stop_failed', 'died', 'deleted', 'delete_failed', 'snapshot', 'forked', 'rolled_back',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -34,6 +34,8 @@ export const EVENT_DETAILS = {
   snapshot: Closed({ layerId: Type.String(), bytes: Type.Integer(), method: Type.String(), timings: Timings }),
   /** Created as a fork of a snapshot layer (after its `created` event). */
   forked: Closed({ layerId: Type.String() }),
+  /** Stopped, moved onto a snapshot (rollback), and started again. */
+  rolled_back: Closed({ layerId: Type.String({ description: 'The snapshot the sandbox now starts from' }) }),
 } as const satisfies Record<EventType, TSchema>;
 
 const eventOf = <T extends EventType>(type: T) =>

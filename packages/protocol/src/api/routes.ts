@@ -29,6 +29,8 @@ export const ROUTES = {
   snapshots: '/v1/snapshots',
   snapshot: '/v1/snapshots/:id',
   fork: '/v1/snapshots/:id/fork',
+  diff: '/v1/sandboxes/:sandbox/diff',
+  rollback: '/v1/sandboxes/:sandbox/rollback',
   images: '/v1/images',
   imagePull: '/v1/images/pull',
   imageImport: '/v1/images/import',

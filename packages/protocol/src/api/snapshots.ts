@@ -43,3 +43,25 @@ export type ForkRequest = Static<typeof ForkRequest>;
 
 export const ForkResponse = Closed({ sandboxes: Type.Array(SandboxInfo) });
 export type ForkResponse = Static<typeof ForkResponse>;
+
+export const DiffQuery = Closed({
+  format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('tar')], {
+    default: 'json', description: "'tar' streams the changes as an OCI layer tar (whiteouts for deletions)",
+  })),
+});
+export type DiffQuery = Static<typeof DiffQuery>;
+
+const Paths = Type.Array(Type.String({ description: 'Absolute path inside the sandbox' }));
+
+export const DiffResponse = Closed({
+  added: Paths,
+  modified: Paths,
+  deleted: Paths,
+  opaque: Type.Array(Type.String(), { description: 'Directories that hide everything the lowers had below them' }),
+});
+export type DiffResponse = Static<typeof DiffResponse>;
+
+export const RollbackRequest = Closed({
+  snapshot: Type.String({ pattern: LAYER_ID_PATTERN, description: 'A snapshot taken of this sandbox, or one its files come from' }),
+});
+export type RollbackRequest = Static<typeof RollbackRequest>;

@@ -21,7 +21,9 @@ import { SandboxDirs } from './sandbox-dirs.js';
 import { buildSpec, parseLabelFilters, type CreateSandboxCommand } from './sandbox-spec.js';
 import type { OperationKind, OperationRecord, Persistence, SandboxRecord, SandboxSpec } from './sandboxes.js';
 import { transition } from './state.js';
+import { captureChanges, diffSandbox, type ChangesWriter, type SandboxDiff } from './diff.js';
 import { forkOf, type ForkOptions } from './fork.js';
+import { rollbackTo } from './rollback.js';
 import {
   deleteSnapshot, holdLayer, listSnapshots, releaseLayer, sandboxLowers, sweepLayers, takeSnapshot, type SnapshotContext, type SnapshotInfo, type SnapshotResult,
 } from './snapshots.js';
@@ -174,55 +176,59 @@ export class SandboxService {
 
   async start(ref: string): Promise<SandboxRecord> {
     const id = this.get(ref).id;
-    return this.#locks.run(id, async () => {
-      const rec = this.get(id);
-      const creating = transition(rec.state, 'start');
-      const op = this.#begin('start', id, {});
-      this.#d.store.sandboxes.update(id, { state: creating, stateReason: null });
-      const timer = new PhaseTimer();
-      const cleanup = new CleanupStack();
-      try {
-        const image = await timer.time('image', () => this.#d.images.resolve(rec.imageDigest));
-        const running = await this.#startDriver(id, rec.spec, image, timer, cleanup);
-        const next = this.#d.store.sandboxes.update(id, {
-          state: transition(creating, 'created'), lastError: null, timings: { ...rec.timings, start: timer.finish() }, lastActiveAt: Date.now(),
-        });
-        this.#d.store.operations.succeed(op.id, null);
-        this.#register(id, running);
-        this.#d.log.info({ sandbox: id, timings: next.timings.start }, 'sandbox started');
-        this.events.publish('started', next, { timings: next.timings.start ?? {} });
-        return next;
-      } catch (err) {
-        const e = asShedError(err, `start sandbox ${id}`);
-        await this.#undo(cleanup, id, { keepDirs: true });
-        this.#d.store.sandboxes.update(id, { state: transition(creating, 'create_failed'), lastError: { code: e.code, message: e.message } });
-        this.#d.store.operations.fail(op.id, { code: e.code, message: e.message });
-        this.events.publish('start_failed', rec, { error: { code: e.code, message: e.message } });
-        throw e;
-      }
-    });
+    return this.#locks.run(id, () => this.#startLocked(id));
+  }
+
+  async #startLocked(id: SandboxId): Promise<SandboxRecord> {
+    const rec = this.get(id);
+    const creating = transition(rec.state, 'start');
+    const op = this.#begin('start', id, {});
+    this.#d.store.sandboxes.update(id, { state: creating, stateReason: null });
+    const timer = new PhaseTimer();
+    const cleanup = new CleanupStack();
+    try {
+      const image = await timer.time('image', () => this.#d.images.resolve(rec.imageDigest));
+      const running = await this.#startDriver(id, rec.spec, image, timer, cleanup);
+      const next = this.#d.store.sandboxes.update(id, {
+        state: transition(creating, 'created'), lastError: null, timings: { ...rec.timings, start: timer.finish() }, lastActiveAt: Date.now(),
+      });
+      this.#d.store.operations.succeed(op.id, null);
+      this.#register(id, running);
+      this.#d.log.info({ sandbox: id, timings: next.timings.start }, 'sandbox started');
+      this.events.publish('started', next, { timings: next.timings.start ?? {} });
+      return next;
+    } catch (err) {
+      const e = asShedError(err, `start sandbox ${id}`);
+      await this.#undo(cleanup, id, { keepDirs: true });
+      this.#d.store.sandboxes.update(id, { state: transition(creating, 'create_failed'), lastError: { code: e.code, message: e.message } });
+      this.#d.store.operations.fail(op.id, { code: e.code, message: e.message });
+      this.events.publish('start_failed', rec, { error: { code: e.code, message: e.message } });
+      throw e;
+    }
   }
 
   async stop(ref: string, opts: StopOptions = {}): Promise<SandboxRecord> {
     const id = this.get(ref).id;
-    return this.#locks.run(id, async () => {
-      const rec = this.get(id);
-      const stopping = transition(rec.state, 'stop');
-      const op = this.#begin('stop', id, opts);
-      this.#d.store.sandboxes.update(id, { state: stopping });
-      try {
-        faultPoint('stop.after-intent');
-        const handles = await this.#takeHandles(id);
-        await this.#d.driver.stop(handles, { graceMs: opts.graceMs ?? 10_000 });
-        faultPoint('stop.after-driver');
-        const next = this.#d.store.sandboxes.update(id, { state: transition(stopping, 'stopped'), stateReason: opts.reason ?? 'stopped on request' });
-        this.#d.store.operations.succeed(op.id, null);
-        this.events.publish('stopped', next, { reason: next.stateReason ?? 'stopped on request' });
-        return next;
-      } catch (err) {
-        throw this.#failed(op, id, asShedError(err, `stop sandbox ${id}`), 'stop_failed');
-      }
-    });
+    return this.#locks.run(id, () => this.#stopLocked(id, opts));
+  }
+
+  async #stopLocked(id: SandboxId, opts: StopOptions): Promise<SandboxRecord> {
+    const rec = this.get(id);
+    const stopping = transition(rec.state, 'stop');
+    const op = this.#begin('stop', id, opts);
+    this.#d.store.sandboxes.update(id, { state: stopping });
+    try {
+      faultPoint('stop.after-intent');
+      const handles = await this.#takeHandles(id);
+      await this.#d.driver.stop(handles, { graceMs: opts.graceMs ?? 10_000 });
+      faultPoint('stop.after-driver');
+      const next = this.#d.store.sandboxes.update(id, { state: transition(stopping, 'stopped'), stateReason: opts.reason ?? 'stopped on request' });
+      this.#d.store.operations.succeed(op.id, null);
+      this.events.publish('stopped', next, { reason: next.stateReason ?? 'stopped on request' });
+      return next;
+    } catch (err) {
+      throw this.#failed(op, id, asShedError(err, `stop sandbox ${id}`), 'stop_failed');
+    }
   }
 
   /** Stops the sandbox if needed and removes everything it had. `reason` shows in state_reason while it goes. */
@@ -277,12 +283,33 @@ export class SandboxService {
 
   /** Captures a running sandbox's filesystem as a snapshot layer; the sandbox keeps running. */
   async snapshot(ref: string, opts: { signal?: AbortSignal } = {}): Promise<SnapshotResult> {
+    return this.#withLiveLayers(ref, (rec, handles, rootfs) => takeSnapshot(this.#snapshotContext(), rec, handles, rootfs, opts));
+  }
+
+  /** What the running sandbox changed over its image and snapshot chain (read frozen). */
+  async diff(ref: string, opts: { signal?: AbortSignal } = {}): Promise<SandboxDiff> {
+    return this.#withLiveLayers(ref, (rec, handles, rootfs) => diffSandbox(this.#snapshotContext(), rec, handles, rootfs, opts));
+  }
+
+  /** Captures the changes under the lock; the returned writer streams their tar without it. */
+  async exportChanges(ref: string, opts: { signal?: AbortSignal } = {}): Promise<ChangesWriter> {
+    return this.#withLiveLayers(ref, (rec, handles, rootfs) => captureChanges(this.#snapshotContext(), rec, handles, rootfs, this.#d.idMap, opts));
+  }
+
+  async #withLiveLayers<T>(ref: string, fn: (rec: SandboxRecord, handles: DriverHandles, imageRootfs: string) => Promise<T>): Promise<T> {
     const id = this.get(ref).id;
     return this.#locks.run(id, async () => {
       const { record, live } = this.live(id);
-      const image = await this.#d.images.resolve(record.imageDigest);
-      return takeSnapshot(this.#snapshotContext(), record, live.handles, image.rootfs, opts);
+      return fn(record, live.handles, (await this.#d.images.resolve(record.imageDigest)).rootfs);
     });
+  }
+
+  /** Stops the sandbox, makes its files exactly `snapshot`'s (its own, or one in its chain), starts it again. */
+  async rollback(ref: string, snapshot: string): Promise<SandboxRecord> {
+    return this.#withLiveLayers(ref, (rec, handles) => rollbackTo(this.#snapshotContext(), rec, handles, snapshot, {
+      stop: () => this.#stopLocked(rec.id, { reason: `rolling back to ${snapshot}` }),
+      start: () => this.#startLocked(rec.id),
+    }));
   }
 
   /** New sandboxes on a snapshot's files (cold creates), each with its own writable layer. */

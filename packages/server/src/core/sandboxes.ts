@@ -76,9 +76,11 @@ export interface SandboxPatch {
   readonly lastError?: SandboxErrorInfo | null;
   readonly timings?: SandboxTimings;
   readonly lastActiveAt?: number;
+  /** Moves the sandbox onto another snapshot layer (rollback); its lowers change at the next start. */
+  readonly fromLayer?: LayerId;
 }
 
-export type OperationKind = 'create' | 'delete' | 'stop' | 'start' | 'snapshot';
+export type OperationKind = 'create' | 'delete' | 'stop' | 'start' | 'snapshot' | 'rollback';
 export type OperationState = 'pending' | 'done' | 'failed' | 'rolled_back';
 
 export interface OperationRecord {

@@ -43,7 +43,7 @@ export function layerRepoOf(store: Persistence): LayerRepo {
   return store.layers;
 }
 
-function snapshotsOf(driver: Driver): DriverSnapshots {
+export function snapshotsOf(driver: Driver): DriverSnapshots {
   if (driver.snapshots === undefined) {
     throw new ShedError('failed_precondition', `driver '${driver.name}' cannot take filesystem snapshots`, { details: { driver: driver.name } });
   }

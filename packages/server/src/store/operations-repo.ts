@@ -21,7 +21,7 @@ interface Row {
   finished_at: number | null;
 }
 
-const KINDS: readonly OperationKind[] = ['create', 'delete', 'stop', 'start', 'snapshot'];
+const KINDS: readonly OperationKind[] = ['create', 'delete', 'stop', 'start', 'snapshot', 'rollback'];
 const STATES: readonly OperationState[] = ['pending', 'done', 'failed', 'rolled_back'];
 const COLUMNS = 'id, kind, sandbox_id, idempotency_key, state, request, result, error, created_at, finished_at';
 

@@ -37,7 +37,7 @@ export class SqliteSandboxRepo implements SandboxRepo {
   constructor(db: Db) {
     this.#insert = db.prepare(`INSERT INTO sandboxes (${COLUMNS}) VALUES
       (@id, @name, @image_digest, @driver, @spec, @state, @state_reason, @last_error, @timings, @created_at, @updated_at, @last_active_at)`);
-    this.#update = db.prepare(`UPDATE sandboxes SET state = @state, state_reason = @state_reason,
+    this.#update = db.prepare(`UPDATE sandboxes SET spec = @spec, state = @state, state_reason = @state_reason,
       last_error = @last_error, timings = @timings, updated_at = @updated_at, last_active_at = @last_active_at WHERE id = @id`);
     this.#touch = db.prepare<[number, string, number]>(`UPDATE sandboxes SET last_active_at = ?
       WHERE id = ? AND (last_active_at IS NULL OR last_active_at < ?)`);
@@ -66,6 +66,7 @@ export class SqliteSandboxRepo implements SandboxRepo {
     if (current === undefined) throw notFound('sandbox', id);
     const next: SandboxRecord = {
       ...current,
+      spec: patch.fromLayer === undefined ? current.spec : { ...current.spec, fromLayer: patch.fromLayer },
       state: patch.state,
       stateReason: patch.stateReason === undefined ? current.stateReason : patch.stateReason,
       lastError: patch.lastError === undefined ? current.lastError : patch.lastError,

@@ -1,5 +1,6 @@
+import { PassThrough } from 'node:stream';
 import {
-  Empty, ForkRequest, ForkResponse, ListSnapshotsResponse, ROUTES, SandboxParams, SnapshotParams, SnapshotResponse,
+  DiffQuery, DiffResponse, Empty, RollbackRequest, SandboxInfo, ForkRequest, ForkResponse, ListSnapshotsResponse, ROUTES, SandboxParams, SnapshotParams, SnapshotResponse,
   type SnapshotInfo as SnapshotInfoBody,
 } from '@shed/protocol';
 import { abortOnClose } from '../abort.js';
@@ -35,4 +36,22 @@ export function snapshotRoutes(app: Api, { sandboxes }: ApiDeps): void {
     });
     return reply.status(201).send({ sandboxes: made.map((r) => sandboxInfo(r)) });
   });
+  // format=tar: the capture happens before the reply starts (its errors are ordinary error
+  // replies); a failure while streaming can only cut the stream, which the client sees as a
+  // truncated tar.
+  app.get(ROUTES.diff, { schema: { params: SandboxParams, querystring: DiffQuery, response: { 200: DiffResponse } } }, async (req, reply) => {
+    const signal = abortOnClose(reply.raw);
+    if (req.query.format !== 'tar') return sandboxes.diff(req.params.sandbox, { signal });
+    const write = await sandboxes.exportChanges(req.params.sandbox, { signal });
+    const body = new PassThrough();
+    write(body, { signal }).catch((err: unknown) => {
+      req.log.warn({ err, sandbox: req.params.sandbox }, 'the changes tar was cut short');
+      body.destroy(err instanceof Error ? err : undefined);
+    });
+    // The 200 schema describes the JSON form; fastify sends a stream as is, unserialized.
+    return reply.type('application/x-tar').send(body as unknown as DiffResponse);
+  });
+
+  app.post(ROUTES.rollback, { schema: { params: SandboxParams, body: RollbackRequest, response: { 200: SandboxInfo } } }, async (req) =>
+    sandboxInfo(await sandboxes.rollback(req.params.sandbox, req.body.snapshot)));
 }

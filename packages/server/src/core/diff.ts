@@ -1,0 +1,60 @@
+// What a running sandbox changed: its writable layer against its lowers (its snapshot chain,
+// then the image rootfs). The driver walks with lstat and opens files O_NOFOLLOW, so a
+// symlink the sandbox made is reported as a symlink and never followed on the host.
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Writable } from 'node:stream';
+import type { DriverHandles, IdMap, LayerChange } from './driver.js';
+import type { SandboxRecord } from './sandboxes.js';
+import { sandboxLowers, snapshotsOf, type SnapshotContext } from './snapshots.js';
+
+export interface SandboxDiff {
+  readonly added: string[];
+  readonly modified: string[];
+  readonly deleted: string[];
+  /** Directories that hide everything the lowers had below them. */
+  readonly opaque: string[];
+}
+
+export function summarize(changes: readonly LayerChange[]): SandboxDiff {
+  const of = (kind: LayerChange['kind']): string[] => changes.filter((c) => c.kind === kind).map((c) => c.path);
+  return { added: of('added'), modified: of('modified'), deleted: of('deleted'), opaque: changes.filter((c) => c.opaque === true).map((c) => c.path) };
+}
+
+/** The changes of the running sandbox `rec`, read while it is frozen. */
+export async function diffSandbox(
+  ctx: SnapshotContext, rec: SandboxRecord, handles: DriverHandles, imageRootfs: string, opts: { signal?: AbortSignal } = {},
+): Promise<SandboxDiff> {
+  const lowers = sandboxLowers(ctx.store, ctx.layersRoot, rec.spec.fromLayer, imageRootfs);
+  return summarize(await snapshotsOf(ctx.driver).diffUpper(handles, lowers, opts.signal === undefined ? {} : { signal: opts.signal }));
+}
+
+/** Writes the tar of the changes to `out` and removes the capture it reads; call it once. */
+export type ChangesWriter = (out: Writable, opts: { signal?: AbortSignal }) => Promise<void>;
+
+/**
+ * Captures the sandbox's writable layer (frozen, like a snapshot, into a scratch directory the
+ * start-up sweep removes after a crash: its name is not a layer id), so the tar is streamed
+ * from a still copy at the client's pace without keeping the sandbox frozen or locked.
+ */
+export async function captureChanges(
+  ctx: SnapshotContext, rec: SandboxRecord, handles: DriverHandles, imageRootfs: string, idMap: IdMap, opts: { signal?: AbortSignal } = {},
+): Promise<ChangesWriter> {
+  const snapshots = snapshotsOf(ctx.driver);
+  const lowers = sandboxLowers(ctx.store, ctx.layersRoot, rec.spec.fromLayer, imageRootfs);
+  const scratch = join(ctx.layersRoot, `.changes-${randomBytes(6).toString('hex')}`);
+  try {
+    await snapshots.snapshotUpper(handles, scratch, opts.signal === undefined ? {} : { signal: opts.signal });
+  } catch (err) {
+    await rm(scratch, { recursive: true, force: true });
+    throw err;
+  }
+  return async (out, o) => {
+    try {
+      await snapshots.exportChanges(scratch, lowers, out, { idMap, ...(o.signal === undefined ? {} : { signal: o.signal }) });
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  };
+}

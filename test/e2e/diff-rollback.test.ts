@@ -1,0 +1,196 @@
+// What a sandbox changed (diff, and the changes as a tar) and rollback to a snapshot, against
+// a real shedd: added/modified/deleted paths over the image and over a fork's snapshot, a
+// symlink to / reported as a symlink and never walked, the tar's entries and whiteouts, the
+// CLI's lines, and no scratch capture left behind; rollback restores a snapshot's exact files,
+// also after a crash, and refuses a snapshot of another sandbox.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { after, before, describe, it } from 'node:test';
+import { openDb } from '@shed/server';
+import { Shed, ShedApiError } from '@shed/sdk';
+import { useLeakCheck } from '../helpers/leaks.js';
+import { CLI, daemonDirs, e2eUnavailable, startShedd, type DaemonDirs, type Shedd } from './shedd.js';
+
+const skip = await e2eUnavailable();
+if (skip !== undefined) console.log(`# e2e diff/rollback tests skipped: ${skip}`);
+useLeakCheck();
+
+function run(file: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    execFile(file, args, { env }, (err, stdout, stderr) => {
+      done({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr });
+    });
+  });
+}
+
+const cliEnv = (dirs: DaemonDirs): NodeJS.ProcessEnv => ({ PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...dirs.env });
+
+/** `tar -tvf` lines of a tar file. */
+async function tarListing(file: string): Promise<string[]> {
+  const r = await run('tar', ['-tvf', file]);
+  assert.equal(r.code, 0, r.stderr);
+  return r.stdout.trim().split('\n');
+}
+
+const layerDirs = async (dirs: DaemonDirs): Promise<string[]> => readdir(join(dirs.dataDir, 'layers')).catch(() => []);
+async function opsOf(dirs: DaemonDirs, sandbox: string): Promise<string[]> {
+  const db = openDb({ path: join(dirs.dataDir, 'shed.db') });
+  try {
+    return db.prepare<[string], { kind: string; state: string }>('SELECT kind, state FROM operations WHERE sandbox_id = ? ORDER BY rowid').all(sandbox).map((o) => `${o.kind}:${o.state}`);
+  } finally {
+    db.close();
+  }
+}
+
+const isApiError = (code: string) => (e: unknown): boolean => e instanceof ShedApiError && e.code === code;
+
+describe('e2e: diff and rollback', { skip }, () => {
+  let dirs: DaemonDirs;
+  let d: Shedd;
+  let shed: Shed;
+  let scratch: string;
+
+  before(async () => {
+    dirs = await daemonDirs('shed-e2e-diff-');
+    d = await startShedd(dirs);
+    shed = await Shed.connect({ socketPath: d.socketPath });
+    scratch = await mkdtemp(join(tmpdir(), 'shed-e2e-diff-out-'));
+  });
+
+  after(async () => {
+    for (const s of await shed.sandboxes.list()) await s.delete();
+    for (const s of await shed.snapshots.list()) await shed.snapshots.delete(s).catch(() => undefined);
+    shed.close();
+    await d.stop();
+    await rm(scratch, { recursive: true, force: true });
+  });
+
+  it('diff lists added, modified and deleted paths; a symlink to / is a symlink, not walked; the tar has it all', async () => {
+    const sb = await shed.sandboxes.create({ name: 'diff-src' });
+    await sb.exec(['sh', '-c', 'mkdir -p /root/w && echo hi > /root/w/a && chmod 600 /etc/passwd && rm /etc/group && ln -s / /root/w/to-root']);
+    const diff = await sb.diff();
+    for (const p of ['/root/w', '/root/w/a', '/root/w/to-root']) assert.ok(diff.added.includes(p), `${p} added: ${JSON.stringify(diff)}`);
+    assert.ok(diff.modified.includes('/etc/passwd'), 'a mode change is a modification');
+    assert.deepEqual(diff.deleted, ['/etc/group']);
+    const all = [...diff.added, ...diff.modified, ...diff.deleted];
+    assert.deepEqual(all.filter((p) => p.startsWith('/root/w/to-root/')), [], 'the symlink to / was not followed');
+    assert.ok(!all.some((p) => p.startsWith('/proc/') || p.startsWith('/usr/')), 'nothing of the host or the image shows');
+
+    const tarFile = join(scratch, 'sdk.tar');
+    await pipeline(Readable.from(await sb.exportChanges()), createWriteStream(tarFile));
+    const listing = await tarListing(tarFile);
+    assert.ok(listing.some((l) => l.startsWith('l') && / root\/w\/to-root -> \/$/.test(l)), `a symlink entry: ${listing.join('\n')}`);
+    assert.ok(listing.some((l) => l.startsWith('-') && l.endsWith(' root/w/a')));
+    assert.ok(listing.some((l) => l.endsWith(' etc/.wh.group')), 'the deletion is a whiteout');
+    assert.ok(listing.some((l) => l.startsWith('-rw-------') && l.endsWith(' etc/passwd')), 'the new mode is in the tar');
+    assert.ok(listing.some((l) => / 0\/0 /.test(l) && l.endsWith(' root/w/a')), 'owners shifted back into the sandbox (root is 0)');
+    assert.equal((await sb.refresh()).state, 'running');
+    assert.deepEqual((await layerDirs(dirs)).filter((n) => n.startsWith('.')), [], 'no scratch capture is left');
+    await sb.delete();
+  });
+
+  it("a fork's diff is over its snapshot, not the image", async () => {
+    const src = await shed.sandboxes.create();
+    await src.exec(['sh', '-c', 'echo one > /root/one && rm /etc/group']);
+    const snap = await src.snapshot();
+    const [fork] = await shed.sandboxes.fork(snap);
+    assert.ok(fork !== undefined);
+    await fork.exec(['sh', '-c', 'echo two > /root/two && rm /root/one']);
+    const diff = await fork.diff();
+    assert.ok(diff.added.includes('/root/two'));
+    assert.deepEqual(diff.deleted, ['/root/one']);
+    assert.ok(!diff.added.includes('/root/one') && !diff.deleted.includes('/etc/group'), 'the snapshot\'s own changes are below the fork');
+    await fork.delete();
+    await src.delete();
+    await shed.snapshots.delete(snap);
+  });
+
+  it('bad requests get stable codes', async () => {
+    await assert.rejects((await shed.sandboxes.create({ name: 'diff-stopped' })).stop().then(async () => (await shed.sandboxes.get('diff-stopped')).diff()), isApiError('failed_precondition'));
+    const sb = await shed.sandboxes.get('diff-stopped');
+    await assert.rejects(sb.exportChanges(), isApiError('failed_precondition'));
+    await sb.delete();
+    await assert.rejects(sb.diff(), isApiError('not_found'));
+  });
+
+  it('through the CLI: shed diff, --json, --tar', async () => {
+    const sb = await shed.sandboxes.create({ name: 'diff-cli' });
+    await sb.exec(['sh', '-c', 'echo x > /root/new && echo y >> /etc/passwd && rm /etc/group']);
+    const text = await run(process.execPath, [CLI, 'diff', 'diff-cli'], cliEnv(dirs));
+    assert.equal(text.code, 0, text.stderr);
+    const lines = text.stdout.trim().split('\n');
+    for (const l of ['A /root/new', 'M /etc/passwd', 'D /etc/group']) assert.ok(lines.includes(l), `${l} in ${text.stdout}`);
+    const json = await run(process.execPath, [CLI, 'diff', 'diff-cli', '--json'], cliEnv(dirs));
+    assert.equal(json.code, 0, json.stderr);
+    assert.deepEqual((JSON.parse(json.stdout) as { deleted: string[] }).deleted, ['/etc/group']);
+    const tarFile = join(scratch, 'cli.tar');
+    const tar = await run('sh', ['-c', `"${process.execPath}" "${CLI}" diff diff-cli --tar > "${tarFile}"`], cliEnv(dirs));
+    assert.equal(tar.code, 0, tar.stderr);
+    assert.ok((await tarListing(tarFile)).some((l) => l.endsWith(' root/new')));
+    await sb.delete();
+  });
+
+  it('rollback makes the files exactly the snapshot\'s: contents, modes, deletions; it runs and survives kill -9', async () => {
+    const sb = await shed.sandboxes.create({ name: 'rb-src' });
+    await sb.exec(['sh', '-c', 'mkdir -p /root/w && echo a > /root/w/a && echo b > /root/w/b && chmod 750 /root/w/b && rm /etc/group']);
+    const snap = await sb.snapshot();
+    await sb.exec(['sh', '-c', 'echo changed > /root/w/a && chmod 600 /root/w/a && rm /root/w/b && echo c > /root/w/c && echo back > /etc/group && rm /etc/passwd']);
+    await sb.rollback(snap);
+    assert.equal(sb.info.state, 'running');
+    const expect = async (): Promise<void> => {
+      const r = await sb.exec(['sh', '-c', 'cat /root/w/a; stat -c %a /root/w/a /root/w/b; cat /root/w/b; test -e /root/w/c && echo c-there; test -e /etc/group && echo group-there; test -e /etc/passwd && echo passwd-there']);
+      assert.equal(r.stdout, 'a\n644\n750\nb\npasswd-there\n', r.stderr);
+    };
+    await expect();
+    const diff = await sb.diff();
+    assert.deepEqual([...diff.added, ...diff.deleted].filter((p) => p.startsWith('/root/w') || p === '/etc/group'), [], 'the writable layer starts empty over the snapshot');
+    const ops = await opsOf(dirs, sb.id);
+    assert.ok(ops.includes('rollback:done'), `a rollback operation row: ${ops.join(', ')}`);
+
+    await d.kill9();
+    d = await startShedd(dirs);
+    shed.close();
+    shed = await Shed.connect({ socketPath: d.socketPath });
+    const again = await shed.sandboxes.get('rb-src');
+    assert.equal(again.info.state, 'running');
+    await again.stop();
+    await again.start();
+    const r = await again.exec(['sh', '-c', 'cat /root/w/a; test -e /etc/group || echo no-group; test -e /root/w/c || echo no-c']);
+    assert.equal(r.stdout, 'a\nno-group\nno-c\n', 'the rollback holds across a crash and a restart');
+    await assert.rejects(shed.snapshots.delete(snap), isApiError('failed_precondition'), 'the sandbox sits on the snapshot now');
+    await again.delete();
+    await shed.snapshots.delete(snap);
+  });
+
+  it("rollback of a fork to its source snapshot; another sandbox's snapshot is refused", async () => {
+    const src = await shed.sandboxes.create();
+    await src.exec(['sh', '-c', 'echo base > /root/base']);
+    const snap = await src.snapshot();
+    const [fork] = await shed.sandboxes.fork(snap);
+    assert.ok(fork !== undefined);
+    await fork.exec(['sh', '-c', 'rm /root/base && echo mine > /root/mine']);
+    const other = await shed.sandboxes.create();
+    const foreign = await other.snapshot();
+    await assert.rejects(fork.rollback(foreign), isApiError('failed_precondition'));
+    await assert.rejects(fork.rollback('ly-0000000000000000'), isApiError('not_found'));
+    await assert.rejects(fork.rollback('nope'), isApiError('invalid_argument'));
+    assert.equal((await fork.refresh()).state, 'running', 'a refused rollback leaves it running');
+    const viaCli = await run(process.execPath, [CLI, 'rollback', fork.id, snap.layerId], cliEnv(dirs));
+    assert.equal(viaCli.code, 0, viaCli.stderr);
+    assert.equal(viaCli.stdout, `${fork.id}\n`);
+    const r = await fork.exec(['sh', '-c', 'cat /root/base; test -e /root/mine || echo no-mine']);
+    assert.equal(r.stdout, 'base\nno-mine\n');
+    await fork.delete();
+    await other.delete();
+    await src.delete();
+    await shed.snapshots.delete(foreign);
+    await shed.snapshots.delete(snap);
+    assert.deepEqual(await layerDirs(dirs), []);
+  });
+});
