@@ -21,11 +21,9 @@ import { SandboxDirs } from './sandbox-dirs.js';
 import { buildSpec, parseLabelFilters, type CreateSandboxCommand } from './sandbox-spec.js';
 import type { OperationKind, OperationRecord, Persistence, SandboxRecord, SandboxSpec } from './sandboxes.js';
 import { transition } from './state.js';
-import { captureChanges, diffSandbox, type ChangesWriter, type SandboxDiff } from './diff.js';
-import { forkOf, type ForkOptions } from './fork.js';
-import { rollbackTo } from './rollback.js';
+import { SandboxLayers } from './sandbox-layers.js';
 import {
-  deleteSnapshot, holdLayer, listSnapshots, releaseLayer, sandboxLowers, sweepLayers, takeSnapshot, type SnapshotContext, type SnapshotInfo, type SnapshotResult,
+  holdLayer, releaseLayer, sandboxLowers, sweepLayers, type SnapshotContext,
 } from './snapshots.js';
 
 /** The subset of a pino logger core writes to. */
@@ -76,12 +74,19 @@ export class SandboxService {
   readonly #activity: ActivityTracker;
   /** Every change of state and operation outcome, in order (core/events.ts). */
   readonly events: EventBus;
+  /** Snapshot, fork, diff, changes tar, rollback (core/sandbox-layers.ts). */
+  readonly layers: SandboxLayers;
 
   constructor(deps: SandboxServiceDeps) {
     this.#d = deps;
     this.#dirs = new SandboxDirs(deps.driver.name, deps.dataDir, deps.runDir);
     this.events = deps.events ?? new EventBus();
     this.#activity = new ActivityTracker(deps.store.sandboxes);
+    this.layers = new SandboxLayers({
+      ctx: this.#snapshotContext(), idMap: deps.idMap, withLive: (ref, fn) => this.#withLive(ref, fn),
+      stopLocked: (id, reason) => this.#stopLocked(id, { reason }), startLocked: (id) => this.#startLocked(id),
+      create: (cmd) => this.create(cmd), remove: (id) => this.delete(id), forked: (rec, layerId) => this.events.publish('forked', rec, { layerId }),
+    });
   }
 
   /** Sandboxes with a live agent link (running, or adopted at start). */
@@ -281,54 +286,12 @@ export class SandboxService {
     return report;
   }
 
-  /** Captures a running sandbox's filesystem as a snapshot layer; the sandbox keeps running. */
-  async snapshot(ref: string, opts: { signal?: AbortSignal } = {}): Promise<SnapshotResult> {
-    return this.#withLiveLayers(ref, (rec, handles, rootfs) => takeSnapshot(this.#snapshotContext(), rec, handles, rootfs, opts));
-  }
-
-  /** What the running sandbox changed over its image and snapshot chain (read frozen). */
-  async diff(ref: string, opts: { signal?: AbortSignal } = {}): Promise<SandboxDiff> {
-    return this.#withLiveLayers(ref, (rec, handles, rootfs) => diffSandbox(this.#snapshotContext(), rec, handles, rootfs, opts));
-  }
-
-  /** Captures the changes under the lock; the returned writer streams their tar without it. */
-  async exportChanges(ref: string, opts: { signal?: AbortSignal } = {}): Promise<ChangesWriter> {
-    return this.#withLiveLayers(ref, (rec, handles, rootfs) => captureChanges(this.#snapshotContext(), rec, handles, rootfs, this.#d.idMap, opts));
-  }
-
-  async #withLiveLayers<T>(ref: string, fn: (rec: SandboxRecord, handles: DriverHandles, imageRootfs: string) => Promise<T>): Promise<T> {
+  async #withLive<T>(ref: string, fn: (rec: SandboxRecord, handles: DriverHandles, imageRootfs: string) => Promise<T>): Promise<T> {
     const id = this.get(ref).id;
     return this.#locks.run(id, async () => {
       const { record, live } = this.live(id);
       return fn(record, live.handles, (await this.#d.images.resolve(record.imageDigest)).rootfs);
     });
-  }
-
-  /** Stops the sandbox, makes its files exactly `snapshot`'s (its own, or one in its chain), starts it again. */
-  async rollback(ref: string, snapshot: string): Promise<SandboxRecord> {
-    return this.#withLiveLayers(ref, (rec, handles) => rollbackTo(this.#snapshotContext(), rec, handles, snapshot, {
-      stop: () => this.#stopLocked(rec.id, { reason: `rolling back to ${snapshot}` }),
-      start: () => this.#startLocked(rec.id),
-    }));
-  }
-
-  /** New sandboxes on a snapshot's files (cold creates), each with its own writable layer. */
-  async fork(snapshot: string, opts: ForkOptions): Promise<SandboxRecord[]> {
-    return forkOf(this.#d.store, snapshot, opts, {
-      create: (cmd) => this.create(cmd),
-      remove: (id) => this.delete(id),
-      forked: (rec, layerId) => this.events.publish('forked', rec, { layerId }),
-    });
-  }
-
-  /** Every snapshot, oldest first. */
-  snapshots(): SnapshotInfo[] {
-    return listSnapshots(this.#d.store);
-  }
-
-  /** Removes a snapshot; failed_precondition while sandboxes forked from it exist. */
-  async deleteSnapshot(ref: string): Promise<void> {
-    await deleteSnapshot(this.#snapshotContext(), ref);
   }
 
   #snapshotContext(): SnapshotContext {

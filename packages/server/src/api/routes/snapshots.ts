@@ -16,21 +16,21 @@ function snapshotInfo(s: SnapshotInfo): SnapshotInfoBody {
 
 export function snapshotRoutes(app: Api, { sandboxes }: ApiDeps): void {
   app.post(ROUTES.snapshotSandbox, { schema: { params: SandboxParams, body: Empty, response: { 201: SnapshotResponse } } }, async (req, reply) => {
-    const shot = await sandboxes.snapshot(req.params.sandbox, { signal: abortOnClose(reply.raw) });
+    const shot = await sandboxes.layers.snapshot(req.params.sandbox, { signal: abortOnClose(reply.raw) });
     return reply.status(201).send({ ...snapshotInfo(shot), timings: shot.timings });
   });
 
   app.get(ROUTES.snapshots, { schema: { response: { 200: ListSnapshotsResponse } } }, async () => ({
-    snapshots: sandboxes.snapshots().map(snapshotInfo),
+    snapshots: sandboxes.layers.snapshots().map(snapshotInfo),
   }));
 
   app.delete(ROUTES.snapshot, { schema: { params: SnapshotParams, response: { 200: Empty } } }, async (req) => {
-    await sandboxes.deleteSnapshot(req.params.id);
+    await sandboxes.layers.deleteSnapshot(req.params.id);
     return {};
   });
 
   app.post(ROUTES.fork, { schema: { params: SnapshotParams, body: ForkRequest, response: { 201: ForkResponse } } }, async (req, reply) => {
-    const made = await sandboxes.fork(req.params.id, {
+    const made = await sandboxes.layers.fork(req.params.id, {
       ...(req.body.count === undefined ? {} : { count: req.body.count }),
       ...(req.body.names === undefined ? {} : { names: req.body.names }),
     });
@@ -41,8 +41,8 @@ export function snapshotRoutes(app: Api, { sandboxes }: ApiDeps): void {
   // truncated tar.
   app.get(ROUTES.diff, { schema: { params: SandboxParams, querystring: DiffQuery, response: { 200: DiffResponse } } }, async (req, reply) => {
     const signal = abortOnClose(reply.raw);
-    if (req.query.format !== 'tar') return sandboxes.diff(req.params.sandbox, { signal });
-    const write = await sandboxes.exportChanges(req.params.sandbox, { signal });
+    if (req.query.format !== 'tar') return sandboxes.layers.diff(req.params.sandbox, { signal });
+    const write = await sandboxes.layers.exportChanges(req.params.sandbox, { signal });
     const body = new PassThrough();
     write(body, { signal }).catch((err: unknown) => {
       req.log.warn({ err, sandbox: req.params.sandbox }, 'the changes tar was cut short');
@@ -53,5 +53,5 @@ export function snapshotRoutes(app: Api, { sandboxes }: ApiDeps): void {
   });
 
   app.post(ROUTES.rollback, { schema: { params: SandboxParams, body: RollbackRequest, response: { 200: SandboxInfo } } }, async (req) =>
-    sandboxInfo(await sandboxes.rollback(req.params.sandbox, req.body.snapshot)));
+    sandboxInfo(await sandboxes.layers.rollback(req.params.sandbox, req.body.snapshot)));
 }
