@@ -2,7 +2,8 @@
 // a real shedd: added/modified/deleted paths over the image and over a fork's snapshot, a
 // symlink to / reported as a symlink and never walked, the tar's entries and whiteouts, the
 // CLI's lines, and no scratch capture left behind; rollback restores a snapshot's exact files,
-// also after a crash, and refuses a snapshot of another sandbox.
+// also after a crash (and a crash half way through one leaves the old files), and refuses a
+// snapshot of another sandbox.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
@@ -192,5 +193,34 @@ describe('e2e: diff and rollback', { skip }, () => {
     await shed.snapshots.delete(foreign);
     await shed.snapshots.delete(snap);
     assert.deepEqual(await layerDirs(dirs), []);
+  });
+
+  it('a shedd killed half way through a rollback comes back with the sandbox\'s files as they were', async () => {
+    const fdirs = await daemonDirs('shed-e2e-rbcrash-');
+    let fd = await startShedd(fdirs, { env: { SHED_ALLOW_FAULTS: '1', SHED_FAULTS: 'rollback.after-aside=kill' } });
+    let fshed = await Shed.connect({ socketPath: fd.socketPath });
+    try {
+      const sb = await fshed.sandboxes.create({ name: 'rb-crash' });
+      await sb.exec(['sh', '-c', 'echo old > /root/f']);
+      const snap = await sb.snapshot();
+      await sb.exec(['sh', '-c', 'echo new > /root/f && echo later > /root/g']);
+      await assert.rejects(sb.rollback(snap), 'the request dies with shedd');
+      fshed.close();
+      await fd.kill9();
+      fd = await startShedd(fdirs);
+      fshed = await Shed.connect({ socketPath: fd.socketPath });
+      const again = await fshed.sandboxes.get('rb-crash');
+      assert.equal(again.info.state, 'stopped');
+      assert.ok((await opsOf(fdirs, again.id)).includes('rollback:rolled_back'));
+      await again.start();
+      assert.equal((await again.exec(['cat', '/root/f', '/root/g'])).stdout, 'new\nlater\n', 'the upper set aside came back');
+      await again.rollback(snap);
+      assert.equal((await again.exec(['sh', '-c', 'cat /root/f; test -e /root/g || echo no-g'])).stdout, 'old\nno-g\n');
+      await again.delete();
+      await fshed.snapshots.delete(snap);
+    } finally {
+      fshed.close();
+      await fd.stop();
+    }
   });
 });

@@ -11,6 +11,7 @@ import { errorMessage } from './errors.js';
 import type { EventSink } from './events.js';
 import type { SandboxId } from './ids.js';
 import { checkLiveness, releaseDead } from './liveness.js';
+import { restoreCutShortRollback } from './rollback.js';
 import type { Persistence, SandboxRecord } from './sandboxes.js';
 import type { ServiceLog } from './sandbox-service.js';
 import { transition } from './state.js';
@@ -116,6 +117,9 @@ async function rollBackPending(ctx: ReconcileContext): Promise<SandboxId[]> {
   const cutShort = { code: 'unavailable' as const, message: 'shedd stopped before the operation finished; it was rolled back' };
   for (const op of ctx.store.operations.pending()) {
     const id = op.sandboxId;
+    if (op.kind === 'rollback') {
+      await restoreCutShortRollback(op).catch((err: unknown) => ctx.log.error({ sandbox: id, err: errorMessage(err) }, 'restoring the upper of a rollback cut short failed'));
+    }
     if (op.kind === 'create' && id !== null && ctx.store.sandboxes.get(id) === undefined) {
       try {
         await ctx.driver.destroy((await ctx.savedHandles(id)) ?? ctx.bareHandles(id));

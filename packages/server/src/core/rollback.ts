@@ -10,11 +10,13 @@
 // the layer from being deleted while the sandbox sits on it — the cost: that snapshot cannot
 // be deleted until the sandbox is, and later snapshots of the sandbox stack one layer deeper
 // (the flatten rule bounds the depth).
+import { existsSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import type { DriverHandles } from './driver.js';
 import { ShedError, asShedError } from './errors.js';
+import { faultPoint } from './faults.js';
 import type { LayerRecord } from './layers.js';
-import type { SandboxRecord } from './sandboxes.js';
+import type { OperationRecord, SandboxRecord } from './sandboxes.js';
 import { getSnapshot, layerRepoOf, snapshotsOf, type SnapshotContext } from './snapshots.js';
 
 /** What rollback needs from the sandbox service; both run under the lock the caller holds. */
@@ -40,21 +42,21 @@ export function rollbackTarget(ctx: SnapshotContext, rec: SandboxRecord, ref: st
 
 /**
  * Rolls the running sandbox `rec` back to `snapshot`.
- * A crash after the upper is set aside and before the row is written leaves the sandbox on its
- * old lowers with an empty upper; the old upper stays beside it (`.rollback`) until the next
- * rollback or the sandbox's delete.
+ * A crash after the upper is set aside and before the row is written leaves the operation
+ * pending: restoreCutShortRollback, at the next start, puts the upper back.
  */
 export async function rollbackTo(ctx: SnapshotContext, rec: SandboxRecord, handles: DriverHandles, snapshot: string, hooks: RollbackHooks): Promise<SandboxRecord> {
   const target = rollbackTarget(ctx, rec, snapshot);
   const upperDir = snapshotsOf(ctx.driver).upperDirOf(handles);
-  const op = ctx.store.operations.begin({ kind: 'rollback', sandboxId: rec.id, request: { snapshot: target.id, from: rec.spec.fromLayer ?? null } });
-  const aside = `${upperDir}.rollback`;
+  const op = ctx.store.operations.begin({ kind: 'rollback', sandboxId: rec.id, request: { snapshot: target.id, from: rec.spec.fromLayer ?? null, upper: upperDir } });
+  const aside = asideOf(upperDir);
   let setAside = false;
   try {
     const stopped = await hooks.stop();
     await rm(aside, { recursive: true, force: true });
     await rename(upperDir, aside);
     setAside = true;
+    faultPoint('rollback.after-aside');
     ctx.store.transaction(() => {
       const layers = layerRepoOf(ctx.store);
       layers.addRef({ layer: target.id, kind: 'sandbox', holder: rec.id });
@@ -73,4 +75,22 @@ export async function rollbackTo(ctx: SnapshotContext, rec: SandboxRecord, handl
   const next = await hooks.start();
   ctx.events.publish('rolled_back', next, { layerId: target.id });
   return next;
+}
+
+const asideOf = (upperDir: string): string => `${upperDir}.rollback`;
+
+/**
+ * At start, for a rollback operation still pending (shedd died during it): its transaction
+ * never committed (the operation is marked done in it), so the row still names the old lowers;
+ * an upper set aside goes back. The sandbox is stopped then (its stop committed first), so
+ * nothing has its upper mounted. Returns whether it moved anything.
+ */
+export async function restoreCutShortRollback(op: OperationRecord): Promise<boolean> {
+  const r = op.request;
+  const upper = typeof r === 'object' && r !== null && 'upper' in r && typeof r.upper === 'string' ? r.upper : undefined;
+  if (op.kind !== 'rollback' || upper === undefined || !existsSync(asideOf(upper))) return false;
+  // A start after the crash would have made a fresh upper: never replace one that exists.
+  if (existsSync(upper)) return false;
+  await rename(asideOf(upper), upper);
+  return true;
 }
