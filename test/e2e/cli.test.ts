@@ -1,35 +1,19 @@
 // End to end through the `shed` binary: against a shedd this test started, and starting one
 // on demand the way a user's first command does.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { access, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Shed } from '@shed/sdk';
 import { useLeakCheck } from '../helpers/leaks.js';
 import { isRunning } from '../helpers/procs.js';
-import { CLI, daemonDirs, e2eUnavailable, startShedd, stopByPid, type DaemonDirs, type Shedd } from './shedd.js';
+import { daemonDirs, e2eUnavailable, runCli, startShedd, stopByPid, type DaemonDirs, type Shedd } from './shedd.js';
 
 const skip = await e2eUnavailable();
 if (skip !== undefined) console.log(`# e2e CLI tests skipped: ${skip}`);
 useLeakCheck();
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `shed args…` with the SHED_* variables of `dirs` (and nothing of the caller's). */
-function shed(dirs: DaemonDirs, ...args: string[]): Promise<Result> {
-  const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...dirs.env };
-  return new Promise((done) => {
-    execFile(process.execPath, [CLI, ...args], { env }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
-      done({ code, stdout, stderr });
-    });
-  });
-}
+const shed = runCli;
 
 describe('e2e: shed CLI against a running shedd', { skip }, () => {
   let d: Shedd;

@@ -1,24 +1,16 @@
 // Exec sessions end to end: list a sandbox's processes, reattach to one by id from an output
 // offset, signal it — through the SDK and through the `shed` binary, across a shedd restart.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { Shed, ShedApiError, type Sandbox, type SandboxProcess } from '@shed/sdk';
 import { useLeakCheck } from '../helpers/leaks.js';
-import { CLI, daemonDirs, e2eUnavailable, startShedd, type DaemonDirs, type Shedd } from './shedd.js';
+import { daemonDirs, e2eUnavailable, runCli, startShedd, type Shedd } from './shedd.js';
 
 const skip = await e2eUnavailable();
 if (skip !== undefined) console.log(`# e2e process tests skipped: ${skip}`);
 useLeakCheck();
 
-function shed(dirs: DaemonDirs, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...dirs.env };
-  return new Promise((done) => {
-    execFile(process.execPath, [CLI, ...args], { env }, (err, stdout, stderr) => {
-      done({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr });
-    });
-  });
-}
+const shed = runCli;
 
 /** Reads stdout until `want` lines have arrived, then stops reading (the process goes on). */
 async function firstLines(p: SandboxProcess, want: number): Promise<string[]> {

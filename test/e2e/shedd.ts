@@ -1,7 +1,7 @@
 // A real shedd for end-to-end tests: the built daemon (packages/server/dist/daemon/main.js)
 // as a child process on a tracked temp dir, with the container driver and the real image
 // store. Readiness is its READY line on an inherited pipe; it is stopped by its pid.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { access, open } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -102,4 +102,20 @@ function waitReady(child: ChildProcess, logPath: string): Promise<void> {
 export async function stopByPid(pid: number): Promise<void> {
   process.kill(pid, 'SIGTERM');
   for (let i = 0; i < 500 && (await isRunning(pid)); i++) await new Promise((r) => setTimeout(r, 10));
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `shed args…` with the SHED_* variables of `dirs` (and nothing else of the caller's environment). */
+export function runCli(dirs: DaemonDirs, ...args: string[]): Promise<CliResult> {
+  const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...dirs.env };
+  return new Promise((done) => {
+    execFile(process.execPath, [CLI, ...args], { env }, (err, stdout, stderr) => {
+      done({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr });
+    });
+  });
 }
