@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { formatSeconds, parseDurationSeconds } from './duration.js';
+import { formatSeconds } from '@shed/sdk';
+import { parseDurationSeconds } from './duration.js';
 import { UsageError } from './output.js';
 
 describe('durations', () => {

@@ -10,16 +10,3 @@ export function parseDurationSeconds(text: string, flag: string): number {
   if (seconds < 1) throw new UsageError(`${flag} must be at least 1s`);
   return seconds;
 }
-
-/** 600 → '10m', 5400 → '1h30m'. */
-export function formatSeconds(total: number): string {
-  let rest = Math.max(0, Math.round(total));
-  const parts: string[] = [];
-  for (const [unit, size] of [['d', 86_400], ['h', 3600], ['m', 60]] as const) {
-    if (rest < size) continue;
-    parts.push(`${Math.floor(rest / size)}${unit}`);
-    rest %= size;
-  }
-  if (rest > 0 || parts.length === 0) parts.push(`${rest}s`);
-  return parts.join('');
-}

@@ -4,6 +4,7 @@
 // `import type`, which loads nothing.
 export { ERROR_CODES, isErrorCode, type ErrorCode } from './errors.js';
 export { LIMITS } from './api/limits.js';
+export { formatSeconds } from './durations.js';
 export {
   EVENT_LIMITS, EVENT_NOTICES, EVENT_TYPES, EVENTS_CONTENT_TYPE, type EventNotice, type EventType,
 } from './api/event-types.js';

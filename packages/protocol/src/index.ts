@@ -55,6 +55,7 @@ export {
   SpawnResponse,
   StdinQuery, StdinResponse, WaitResponse,
 } from './api/processes.js';
+export { formatSeconds } from './durations.js';
 export { API_PREFIX, DEFAULT_SOCKET_PATH, ROUTES, routePath, type RouteName } from './api/routes.js';
 export {
   CreateSandboxRequest, ListSandboxesQuery, ListSandboxesResponse, SANDBOX_STATE_NAMES, SandboxInfo, StopSandboxRequest,

@@ -3,7 +3,7 @@ export type {
   DirListEntry, DoctorCheck, DoctorResponse, DoctorStatus, EventType, FileKind, FileStatResponse, HealthResponse, ImageInfo, ProcessEntry, ProcessExit,
   PruneImagesResponse, PruneSystemResponse, SandboxInfo, ShedEvent, SnapshotInfo, SnapshotResponse,
 } from '@shed/protocol';
-export type { ErrorCode } from '@shed/protocol/client';
+export { formatSeconds, type ErrorCode } from '@shed/protocol/client';
 export { ShedApiError } from './errors.js';
 export { EventStream, type EventsOptions } from './events.js';
 export { SandboxFiles, type WriteOptions } from './files.js';

@@ -1,6 +1,5 @@
-import type { SandboxInfo } from '@shed/sdk';
+import { formatSeconds, type SandboxInfo } from '@shed/sdk';
 import { connect, type GlobalOptions } from '../connect.js';
-import { formatSeconds } from '../duration.js';
 import { expiryOptions, type ExpiryFlags } from '../expiry-flags.js';
 import { ago, pairs, printJson, table } from '../output.js';
 import { phasesTable } from '../phases.js';

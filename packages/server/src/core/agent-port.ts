@@ -3,6 +3,7 @@
  * core names only the calls it makes, so unit tests can fake the agent and the service
  * does not depend on the client's internals.
  */
+import type { ProcessInfo } from '@shed/protocol';
 
 /** One piece of a process's output; `offset` is its place in the process's output sequence. */
 export interface AgentOutputChunk {
@@ -84,17 +85,8 @@ export interface AgentDirEntry {
   readonly target?: string;
 }
 
-/** A process the agent keeps (running, or exited with its output still held). */
-export interface AgentProcessInfo {
-  readonly procId: number;
-  readonly pid: number;
-  readonly argv: readonly string[];
-  readonly state: 'running' | 'exited';
-  /** End of its output sequence so far. */
-  readonly outputBytes: number;
-  readonly exitCode: number | null;
-  readonly signal: string | null;
-}
+/** A process the agent keeps (running, or exited with its output still held): the client's own type. */
+export type AgentProcessInfo = ProcessInfo;
 
 export interface AgentCallOptions {
   signal?: AbortSignal;

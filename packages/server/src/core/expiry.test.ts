@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { dueExpiry, duration, expiresAt } from './expiry.js';
+import { formatSeconds } from '@shed/protocol';
+import { dueExpiry, expiresAt } from './expiry.js';
 import { newSandboxId, type ImageDigest } from './ids.js';
 import type { SandboxRecord, SandboxSpec } from './sandboxes.js';
 import type { SandboxState } from './state.js';
@@ -50,6 +51,6 @@ describe('expiry deadlines', () => {
   });
 
   it('writes durations the way the CLI takes them', () => {
-    assert.deepEqual([1, 90, 600, 5400, 86_400].map(duration), ['1s', '1m30s', '10m', '1h30m', '1d']);
+    assert.deepEqual([1, 90, 600, 5400, 86_400].map(formatSeconds), ['1s', '1m30s', '10m', '1h30m', '1d']);
   });
 });

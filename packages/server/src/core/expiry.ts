@@ -6,6 +6,7 @@
 //    process but its PID 1. Default action: stop (its files stay; `shed start` resumes work).
 //  - `onExpire` overrides the action of both.
 import type { ExpireAction, SandboxRecord } from './sandboxes.js';
+import { formatSeconds } from '@shed/protocol';
 
 export type ExpiryKind = 'ttl' | 'idle';
 
@@ -41,11 +42,11 @@ export function idleDeadline(rec: SandboxRecord, lastActiveAtMs: number): number
 export function dueExpiry(rec: SandboxRecord, lastActiveAtMs: number, nowMs: number): DueExpiry | null {
   const ttl = ttlDeadline(rec);
   if (ttl !== null && ttl <= nowMs) {
-    return { kind: 'ttl', action: expireAction(rec, 'ttl'), atMs: ttl, reason: `expired: its TTL of ${duration(rec.spec.ttlSeconds ?? 0)} ended` };
+    return { kind: 'ttl', action: expireAction(rec, 'ttl'), atMs: ttl, reason: `expired: its TTL of ${formatSeconds(rec.spec.ttlSeconds ?? 0)} ended` };
   }
   const idle = idleDeadline(rec, lastActiveAtMs);
   if (idle !== null && idle <= nowMs) {
-    const reason = `expired: idle for ${duration(rec.spec.idleTimeoutSeconds ?? 0)} (no API activity and no process but PID 1)`;
+    const reason = `expired: idle for ${formatSeconds(rec.spec.idleTimeoutSeconds ?? 0)} (no API activity and no process but PID 1)`;
     return { kind: 'idle', action: expireAction(rec, 'idle'), atMs: idle, reason };
   }
   return null;
@@ -53,16 +54,3 @@ export function dueExpiry(rec: SandboxRecord, lastActiveAtMs: number, nowMs: num
 
 /** The TTL deadline as a user sees it (SandboxInfo.expiresAt): only while it can still act. */
 export const expiresAt = (rec: SandboxRecord): number | null => ttlDeadline(rec);
-
-/** 90 → '1m30s', 3600 → '1h'. */
-export function duration(seconds: number): string {
-  const parts: string[] = [];
-  let rest = seconds;
-  for (const [unit, size] of [['d', 86_400], ['h', 3600], ['m', 60]] as const) {
-    if (rest < size) continue;
-    parts.push(`${Math.floor(rest / size)}${unit}`);
-    rest %= size;
-  }
-  if (rest > 0 || parts.length === 0) parts.push(`${rest}s`);
-  return parts.join('');
-}
