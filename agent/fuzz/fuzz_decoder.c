@@ -225,7 +225,8 @@ static void count(const struct run *run)
 static void decode_all_ways(const uint8_t *data, size_t n)
 {
 	uint8_t *in = xmalloc(n ? n : 1);
-	memcpy(in, data, n);
+	if (n)
+		memcpy(in, data, n); /* an empty case may come with no buffer at all */
 	static struct run whole, split, parsed;
 	run_decoder(in, n, false, &whole);
 	run_parse(in, n, &parsed);
