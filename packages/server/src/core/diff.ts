@@ -45,7 +45,8 @@ export async function captureChanges(
   const lowers = sandboxLowers(ctx.store, ctx.layersRoot, rec.spec.fromLayer, imageRootfs);
   const scratch = join(ctx.layersRoot, `.changes-${randomBytes(6).toString('hex')}`);
   try {
-    await snapshots.snapshotUpper(handles, scratch, opts.signal === undefined ? {} : { signal: opts.signal });
+    // A scratch copy removed after the stream: nothing to flush.
+    await snapshots.snapshotUpper(handles, scratch, { flush: 'none', ...(opts.signal === undefined ? {} : { signal: opts.signal }) });
   } catch (err) {
     await rm(scratch, { recursive: true, force: true });
     throw err;

@@ -36,6 +36,8 @@ export interface SnapshotContext {
   /** Layer directories live in `<layersRoot>/<layer id>`. */
   readonly layersRoot: string;
   readonly events: EventSink;
+  /** Where a background flush that failed is reported. @default not reported */
+  readonly log?: { warn(obj: object, msg: string): void };
 }
 
 export function layerRepoOf(store: Persistence): LayerRepo {
@@ -79,7 +81,8 @@ export async function takeSnapshot(
   const op = ctx.store.operations.begin({ kind: 'snapshot', sandboxId: rec.id, request: { layerId, flatten } });
   try {
     await mkdir(ctx.layersRoot, { recursive: true, mode: 0o711 });
-    const shot = await snapshots.snapshotUpper(handles, upper, signal);
+    // The flush (syncfs) runs after the row is written: see "Durability" in docs/snapshots.md.
+    const shot = await snapshots.snapshotUpper(handles, upper, { ...signal, flush: flatten ? 'none' : 'background' });
     let written: { bytes: number; method: CopyMethod } = shot;
     const timings: Record<string, number> = { ...shot.timings };
     if (flatten && parent !== null) {
@@ -98,6 +101,7 @@ export async function takeSnapshot(
       ctx.store.operations.succeed(op.id, { layerId });
       return r;
     });
+    if (!flatten) reportFlush(ctx, layerId, shot.flushed);
     ctx.events.publish('snapshot', rec, { layerId, bytes: written.bytes, method: written.method, timings });
     return { ...infoOf(record, rec.id, []), timings };
   } catch (err) {
@@ -107,6 +111,15 @@ export async function takeSnapshot(
     ctx.store.operations.fail(op.id, { code: e.code, message: e.message });
     throw e;
   }
+}
+
+/** A flush cut short by the layer's deletion is no failure; another one is logged (the layer stays usable). */
+function reportFlush(ctx: SnapshotContext, layerId: LayerId, flushed: Promise<{ syncMs: number } | { error: unknown }>): void {
+  void flushed.then((r) => {
+    if ('error' in r && ctx.store.layers?.getLayer(layerId) !== undefined) {
+      ctx.log?.warn({ layer: layerId, err: asShedError(r.error, 'flush').message }, 'flushing a snapshot layer to disk failed');
+    }
+  });
 }
 
 /** Every snapshot, oldest first. */

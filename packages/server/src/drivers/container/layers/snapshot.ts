@@ -8,7 +8,8 @@
 // freezer.state reads FROZEN, v2 cgroup.events says `frozen 1`), so no
 // write lands during the copy: each file is captured as of the freeze, as if the sandbox had
 // been powered off then. Nothing needs flushing before the copy; the new layer is flushed
-// (syncfs) after the thaw, for durability only, outside the frozen span.
+// (syncfs) after the thaw, for durability only, outside the frozen span — in the background
+// when the caller asks (a snapshot's row does not wait for it: see docs/snapshots.md).
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ShedError, errorMessage } from '../../../core/errors.js';
@@ -18,19 +19,38 @@ import { overlayDirs } from '../overlay.js';
 import { OciRuntime } from '../runtime.js';
 import { allocatedBytes, copyTree, syncFilesystem } from './copy-tree.js';
 import { findFreezer, freeze, isFrozenNow, thaw } from './freezer.js';
+import type { Spawner } from '../spawner.js';
 
 const DEFAULT_MAX_FROZEN_MS = 10_000;
 
-export async function snapshotUpper(d: ContainerHandleData, destDir: string, opts: SnapshotUpperOptions = {}): Promise<UpperSnapshot> {
+export async function snapshotUpper(d: ContainerHandleData, destDir: string, opts: SnapshotUpperOptions & { spawner?: Spawner } = {}): Promise<UpperSnapshot> {
   if (existsSync(destDir)) throw new ShedError('already_exists', `layer directory ${destDir} already exists; a layer is written once`);
   mkdirSync(dirname(destDir), { recursive: true, mode: 0o711 });
   const upper = overlayDirs(d.stateDir).upper;
+  const tools = { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.spawner ? { spawner: opts.spawner } : {}) };
   const { value: method, frozen } = await whileFrozen(d, opts.maxFrozenMs ?? DEFAULT_MAX_FROZEN_MS, (timeoutMs) =>
-    copyTree(upper, destDir, { signal: opts.signal, timeoutMs }));
+    copyTree(upper, destDir, { ...tools, timeoutMs }));
   const t0 = performance.now();
-  await syncFilesystem(destDir, opts.signal);
-  const sync = performance.now() - t0;
-  return { bytes: await allocatedBytes(destDir, opts.signal), method, timings: { ...frozen, sync } };
+  const bytes = await allocatedBytes(destDir, opts.signal);
+  const size = performance.now() - t0;
+  const flush = opts.flush ?? 'wait';
+  if (flush === 'none') return { bytes, method, timings: { ...frozen, size }, flushed: Promise.resolve({ syncMs: 0 }) };
+  // After the thaw: the flush is for durability only; the sandbox need not wait for it.
+  const flushed = timed(() => syncFilesystem(destDir, tools));
+  if (flush === 'background') return { bytes, method, timings: { ...frozen, size }, flushed };
+  const r = await flushed;
+  if ('error' in r) throw r.error;
+  return { bytes, method, timings: { ...frozen, size, sync: r.syncMs }, flushed };
+}
+
+async function timed(fn: () => Promise<void>): Promise<{ syncMs: number } | { error: unknown }> {
+  const t0 = performance.now();
+  try {
+    await fn();
+    return { syncMs: performance.now() - t0 };
+  } catch (error) {
+    return { error };
+  }
 }
 
 export interface Frozen<T> {
