@@ -114,7 +114,7 @@ export const snapshotSuite: Suite = {
       xfs = await mountXfs(dir, opts);
       if (xfs !== null) rows.push(...bigRows(await measureBig(driver, xfs, rootfs, n), 'XFS reflink=1'));
       rows.push({
-        suite: SUITE, name: 'fork of a running sandbox (snapshot + create)', unit: 'ms', higherIsBetter: false, budgetP50: 40,
+        suite: SUITE, name: 'fork of a running sandbox, driver only (snapshot + create, no daemon)', unit: 'ms', higherIsBetter: false, budgetP50: 40,
         stats: stats(await measureFork(driver, dir, rootfs, Math.max(5, Math.round(20 * opts.scale)))),
       });
     } finally {

@@ -8,6 +8,7 @@ import type { CopyMethod, Driver, DriverHandles, DriverSnapshots } from './drive
 import { ShedError, asShedError, notFound } from './errors.js';
 import type { EventSink } from './events.js';
 import { isSandboxId, type ImageDigest, type SandboxId } from './ids.js';
+import { PhaseTimer } from './phase-timer.js';
 import { isLayerId, lowersOf, needsFlatten, newLayerId, type LayerId, type LayerRecord, type LayerRepo } from './layers.js';
 import type { Persistence, SandboxRecord } from './sandboxes.js';
 
@@ -78,6 +79,7 @@ export async function takeSnapshot(
   // Not a layer id: the start-up sweep removes it if a crash leaves it.
   const upper = flatten ? `${dir}.upper` : dir;
   const signal = opts.signal === undefined ? {} : { signal: opts.signal };
+  const timer = new PhaseTimer();
   const op = ctx.store.operations.begin({ kind: 'snapshot', sandboxId: rec.id, request: { layerId, flatten } });
   try {
     await mkdir(ctx.layersRoot, { recursive: true, mode: 0o711 });
@@ -92,7 +94,7 @@ export async function takeSnapshot(
       timings['flatten'] = Date.now() - t0;
       await rm(upper, { recursive: true, force: true });
     }
-    const record = ctx.store.transaction(() => {
+    const record = timer.timeSync('record', () => ctx.store.transaction(() => {
       const r = layers.putLayer({
         id: layerId, parent: flatten ? null : (parent?.id ?? null), imageDigest: rec.imageDigest, standalone: flatten,
         method: written.method, diskBytes: written.bytes, createdAt: Date.now(),
@@ -100,7 +102,8 @@ export async function takeSnapshot(
       layers.addRef({ layer: layerId, kind: 'snapshot', holder: rec.id });
       ctx.store.operations.succeed(op.id, { layerId });
       return r;
-    });
+    }));
+    Object.assign(timings, timer.finish());
     if (!flatten) reportFlush(ctx, layerId, shot.flushed);
     ctx.events.publish('snapshot', rec, { layerId, bytes: written.bytes, method: written.method, timings });
     return { ...infoOf(record, rec.id, []), timings };
