@@ -4,7 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Writable } from 'node:stream';
+import { PassThrough, type Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import type { DriverHandles, IdMap, LayerChange } from './driver.js';
 import type { SandboxRecord } from './sandboxes.js';
 import { sandboxLowers, snapshotsOf, type SnapshotContext } from './snapshots.js';
@@ -52,10 +53,16 @@ export async function captureChanges(
     throw err;
   }
   return async (out, o) => {
+    // `out` ends only once the scratch copy is gone: a client that saw the end of the tar
+    // finds nothing of it left.
+    const body = new PassThrough();
+    body.pipe(out, { end: false });
     try {
-      await snapshots.exportChanges(scratch, lowers, out, { idMap, ...(o.signal === undefined ? {} : { signal: o.signal }) });
+      await snapshots.exportChanges(scratch, lowers, body, { idMap, ...(o.signal === undefined ? {} : { signal: o.signal }) });
+      await finished(body);
     } finally {
       await rm(scratch, { recursive: true, force: true });
     }
+    out.end();
   };
 }
