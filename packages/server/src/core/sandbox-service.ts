@@ -23,7 +23,7 @@ import type { OperationKind, OperationRecord, Persistence, SandboxRecord, Sandbo
 import { transition } from './state.js';
 import { SandboxLayers } from './sandbox-layers.js';
 import {
-  holdLayer, releaseLayer, sandboxLowers, sweepLayers, type SnapshotContext,
+  holdLayer, releaseLayer, sandboxLowers, snapshotsOf, sweepLayers, type SnapshotContext, type UpperSource,
 } from './snapshots.js';
 
 /** The subset of a pino logger core writes to. */
@@ -83,7 +83,7 @@ export class SandboxService {
     this.events = deps.events ?? new EventBus();
     this.#activity = new ActivityTracker(deps.store.sandboxes);
     this.layers = new SandboxLayers({
-      ctx: this.#snapshotContext(), idMap: deps.idMap, withLive: (ref, fn) => this.#withLive(ref, fn),
+      ctx: this.#snapshotContext(), images: deps.images, idMap: deps.idMap, withLive: (ref, fn) => this.#withLive(ref, fn), withUpper: (ref, fn) => this.#withUpper(ref, fn),
       stopLocked: (id, reason) => this.#stopLocked(id, { reason }), startLocked: (id) => this.#startLocked(id),
       create: (cmd) => this.create(cmd), remove: (id) => this.delete(id), forked: (rec, layerId) => this.events.publish('forked', rec, { layerId }),
     });
@@ -291,6 +291,20 @@ export class SandboxService {
     return this.#locks.run(id, async () => {
       const { record, live } = this.live(id);
       return fn(record, live.handles, (await this.#d.images.resolve(record.imageDigest)).rootfs);
+    });
+  }
+
+  async #withUpper<T>(ref: string, fn: (rec: SandboxRecord, src: UpperSource, imageRootfs: string) => Promise<T>): Promise<T> {
+    const id = this.get(ref).id;
+    return this.#locks.run(id, async () => {
+      const rec = this.get(id);
+      const live = this.#live.get(id);
+      const rootfs = async (): Promise<string> => (await this.#d.images.resolve(rec.imageDigest)).rootfs;
+      if (rec.state === 'running' && live !== undefined) return fn(rec, { running: true, handles: live.handles }, await rootfs());
+      if (rec.state === 'stopped') return fn(rec, { running: false, upperDir: snapshotsOf(this.#d.driver).upperDirIn(this.#dirs.stateDirOf(id)) }, await rootfs());
+      throw new ShedError('failed_precondition', `sandbox ${ref} is ${rec.state}; its files can be captured when it is running or stopped`, {
+        details: { sandbox: id, state: rec.state },
+      });
     });
   }
 
