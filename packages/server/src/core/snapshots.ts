@@ -158,6 +158,29 @@ export async function deleteSnapshot(ctx: SnapshotContext, ref: string): Promise
   await rm(layerDirOf(ctx.layersRoot, snap.layerId), { recursive: true, force: true });
 }
 
+/**
+ * At start, before any sandbox is adopted: a snapshot cut short by a crash may have left its
+ * running sandbox frozen (shedd died between freeze and thaw), and a frozen agent cannot answer
+ * the adoption. Its pending operation says it was running; it is thawed. The operation itself
+ * is rolled back with every other pending one, and its directory removed by sweepLayers.
+ */
+export async function thawCutShortSnapshots(
+  store: Persistence, driver: Driver, savedHandles: (id: SandboxId) => Promise<DriverHandles | null>, log: { warn(o: object, msg: string): void },
+): Promise<void> {
+  for (const op of store.operations.pending()) {
+    const r = op.request;
+    const running = typeof r === 'object' && r !== null && 'running' in r && r.running === true;
+    if (op.kind !== 'snapshot' || !running || op.sandboxId === null || driver.snapshots === undefined) continue;
+    const handles = await savedHandles(op.sandboxId);
+    if (handles === null) continue;
+    const thawed = await driver.snapshots.thawAfterCrash(handles).catch((err: unknown) => {
+      log.warn({ sandbox: op.sandboxId, err: asShedError(err, 'thaw').message }, 'thawing a sandbox after a snapshot cut short failed');
+      return false;
+    });
+    if (thawed) log.warn({ sandbox: op.sandboxId }, 'thawed a sandbox a snapshot cut short had left frozen');
+  }
+}
+
 /** The holder id prefix of a fork's hold on its snapshot while its creates run. */
 export const FORK_IN_FLIGHT = 'fork-in-flight:';
 
