@@ -21,9 +21,10 @@ import { SandboxDirs } from './sandbox-dirs.js';
 import { buildSpec, parseLabelFilters, type CreateSandboxCommand } from './sandbox-spec.js';
 import type { OperationKind, OperationRecord, Persistence, SandboxRecord, SandboxSpec } from './sandboxes.js';
 import { transition } from './state.js';
+import { cutShortForks } from './fork.js';
 import { SandboxLayers } from './sandbox-layers.js';
 import {
-  holdLayer, releaseLayer, sandboxLowers, sweepLayers, type SnapshotContext,
+  holdLayer, releaseLayer, sandboxLowers, snapshotsOf, sweepLayers, thawCutShortSnapshots, type SnapshotContext, type UpperSource,
 } from './snapshots.js';
 
 /** The subset of a pino logger core writes to. */
@@ -83,9 +84,9 @@ export class SandboxService {
     this.events = deps.events ?? new EventBus();
     this.#activity = new ActivityTracker(deps.store.sandboxes);
     this.layers = new SandboxLayers({
-      ctx: this.#snapshotContext(), idMap: deps.idMap, withLive: (ref, fn) => this.#withLive(ref, fn),
+      ctx: this.#snapshotContext(), images: deps.images, idMap: deps.idMap, withLive: (ref, fn) => this.#withLive(ref, fn), withUpper: (ref, fn) => this.#withUpper(ref, fn),
       stopLocked: (id, reason) => this.#stopLocked(id, { reason }), startLocked: (id) => this.#startLocked(id),
-      create: (cmd) => this.create(cmd), remove: (id) => this.delete(id), forked: (rec, layerId) => this.events.publish('forked', rec, { layerId }),
+      create: (cmd, id) => this.create(cmd, { id }), remove: (id) => this.delete(id), forked: (rec, layerId) => this.events.publish('forked', rec, { layerId }),
     });
   }
 
@@ -126,13 +127,14 @@ export class SandboxService {
     return { record, live };
   }
 
-  async create(cmd: CreateSandboxCommand, opts: { signal?: AbortSignal } = {}): Promise<SandboxRecord> {
+  /** `opts.id`: an id chosen ahead (a fork records its sandboxes' ids before it makes them). @default a new one */
+  async create(cmd: CreateSandboxCommand, opts: { signal?: AbortSignal; id?: SandboxId } = {}): Promise<SandboxRecord> {
     if (cmd.idempotencyKey !== undefined) {
       const prior = this.#d.store.operations.findByKey(cmd.idempotencyKey);
       if (prior !== undefined && !undone(prior)) return replayCreate(prior, (id) => this.get(id));
       if (prior !== undefined) this.#d.store.operations.releaseKey(prior.id);
     }
-    const id = newSandboxId();
+    const id = opts.id ?? newSandboxId();
     const { name, spec } = buildSpec(id, cmd);
     this.#claimName(name);
     this.#creating.add(id);
@@ -270,6 +272,7 @@ export class SandboxService {
    * Called once at daemon start, before the API serves.
    */
   async reconcile(): Promise<ReconcileReport> {
+    await thawCutShortSnapshots(this.#d.store, this.#d.driver, (id) => this.#dirs.saved(id), this.#d.log);
     const report = await reconcile({
       driver: this.#d.driver,
       store: this.#d.store,
@@ -282,6 +285,12 @@ export class SandboxService {
       knownIds: this.#knownIds(),
       events: this.events,
     });
+    // Sandboxes a fork cut short had finished: all or none, so they go too.
+    for (const id of cutShortForks(this.#d.store)) {
+      await this.delete(id, { reason: 'its fork was cut short by a shedd restart' }).then(() => report.deleted.push(id), (err: unknown) => {
+        this.#d.log.error({ sandbox: id, err: asShedError(err, 'delete').message }, 'deleting a sandbox of a fork cut short failed');
+      });
+    }
     report.swept.push(...(await sweepLayers(this.#d.store, this.#snapshotContext().layersRoot)));
     return report;
   }
@@ -291,6 +300,20 @@ export class SandboxService {
     return this.#locks.run(id, async () => {
       const { record, live } = this.live(id);
       return fn(record, live.handles, (await this.#d.images.resolve(record.imageDigest)).rootfs);
+    });
+  }
+
+  async #withUpper<T>(ref: string, fn: (rec: SandboxRecord, src: UpperSource, imageRootfs: string) => Promise<T>): Promise<T> {
+    const id = this.get(ref).id;
+    return this.#locks.run(id, async () => {
+      const rec = this.get(id);
+      const live = this.#live.get(id);
+      const rootfs = async (): Promise<string> => (await this.#d.images.resolve(rec.imageDigest)).rootfs;
+      if (rec.state === 'running' && live !== undefined) return fn(rec, { running: true, handles: live.handles }, await rootfs());
+      if (rec.state === 'stopped') return fn(rec, { running: false, upperDir: snapshotsOf(this.#d.driver).upperDirIn(this.#dirs.stateDirOf(id)) }, await rootfs());
+      throw new ShedError('failed_precondition', `sandbox ${ref} is ${rec.state}; its files can be captured when it is running or stopped`, {
+        details: { sandbox: id, state: rec.state },
+      });
     });
   }
 
