@@ -80,17 +80,20 @@ export async function copyTree(src: string, dest: string, opts: CopyTreeOptions 
   }
 }
 
-/** Runs a tool through the helper, its output to `logPath` (read for the error, then removed). */
-async function runThroughHelper(spawner: Spawner, file: string, args: readonly string[], logPath: string, opts: CopyTreeOptions): Promise<void> {
+/**
+ * Runs a tool through the helper, its output to `logPath` (read for the error, then removed)
+ * or discarded when null.
+ */
+async function runThroughHelper(spawner: Spawner, file: string, args: readonly string[], logPath: string | null, opts: CopyTreeOptions): Promise<void> {
   const late = AbortSignal.timeout(opts.timeoutMs ?? 600_000);
   try {
-    const r = await spawner.run([file, ...args], logPath, opts.signal === undefined ? late : AbortSignal.any([opts.signal, late]));
+    const r = await spawner.run([file, ...args], logPath ?? '/dev/null', opts.signal === undefined ? late : AbortSignal.any([opts.signal, late]));
     if (r.exitCode === 0) return;
-    const said = (await readFile(logPath, 'utf8').catch(() => '')).trim();
+    const said = logPath === null ? '' : (await readFile(logPath, 'utf8').catch(() => '')).trim();
     const why = r.exitCode === null ? `was killed by signal ${r.signal}` : `exited with ${r.exitCode}`;
     throw new CommandError('internal', `${file} ${args.join(' ')} ${why}${said === '' ? '' : `: ${said}`}`, r.exitCode, said);
   } finally {
-    await rm(logPath, { force: true });
+    if (logPath !== null) await rm(logPath, { force: true });
   }
 }
 
@@ -143,5 +146,7 @@ async function duBytes(dir: string, signal?: AbortSignal): Promise<number> {
 /** Flushes the filesystem holding `path` (syncfs(2), via coreutils `sync -f`), through the helper when given. */
 export async function syncFilesystem(path: string, opts: { signal?: AbortSignal; spawner?: Spawner } = {}): Promise<void> {
   if (opts.spawner === undefined) await runCommand('sync', ['-f', path], { signal: opts.signal });
-  else await runThroughHelper(opts.spawner, 'sync', ['-f', path], `${path}.sync-log`, { ...(opts.signal ? { signal: opts.signal } : {}), timeoutMs: 600_000 });
+  // No log: sync -f fails only when the path is gone or on an I/O error, and its status says
+  // which; a log beside a layer would outlive the call that returned it (a background flush).
+  else await runThroughHelper(opts.spawner, 'sync', ['-f', path], null, { ...(opts.signal ? { signal: opts.signal } : {}), timeoutMs: 600_000 });
 }
