@@ -56,6 +56,7 @@ export {
   StdinQuery, StdinResponse, WaitResponse,
 } from './api/processes.js';
 export { formatSeconds } from './durations.js';
+export { ListPoolsResponse, MAX_POOL_MEMBERS, PoolInfo, PoolParams, SetPoolRequest } from './api/pools.js';
 export { API_PREFIX, DEFAULT_SOCKET_PATH, ROUTES, routePath, type RouteName } from './api/routes.js';
 export {
   CreateSandboxRequest, ListSandboxesQuery, ListSandboxesResponse, SANDBOX_STATE_NAMES, SandboxInfo, StopSandboxRequest,
