@@ -29,6 +29,7 @@ describe('config docs', () => {
     assert.equal(c.container?.runtime, 'auto');
     assert.equal(c.images?.maxCacheBytes, 20 * 1024 ** 3);
     assert.deepEqual({ ...c.idMap }, { hostId: 100_000, size: 65_536 }); // smol-toml's tables have no prototype
+    assert.equal(c.pools?.['py']?.targetFree, 2);
   });
 
   it('docs/config.md documents every key', async () => {
