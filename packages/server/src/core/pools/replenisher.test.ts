@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { ShedError } from '../errors.js';
 import type { SandboxId } from '../ids.js';
 import { CreateGate } from './gate.js';
-import { backoffMs, type PoolView } from './planner.js';
+import { backoffMs } from './planner.js';
 import { Replenisher, type ReplenisherSeam } from './replenisher.js';
 
 async function until(cond: () => boolean, what: string): Promise<void> {
