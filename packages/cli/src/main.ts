@@ -87,10 +87,13 @@ program.command('events').description('stream sandbox events until Ctrl-C').opti
 program.command('cp').description('copy a file into or out of a sandbox (ID:/path on one side)').argument('<src>').argument('<dst>')
   .action(act(async (src: string, dst: string) => (await import('./commands/cp.js')).cpCommand(src, dst, g())));
 
-program.command('snapshot').description("snapshot running sandboxes' files (they keep running); 'snapshot ls', 'snapshot rm ID…' manage them")
-  .argument('<sandbox|ls|rm>').argument('[more...]')
-  .action(act(async (first: string, rest: string[]) => (await import('./commands/snapshots.js')).snapshotCommand(first, rest, g())));
-program.command('diff').description("what a running sandbox changed over its image: lines 'A path', 'M path', 'D path'; --tar writes the changes as a tar to stdout").argument('<sandbox>')
+program.command('snapshot').description("snapshot sandboxes' files (running ones keep running; stopped ones too); 'snapshot ls', 'snapshot rm ID…' manage them")
+  .argument('<sandbox|ls|rm>').argument('[more...]').option('--memory', 'also capture process memory (refused where the host cannot: see shed doctor)')
+  .action(act(async (first: string, rest: string[], f) => (await import('./commands/snapshots.js')).snapshotCommand(first, rest, g(), f)));
+program.command('commit').description('make a snapshot an image NAME (its files over its base image); the image outlives the snapshot')
+  .argument('<snapshot>').argument('<name>')
+  .action(act(async (snap: string, name: string) => (await import('./commands/snapshots.js')).commitCommand(snap, name, g())));
+program.command('diff').description("what a sandbox (running or stopped) changed over its image: lines 'A path', 'M path', 'D path'; --tar writes the changes as a tar to stdout").argument('<sandbox>')
   .option('--tar', 'the changes as an OCI layer tar on stdout (whiteouts for deletions)').option('--json', 'the paths as JSON')
   .action(act(async (ref: string, f) => (await import('./commands/diff.js')).diffCommand(ref, f, g())));
 program.command('rollback').description("stop a sandbox, make its files exactly a snapshot's (its own, or one it was forked from), start it again").argument('<sandbox>').argument('<snapshot>')

@@ -9,7 +9,8 @@ export { EventStream, type EventsOptions } from './events.js';
 export { SandboxFiles, type WriteOptions } from './files.js';
 export { Images } from './images.js';
 export type {
-  AttachOptions, AttachTerminalOptions, ConnectOptions, CreateOptions, ExecOptions, ForkOptions, ListOptions, PoolOptions, PruneOptions, ShellOptions, SpawnOptions, StopOptions,
+  AttachOptions, AttachTerminalOptions, ConnectOptions, CreateOptions, ExecOptions, ForkOptions, ListOptions, PoolOptions, PruneOptions, ShellOptions, SnapshotOptions, SpawnOptions,
+  StopOptions,
 } from './options.js';
 export { SandboxProcess } from './process.js';
 export { Pools } from './pools.js';

@@ -83,6 +83,16 @@ export interface StopOptions extends CallOptions {
   graceMs?: number;
 }
 
+/** Options of sandbox.snapshot. */
+export interface SnapshotOptions extends CallOptions {
+  /**
+   * Also capture process memory. Rejects with `unimplemented` where the host cannot (the
+   * message says why and what it needs; `shed doctor` shows the memory-snapshots capability).
+   * @default false
+   */
+  memory?: boolean;
+}
+
 /** Options of sandboxes.fork. */
 export interface ForkOptions extends CallOptions {
   /** How many sandboxes, 1 to 32. @default 1 (or the number of names) */

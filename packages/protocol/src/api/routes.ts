@@ -29,6 +29,7 @@ export const ROUTES = {
   snapshots: '/v1/snapshots',
   snapshot: '/v1/snapshots/:id',
   fork: '/v1/snapshots/:id/fork',
+  commit: '/v1/snapshots/:id/commit',
   diff: '/v1/sandboxes/:sandbox/diff',
   rollback: '/v1/sandboxes/:sandbox/rollback',
   pools: '/v1/pools',

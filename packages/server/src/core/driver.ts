@@ -209,6 +209,20 @@ export interface DriverSnapshots {
   snapshotUpper(handles: DriverHandles, destDir: string, opts?: SnapshotUpperOptions): Promise<UpperSnapshot>;
   /** The sandbox's writable layer. */
   upperDirOf(handles: DriverHandles): string;
+  /** The writable layer of a sandbox that is not running, from its state dir alone. */
+  upperDirIn(stateDir: string): string;
+  /**
+   * Captures the writable layer of a stopped sandbox (nothing runs or writes in it) into
+   * `destDir` as snapshotUpper does, without freezing anything (timings: freeze, thaw, frozen 0).
+   */
+  captureStopped(upperDir: string, destDir: string, opts?: { signal?: AbortSignal }): Promise<UpperSnapshot>;
+  /**
+   * At start: thaws a sandbox that a crashed shedd left frozen in the middle of a capture.
+   * Returns whether it was frozen.
+   */
+  thawAfterCrash(handles: DriverHandles): Promise<boolean>;
+  /** Removes a layer (or scratch) directory; returns the allocated bytes it freed (0 when missing). */
+  discardLayer(dir: string, opts?: { signal?: AbortSignal }): Promise<number>;
   /**
    * What a running sandbox changed over `lowers` (its spec's lowerDirs), read while it is
    * frozen for at most `maxFrozenMs` (default 10000).

@@ -22,9 +22,10 @@ import { SandboxDirs } from './sandbox-dirs.js';
 import { buildSpec, parseLabelFilters, type CreateSandboxCommand } from './sandbox-spec.js';
 import type { OperationKind, OperationRecord, Persistence, SandboxRecord, SandboxSpec } from './sandboxes.js';
 import { transition } from './state.js';
+import { cutShortForks } from './fork.js';
 import { SandboxLayers } from './sandbox-layers.js';
 import {
-  holdLayer, releaseLayer, sandboxLowers, sweepLayers, type SnapshotContext,
+  holdLayer, releaseLayer, sandboxLowers, snapshotsOf, sweepLayers, thawCutShortSnapshots, type SnapshotContext, type UpperSource,
 } from './snapshots.js';
 
 /** The subset of a pino logger core writes to. */
@@ -86,9 +87,9 @@ export class SandboxService {
     this.events = deps.events ?? new EventBus();
     this.#activity = new ActivityTracker(deps.store.sandboxes);
     this.layers = new SandboxLayers({
-      ctx: this.#snapshotContext(), idMap: deps.idMap, withLive: (ref, fn) => this.#withLive(ref, fn),
+      ctx: this.#snapshotContext(), images: deps.images, idMap: deps.idMap, withLive: (ref, fn) => this.#withLive(ref, fn), withUpper: (ref, fn) => this.#withUpper(ref, fn),
       stopLocked: (id, reason) => this.#stopLocked(id, { reason }), startLocked: (id) => this.#startLocked(id),
-      create: (cmd) => this.create(cmd), remove: (id) => this.delete(id), forked: (rec, layerId) => this.events.publish('forked', rec, { layerId }),
+      create: (cmd, id) => this.create(cmd, { id }), remove: (id) => this.delete(id), forked: (rec, layerId) => this.events.publish('forked', rec, { layerId }),
     });
     this.pools = new PoolService({
       store: deps.store, log: deps.log, events: this.events,
@@ -143,10 +144,11 @@ export class SandboxService {
 
   /**
    * A create matching a warm pool claims one of its free members (the record's claimedFrom
-   * says so); otherwise, or when the pool is empty, the sandbox is made cold. `poolMember`:
-   * the replenisher making a member of that pool.
+   * says so, and its id is the member's); otherwise, or when the pool is empty, the sandbox is
+   * made cold. `opts.id`: an id chosen ahead for a cold create (a fork records its sandboxes'
+   * ids before it makes them). `poolMember`: the replenisher making a member of that pool.
    */
-  async create(cmd: CreateSandboxCommand, opts: { signal?: AbortSignal; poolMember?: string } = {}): Promise<SandboxRecord> {
+  async create(cmd: CreateSandboxCommand, opts: { signal?: AbortSignal; id?: SandboxId; poolMember?: string } = {}): Promise<SandboxRecord> {
     if (cmd.idempotencyKey !== undefined) {
       const prior = this.#d.store.operations.findByKey(cmd.idempotencyKey);
       if (prior !== undefined && !undone(prior)) return replayCreate(prior, (id) => this.get(id));
@@ -154,7 +156,7 @@ export class SandboxService {
     }
     const warm = opts.poolMember === undefined ? await this.pools.claim(cmd) : undefined;
     if (warm !== undefined) return warm;
-    const id = newSandboxId();
+    const id = opts.id ?? newSandboxId();
     const { name, spec } = buildSpec(id, cmd);
     this.#claimName(name);
     this.#creating.add(id);
@@ -294,6 +296,7 @@ export class SandboxService {
    * Called once at daemon start, before the API serves.
    */
   async reconcile(): Promise<ReconcileReport> {
+    await thawCutShortSnapshots(this.#d.store, this.#d.driver, (id) => this.#dirs.saved(id), this.#d.log);
     const report = await reconcile({
       driver: this.#d.driver,
       store: this.#d.store,
@@ -306,6 +309,12 @@ export class SandboxService {
       knownIds: this.#knownIds(),
       events: this.events,
     });
+    // Sandboxes a fork cut short had finished: all or none, so they go too.
+    for (const id of cutShortForks(this.#d.store)) {
+      await this.delete(id, { reason: 'its fork was cut short by a shedd restart' }).then(() => report.deleted.push(id), (err: unknown) => {
+        this.#d.log.error({ sandbox: id, err: asShedError(err, 'delete').message }, 'deleting a sandbox of a fork cut short failed');
+      });
+    }
     report.swept.push(...(await sweepLayers(this.#d.store, this.#snapshotContext().layersRoot)));
     return report;
   }
@@ -315,6 +324,20 @@ export class SandboxService {
     return this.#locks.run(id, async () => {
       const { record, live } = this.live(id);
       return fn(record, live.handles, (await this.#d.images.resolve(record.imageDigest)).rootfs);
+    });
+  }
+
+  async #withUpper<T>(ref: string, fn: (rec: SandboxRecord, src: UpperSource, imageRootfs: string) => Promise<T>): Promise<T> {
+    const id = this.get(ref).id;
+    return this.#locks.run(id, async () => {
+      const rec = this.get(id);
+      const live = this.#live.get(id);
+      const rootfs = async (): Promise<string> => (await this.#d.images.resolve(rec.imageDigest)).rootfs;
+      if (rec.state === 'running' && live !== undefined) return fn(rec, { running: true, handles: live.handles }, await rootfs());
+      if (rec.state === 'stopped') return fn(rec, { running: false, upperDir: snapshotsOf(this.#d.driver).upperDirIn(this.#dirs.stateDirOf(id)) }, await rootfs());
+      throw new ShedError('failed_precondition', `sandbox ${ref} is ${rec.state}; its files can be captured when it is running or stopped`, {
+        details: { sandbox: id, state: rec.state },
+      });
     });
   }
 

@@ -1,4 +1,6 @@
 // The container driver's snapshot capability: layers are overlayfs directories.
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import type { CapabilityProbe, DriverHandles, IdMap, DriverSnapshots, LayerChange, LayerWrite, SnapshotUpperOptions, UpperSnapshot } from '../../../core/driver.js';
 import { ShedError } from '../../../core/errors.js';
@@ -9,7 +11,8 @@ import { probeCriu } from './criu-probe.js';
 import { diffLayer } from './diff.js';
 import { exportChangesTar } from './export-tar.js';
 import { flattenLayers } from './flatten.js';
-import { snapshotUpper, whileFrozen } from './snapshot.js';
+import { allocatedBytes } from './copy-tree.js';
+import { captureStoppedUpper, snapshotUpper, thawIfFrozen, whileFrozen } from './snapshot.js';
 
 export class ContainerSnapshots implements DriverSnapshots {
   readonly #runtime: () => Promise<{ name: RuntimeName; path: string } | null>;
@@ -26,6 +29,26 @@ export class ContainerSnapshots implements DriverSnapshots {
 
   upperDirOf(handles: DriverHandles): string {
     return overlayDirs(parseContainerHandles(handles).data.stateDir).upper;
+  }
+
+  upperDirIn(stateDir: string): string {
+    return overlayDirs(stateDir).upper;
+  }
+
+  captureStopped(upperDir: string, destDir: string, opts?: { signal?: AbortSignal }): Promise<UpperSnapshot> {
+    return captureStoppedUpper(upperDir, destDir, opts);
+  }
+
+  async thawAfterCrash(handles: DriverHandles): Promise<boolean> {
+    return thawIfFrozen(parseContainerHandles(handles).data);
+  }
+
+  /** du before rm: what the removal frees, in allocated blocks. */
+  async discardLayer(dir: string, opts: { signal?: AbortSignal } = {}): Promise<number> {
+    if (!existsSync(dir)) return 0;
+    const bytes = await allocatedBytes(dir, opts.signal).catch(() => 0);
+    await rm(dir, { recursive: true, force: true });
+    return bytes;
   }
 
   /** The upper is read frozen, so no directory can turn into a symlink during the walk. */

@@ -12,6 +12,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ShedError, errorMessage } from '../../../core/errors.js';
+import { faultPoint } from '../../../core/faults.js';
 import type { SnapshotUpperOptions, UpperSnapshot } from '../../../core/driver.js';
 import type { ContainerHandleData } from '../handles.js';
 import { overlayDirs } from '../overlay.js';
@@ -33,6 +34,22 @@ export async function snapshotUpper(d: ContainerHandleData, destDir: string, opt
   return { bytes: await allocatedBytes(destDir, opts.signal), method, timings: { ...frozen, sync } };
 }
 
+/**
+ * Captures a writable layer nothing writes to (a stopped sandbox's upper: no process runs and
+ * nothing has it mounted) into `destDir`, with the same copy as a running one but no freeze.
+ */
+export async function captureStoppedUpper(upperDir: string, destDir: string, opts: { signal?: AbortSignal } = {}): Promise<UpperSnapshot> {
+  if (existsSync(destDir)) throw new ShedError('already_exists', `layer directory ${destDir} already exists; a layer is written once`);
+  if (!existsSync(upperDir)) throw new ShedError('failed_precondition', `the sandbox's writable layer ${upperDir} is missing; start the sandbox once to recreate it`);
+  mkdirSync(dirname(destDir), { recursive: true, mode: 0o711 });
+  const t0 = performance.now();
+  const method = await copyTree(upperDir, destDir, { signal: opts.signal });
+  const t1 = performance.now();
+  await syncFilesystem(destDir, opts.signal);
+  const sync = performance.now() - t1;
+  return { bytes: await allocatedBytes(destDir, opts.signal), method, timings: { freeze: 0, copy: t1 - t0, thaw: 0, frozen: 0, sync } };
+}
+
 export interface Frozen<T> {
   readonly value: T;
   readonly frozen: { freeze: number; copy: number; thaw: number; frozen: number };
@@ -51,6 +68,7 @@ export async function whileFrozen<T>(d: ContainerHandleData, maxFrozenMs: number
   let value: T;
   let t2 = t1;
   try {
+    faultPoint('snapshot.while-frozen');
     value = await fn(Math.max(1, Math.ceil(maxFrozenMs - (t1 - t0))));
     t2 = performance.now();
   } finally {
@@ -58,6 +76,18 @@ export async function whileFrozen<T>(d: ContainerHandleData, maxFrozenMs: number
   }
   const t3 = performance.now();
   return { value, frozen: { freeze: t1 - t0, copy: t2 - t1, thaw: t3 - t2, frozen: t3 - t0 } };
+}
+
+/**
+ * Thaws a sandbox a crashed shedd left frozen (it died inside whileFrozen, which had frozen a
+ * running sandbox). Only the cgroup freezer is looked at: the runtime's pause writes the same
+ * files. Returns whether it was frozen.
+ */
+export async function thawIfFrozen(d: ContainerHandleData): Promise<boolean> {
+  const f = findFreezer(d.cgroupDirs);
+  if (f === null || !isFrozenNow(f)) return false;
+  await retryOnce(() => thaw(f), d.containerId);
+  return true;
 }
 
 interface FreezeGate {
