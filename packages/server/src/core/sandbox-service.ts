@@ -342,7 +342,7 @@ export class SandboxService {
   }
 
   #snapshotContext(): SnapshotContext {
-    return { driver: this.#d.driver, store: this.#d.store, layersRoot: join(this.#d.dataDir, 'layers'), events: this.events };
+    return { driver: this.#d.driver, store: this.#d.store, layersRoot: join(this.#d.dataDir, 'layers'), events: this.events, log: this.#d.log };
   }
 
   /**
