@@ -85,6 +85,7 @@ describe('e2e: warm pools', { skip }, () => {
     await freeAt('py', 2);
     assert.equal((await shed.sandboxes.list()).length, 0, 'free members are not listed by default');
     assert.equal((await members('py')).length, 2, 'list all shows them');
+    assert.match(await metricsText(d.socketPath), /^shed_pool_free_members\{pool="py"\} 2$/m);
     const ls = await runCli(dirs, 'pool', 'ls');
     assert.match(ls.stdout, /py\s+default\s+128 MiB.*\s2\s+0\/2\/3/);
 
@@ -207,6 +208,16 @@ async function fetchPool(socketPath: string, name: string, body: unknown): Promi
     });
     req.on('error', fail);
     req.end(JSON.stringify(body));
+  });
+}
+
+async function metricsText(socketPath: string): Promise<string> {
+  const { request } = await import('node:http');
+  return new Promise((done, fail) => {
+    request({ socketPath, path: '/metrics' }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (c: string) => (text += c)).on('end', () => done(text));
+    }).on('error', fail).end();
   });
 }
 
