@@ -113,6 +113,16 @@ describe('e2e: warm pools', { skip }, () => {
 
     const refilled = await freeAt('py', 2);
     assert.equal(refilled.claims, 2);
+    const lsAll = await runCli(dirs, 'ls', '--all');
+    assert.equal(lsAll.stdout.match(/\(pool py\)/g)?.length, 2, 'shed ls --all shows the free members');
+    assert.doesNotMatch((await runCli(dirs, 'ls')).stdout, /pool py/);
+
+    const k1 = await shed.sandboxes.create({ memoryMiB: 128, idempotencyKey: 'warm-retry' });
+    const k2 = await shed.sandboxes.create({ memoryMiB: 128, idempotencyKey: 'warm-retry' });
+    assert.equal(k1.info.createPath, 'warm');
+    assert.equal(k2.id, k1.id, 'a retry with the same key returns the claimed sandbox');
+    assert.equal((await pool('py')).claims, 3, 'and claims nothing more');
+    await k1.delete();
     const cold = await shed.sandboxes.create({ memoryMiB: 256 });
     assert.equal(cold.info.createPath, 'cold', 'a profile no pool has is created cold');
     const named = await shed.sandboxes.create({ memoryMiB: 128, hostname: 'box' });
