@@ -58,12 +58,14 @@ export {
   StdinQuery, StdinResponse, WaitResponse,
 } from './api/processes.js';
 export { formatSeconds } from './durations.js';
+export { ListPoolsResponse, MAX_POOL_MEMBERS, PoolInfo, PoolParams, SetPoolRequest } from './api/pools.js';
 export { API_PREFIX, DEFAULT_SOCKET_PATH, ROUTES, routePath, type RouteName } from './api/routes.js';
 export {
   CreateSandboxRequest, ListSandboxesQuery, ListSandboxesResponse, SANDBOX_STATE_NAMES, SandboxInfo, StopSandboxRequest,
 } from './api/sandboxes.js';
 export {
-  DiffQuery, DiffResponse, ForkRequest, ForkResponse, LAYER_ID_PATTERN, ListSnapshotsResponse, MAX_FORK_COUNT, RollbackRequest, SnapshotInfo, SnapshotParams, SnapshotResponse,
+  CommitRequest, DiffQuery, DiffResponse, ForkRequest, ForkResponse, LAYER_ID_PATTERN, ListSnapshotsResponse, MAX_FORK_COUNT, RollbackRequest, SnapshotInfo, SnapshotParams,
+  SnapshotRequest, SnapshotResponse,
 } from './api/snapshots.js';
 export { DOCTOR_STATUSES, DoctorCheck, DoctorResponse, HealthResponse, PruneSystemRequest, PruneSystemResponse, type DoctorStatus } from './api/system.js';
 export { TERMINAL_CLOSE, TERMINAL_MAX_MESSAGE_BYTES } from './api/terminal-codes.js';
