@@ -23,6 +23,10 @@ image = "default"
 memoryMiB = 64
 targetFree = 1
 max = 1
+
+[pools.broken]
+snapshot = "ly-00000000000000ff"
+memoryMiB = 64
 `;
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
@@ -89,7 +93,15 @@ describe('e2e: warm pools', { skip }, () => {
     const ls = await runCli(dirs, 'pool', 'ls');
     assert.match(ls.stdout, /py\s+default\s+128 MiB.*\s2\s+0\/2\/3/);
 
+    const events = await shed.events({ types: ['created'] });
     const a = await shed.sandboxes.create({ memoryMiB: 128, name: 'warm-a', env: { GREETING: 'hi' }, labels: { team: 'x' }, ttlSeconds: 600 });
+    for await (const e of events) {
+      if (e.type !== 'created' || e.sandbox !== a.id || e.details.claimedFrom === undefined) continue;
+      assert.equal(e.details.claimedFrom, 'py');
+      assert.equal(e.name, 'warm-a');
+      break;
+    }
+    events.close();
     assert.equal(a.info.createPath, 'warm');
     assert.equal(a.info.claimedFrom, 'py');
     assert.equal(a.info.pool, undefined);
@@ -179,6 +191,18 @@ describe('e2e: warm pools', { skip }, () => {
     await rejects(shed.pools.delete('nope'), 'not_found');
     const cfg = await pool('cfg');
     assert.equal(cfg.origin, 'config');
+  });
+
+  it('shows a failing pool\'s last error and backs off', async () => {
+    const broken = await until('the broken pool to fail', async () => {
+      const p = await pool('broken');
+      return p.lastError !== null ? p : undefined;
+    });
+    assert.equal(broken.lastError?.code, 'not_found');
+    assert.match(broken.lastError?.message ?? '', /snapshot 'ly-00000000000000ff' of pool broken does not exist/);
+    assert.ok(broken.failures >= 1 && broken.retryAt !== null && Date.parse(broken.retryAt) > Date.now() - 1000, 'it backs off');
+    assert.equal(broken.free, 0);
+    assert.match((await runCli(dirs, 'pool', 'ls')).stdout, /broken .*not_found: snapshot/);
   });
 
   it('keeps members across kill -9 of shedd; dead ones are cleaned up and replaced', async () => {
