@@ -125,6 +125,9 @@ describe('e2e: warm pools', { skip }, () => {
 
     const refilled = await freeAt('py', 2);
     assert.equal(refilled.claims, 2);
+    const kept = await members('py');
+    await shed.pools.set('py', { image: 'default', memoryMiB: 128, targetFree: 2, max: 3, min: 1 });
+    assert.deepEqual(await members('py'), kept, 'new counts keep the free members');
     const lsAll = await runCli(dirs, 'ls', '--all');
     assert.equal(lsAll.stdout.match(/\(pool py\)/g)?.length, 2, 'shed ls --all shows the free members');
     assert.doesNotMatch((await runCli(dirs, 'ls')).stdout, /pool py/);
@@ -141,6 +144,12 @@ describe('e2e: warm pools', { skip }, () => {
     assert.equal(named.info.createPath, 'cold', 'a hostname asked for is made cold');
     assert.equal((await named.exec(['hostname'])).stdout, 'box\n');
     for (const s of [a, b, cold, named]) await s.delete();
+    const before = await members('py');
+    await shed.pools.set('py', { image: 'default', memoryMiB: 160, targetFree: 2, max: 3 });
+    await freeAt('py', 2);
+    const after = await members('py');
+    assert.equal(after.filter((m) => before.includes(m)).length, 0, 'a new profile replaces every free member');
+    assert.deepEqual((await shed.sandboxes.list({ all: true })).filter((s) => s.info.pool === 'py').map((s) => s.info.memoryMiB), [160, 160]);
   });
 
   it('keeps members within the memory budget, and an empty pool falls back to cold', async () => {
