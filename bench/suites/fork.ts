@@ -14,11 +14,13 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { ensureDebianTarball } from '@shed/server';
-import { Shed, type Sandbox } from '@shed/sdk';
+import { Shed, ShedApiError, type Sandbox } from '@shed/sdk';
 import { cleanupTempDirs } from '../../test/helpers/leaks.js';
 import { daemonDirs, startShedd, type DaemonDirs, type Shedd } from '../../test/e2e/shedd.js';
 import { stats, type Row } from '../report.js';
 import { check, timeMs, type Suite, type SuiteOptions } from '../suite.js';
+
+type SnapshotTaken = Awaited<ReturnType<Sandbox['snapshot']>>;
 
 const SUITE = 'fork';
 const FANOUT = 10;
@@ -171,6 +173,20 @@ async function gitImage(c: Ctx): Promise<string> {
   return 'debian-git';
 }
 
+/**
+ * A snapshot, or null with a note when it failed `unavailable`: copying ~10,000 files frozen
+ * can pass the 10 s frozen-time budget on this shared 2-core host (1–2 s when it is busy).
+ */
+async function snapshotNoted(c: Ctx, sb: Sandbox): Promise<SnapshotTaken | null> {
+  try {
+    return await sb.snapshot();
+  } catch (err) {
+    if (!(err instanceof ShedApiError) || err.code !== 'unavailable') throw err;
+    c.opts.note(`a git repo snapshot failed: ${err.message}`);
+    return null;
+  }
+}
+
 /** A git repository snapshotted and forked 10 times: time and allocated disk. */
 async function gitRepo(c: Ctx): Promise<Row[]> {
   const image = await gitImage(c);
@@ -184,7 +200,8 @@ async function gitRepo(c: Ctx): Promise<Row[]> {
   const sourceMiB: number[] = [];
   for (let i = 0; i < c.n(3, 1); i++) {
     const t0 = performance.now();
-    const snap = await sb.snapshot();
+    const snap = await snapshotNoted(c, sb);
+    if (snap === null) continue;
     const t1 = performance.now();
     const forks = await c.shed.sandboxes.fork(snap, { count: FANOUT });
     forkMs.push(performance.now() - t1);
