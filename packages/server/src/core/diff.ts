@@ -45,11 +45,15 @@ export async function captureChanges(
 ): Promise<ChangesWriter> {
   const snapshots = snapshotsOf(ctx.driver);
   const lowers = sandboxLowers(ctx.store, ctx.layersRoot, rec.spec.fromLayer, imageRootfs);
-  const scratch = join(ctx.layersRoot, `.changes-${randomBytes(6).toString('hex')}`);
+  const name = `.changes-${randomBytes(6).toString('hex')}`;
+  const scratch = join(ctx.layersRoot, name);
+  // Until the tar is written: the layer GC must not take the capture for a leftover.
+  const release = ctx.scratch.claim(name);
   try {
     await captureUpper(snapshots, src, scratch, opts.signal === undefined ? {} : { signal: opts.signal });
   } catch (err) {
     await rm(scratch, { recursive: true, force: true });
+    release();
     throw err;
   }
   return async (out, o) => {
@@ -57,6 +61,7 @@ export async function captureChanges(
       await snapshots.exportChanges(scratch, lowers, out, { idMap, ...(o.signal === undefined ? {} : { signal: o.signal }) });
     } finally {
       await rm(scratch, { recursive: true, force: true });
+      release();
     }
   };
 }

@@ -8,6 +8,7 @@ import type { CopyMethod, Driver, DriverHandles, DriverSnapshots, UpperSnapshot 
 import { ShedError, asShedError, notFound } from './errors.js';
 import type { EventSink } from './events.js';
 import { faultPoint } from './faults.js';
+import { collectLayers, type LayerScratch } from './layer-gc.js';
 import { isSandboxId, type ImageDigest, type SandboxId } from './ids.js';
 import { isLayerId, lowersOf, needsFlatten, newLayerId, type LayerId, type LayerRecord, type LayerRepo } from './layers.js';
 import type { Persistence, SandboxRecord } from './sandboxes.js';
@@ -37,6 +38,8 @@ export interface SnapshotContext {
   /** Layer directories live in `<layersRoot>/<layer id>`. */
   readonly layersRoot: string;
   readonly events: EventSink;
+  /** Names under layersRoot being written now: the layer GC leaves them alone. */
+  readonly scratch: LayerScratch;
 }
 
 export function layerRepoOf(store: Persistence): LayerRepo {
@@ -92,6 +95,7 @@ export async function takeSnapshot(
   const signal = opts.signal === undefined ? {} : { signal: opts.signal };
   // `running` tells the next shedd, should this one die mid-capture, to thaw the sandbox.
   const op = ctx.store.operations.begin({ kind: 'snapshot', sandboxId: rec.id, request: { layerId, flatten, running: src.running } });
+  const released = [ctx.scratch.claim(layerId), ctx.scratch.claim(`${layerId}.upper`)];
   try {
     await mkdir(ctx.layersRoot, { recursive: true, mode: 0o711 });
     const shot = await captureUpper(snapshots, src, upper, signal);
@@ -122,6 +126,8 @@ export async function takeSnapshot(
     await Promise.all([rm(dir, { recursive: true, force: true }), rm(upper, { recursive: true, force: true })]);
     ctx.store.operations.fail(op.id, { code: e.code, message: e.message });
     throw e;
+  } finally {
+    for (const release of released) release();
   }
 }
 
@@ -156,6 +162,8 @@ export async function deleteSnapshot(ctx: SnapshotContext, ref: string): Promise
     layers.removeLayer(snap.layerId);
   });
   await rm(layerDirOf(ctx.layersRoot, snap.layerId), { recursive: true, force: true });
+  // Whatever below it nothing else holds now (a pool's hold is dropped on its own).
+  await collectLayers(ctx);
 }
 
 /**
