@@ -68,6 +68,7 @@ program.command('kill').description("signal a sandbox's process by its PROC id (
   .action(act(async (ref: string, procId: string, f) => (await import('./commands/processes.js')).killCommand(ref, procId, f, g())));
 
 program.command('ls').description('list sandboxes').option('-l, --label <KEY=VALUE>', 'only with this label', collect)
+  .option('-a, --all', 'also free warm pool members')
   .action(act(async (f) => (await import('./commands/sandboxes.js')).lsCommand(f, g())));
 
 program.command('inspect').description('show a sandbox, with phase timings').argument('<sandbox>')
@@ -100,6 +101,17 @@ program.command('rollback').description("stop a sandbox, make its files exactly 
 program.command('fork').description('new sandboxes on a snapshot\'s files, each with its own writable layer; prints their ids').argument('<snapshot>')
   .option('-n, --count <n>', 'how many (1-32)').option('--name <name>', 'a name per fork (repeatable)', collect)
   .action(act(async (snap: string, f) => (await import('./commands/snapshots.js')).forkCommand(snap, f, g())));
+
+const pool = program.command('pool').description('warm pools: sandboxes kept running so a matching create is a claim');
+pool.command('ls').description('list pools, their free members and last error').action(act(async () => (await import('./commands/pools.js')).poolLs(g())));
+pool.command('set').description('create or change a pool (kept across restarts)').argument('<name>')
+  .option('--image <ref>', 'members run this image').option('--snapshot <id>', 'members are forks of this snapshot')
+  .option('--memory-mib <n>').option('--cpu-millis <n>').option('--pids-max <n>')
+  .option('--min <n>', 'free members restored first').option('--target-free <n>', 'free members kept ready').option('--max <n>', 'most members at once')
+  .option('--memory-budget-mib <n>', "the members' memory limits together never exceed it")
+  .action(act(async (name: string, f) => (await import('./commands/pools.js')).poolSet(name, f, g())));
+pool.command('rm').description('remove pools and their free members').argument('<name...>')
+  .action(act(async (names: string[]) => (await import('./commands/pools.js')).poolRm(names, g())));
 
 const image = program.command('image').description('manage images');
 image.command('ls').description('list images').action(act(async () => (await import('./commands/images.js')).imageLs(g())));

@@ -23,10 +23,12 @@ export { AgentListener, type ListenOptions } from './agent/client/listener.js';
 export {
   DEFAULT_WINDOW_BYTES,
   type AttachOptions, type CallOptions, type ConfigureOptions, type ConnectOptions, type ExecOptions, type MkdirOptions,
-  type ReadFileOptions, type ReadOptions, type RemoveOptions, type RunOptions, type StatOptions, type WriteFileOptions,
+  type ReadFileOptions, type ReadOptions, type RemoveOptions, type RunOptions, type StatOptions, type TcpConnectOptions,
+  type WriteFileOptions,
 } from './agent/client/options.js';
 export type { DirEntry, FileStat, FileType, ProcessInfo, ReadyInfo } from './agent/client/results.js';
 export type { RunResult } from './agent/client/run.js';
+export { AgentTcpStream } from './agent/client/tcp.js';
 
 // HTTP API: request/response schemas (TypeBox), routes, the process output stream.
 export { Closed, Empty, Env, Labels, Nullable, SandboxParams, Time, Timings } from './api/common.js';
@@ -56,6 +58,7 @@ export {
   StdinQuery, StdinResponse, WaitResponse,
 } from './api/processes.js';
 export { formatSeconds } from './durations.js';
+export { ListPoolsResponse, MAX_POOL_MEMBERS, PoolInfo, PoolParams, SetPoolRequest } from './api/pools.js';
 export { API_PREFIX, DEFAULT_SOCKET_PATH, ROUTES, routePath, type RouteName } from './api/routes.js';
 export {
   CreateSandboxRequest, ListSandboxesQuery, ListSandboxesResponse, SANDBOX_STATE_NAMES, SandboxInfo, StopSandboxRequest,

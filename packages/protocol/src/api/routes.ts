@@ -32,6 +32,8 @@ export const ROUTES = {
   commit: '/v1/snapshots/:id/commit',
   diff: '/v1/sandboxes/:sandbox/diff',
   rollback: '/v1/sandboxes/:sandbox/rollback',
+  pools: '/v1/pools',
+  pool: '/v1/pools/:name',
   images: '/v1/images',
   imagePull: '/v1/images/pull',
   imageImport: '/v1/images/import',

@@ -4,7 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Writable } from 'node:stream';
+import { PassThrough, type Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import type { IdMap, LayerChange } from './driver.js';
 import type { SandboxRecord } from './sandboxes.js';
 import { captureUpper, sandboxLowers, snapshotsOf, type SnapshotContext, type UpperSource } from './snapshots.js';
@@ -50,18 +51,25 @@ export async function captureChanges(
   // Until the tar is written: the layer GC must not take the capture for a leftover.
   const release = ctx.scratch.claim(name);
   try {
-    await captureUpper(snapshots, src, scratch, opts.signal === undefined ? {} : { signal: opts.signal });
+    // A scratch copy removed after the stream: nothing to flush.
+    await captureUpper(snapshots, src, scratch, { flush: 'none', ...(opts.signal === undefined ? {} : { signal: opts.signal }) });
   } catch (err) {
     await rm(scratch, { recursive: true, force: true });
     release();
     throw err;
   }
   return async (out, o) => {
+    // `out` ends only once the scratch copy is gone: a client that saw the end of the tar
+    // finds nothing of it left.
+    const body = new PassThrough();
+    body.pipe(out, { end: false });
     try {
-      await snapshots.exportChanges(scratch, lowers, out, { idMap, ...(o.signal === undefined ? {} : { signal: o.signal }) });
+      await snapshots.exportChanges(scratch, lowers, body, { idMap, ...(o.signal === undefined ? {} : { signal: o.signal }) });
+      await finished(body);
     } finally {
       await rm(scratch, { recursive: true, force: true });
       release();
     }
+    out.end();
   };
 }

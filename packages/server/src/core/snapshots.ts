@@ -4,12 +4,13 @@
 // SandboxService calls these under the sandbox's lock; they never touch its private state.
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { CopyMethod, Driver, DriverHandles, DriverSnapshots, UpperSnapshot } from './driver.js';
+import type { CopyMethod, Driver, DriverHandles, DriverSnapshots, SnapshotUpperOptions, UpperSnapshot } from './driver.js';
 import { ShedError, asShedError, notFound } from './errors.js';
 import type { EventSink } from './events.js';
 import { faultPoint } from './faults.js';
 import { collectLayers, type LayerScratch } from './layer-gc.js';
 import { isSandboxId, type ImageDigest, type SandboxId } from './ids.js';
+import { PhaseTimer } from './phase-timer.js';
 import { isLayerId, lowersOf, needsFlatten, newLayerId, type LayerId, type LayerRecord, type LayerRepo } from './layers.js';
 import type { Persistence, SandboxRecord } from './sandboxes.js';
 
@@ -38,6 +39,8 @@ export interface SnapshotContext {
   /** Layer directories live in `<layersRoot>/<layer id>`. */
   readonly layersRoot: string;
   readonly events: EventSink;
+  /** Where a background flush that failed is reported. @default not reported */
+  readonly log?: { warn(obj: object, msg: string): void };
   /** Names under layersRoot being written now: the layer GC leaves them alone. */
   readonly scratch: LayerScratch;
 }
@@ -65,7 +68,7 @@ export type UpperSource =
   | { readonly running: false; readonly upperDir: string };
 
 /** Captures the sandbox's writable layer into `dest` (frozen when it runs). */
-export function captureUpper(snapshots: DriverSnapshots, src: UpperSource, dest: string, opts: { signal?: AbortSignal }): Promise<UpperSnapshot> {
+export function captureUpper(snapshots: DriverSnapshots, src: UpperSource, dest: string, opts: Pick<SnapshotUpperOptions, 'signal' | 'flush'>): Promise<UpperSnapshot> {
   return src.running ? snapshots.snapshotUpper(src.handles, dest, opts) : snapshots.captureStopped(src.upperDir, dest, opts);
 }
 
@@ -93,12 +96,14 @@ export async function takeSnapshot(
   // Not a layer id: the start-up sweep removes it if a crash leaves it.
   const upper = flatten ? `${dir}.upper` : dir;
   const signal = opts.signal === undefined ? {} : { signal: opts.signal };
+  const timer = new PhaseTimer();
   // `running` tells the next shedd, should this one die mid-capture, to thaw the sandbox.
   const op = ctx.store.operations.begin({ kind: 'snapshot', sandboxId: rec.id, request: { layerId, flatten, running: src.running } });
   const released = [ctx.scratch.claim(layerId), ctx.scratch.claim(`${layerId}.upper`)];
   try {
     await mkdir(ctx.layersRoot, { recursive: true, mode: 0o711 });
-    const shot = await captureUpper(snapshots, src, upper, signal);
+    // The flush (syncfs) runs after the row is written: see "Durability" in docs/snapshots.md.
+    const shot = await captureUpper(snapshots, src, upper, { ...signal, flush: flatten ? 'none' : 'background' });
     faultPoint('snapshot.after-copy');
     let written: { bytes: number; method: CopyMethod } = shot;
     const timings: Record<string, number> = { ...shot.timings };
@@ -109,7 +114,7 @@ export async function takeSnapshot(
       timings['flatten'] = Date.now() - t0;
       await rm(upper, { recursive: true, force: true });
     }
-    const record = ctx.store.transaction(() => {
+    const record = timer.timeSync('record', () => ctx.store.transaction(() => {
       const r = layers.putLayer({
         id: layerId, parent: flatten ? null : (parent?.id ?? null), imageDigest: rec.imageDigest, standalone: flatten,
         method: written.method, diskBytes: written.bytes, createdAt: Date.now(),
@@ -117,7 +122,9 @@ export async function takeSnapshot(
       layers.addRef({ layer: layerId, kind: 'snapshot', holder: rec.id });
       ctx.store.operations.succeed(op.id, { layerId });
       return r;
-    });
+    }));
+    Object.assign(timings, timer.finish());
+    if (!flatten) reportFlush(ctx, layerId, shot.flushed);
     ctx.events.publish('snapshot', rec, { layerId, bytes: written.bytes, method: written.method, timings });
     return { ...infoOf(record, rec.id, []), timings };
   } catch (err) {
@@ -129,6 +136,15 @@ export async function takeSnapshot(
   } finally {
     for (const release of released) release();
   }
+}
+
+/** A flush cut short by the layer's deletion is no failure; another one is logged (the layer stays usable). */
+function reportFlush(ctx: SnapshotContext, layerId: LayerId, flushed: Promise<{ syncMs: number } | { error: unknown }>): void {
+  void flushed.then((r) => {
+    if ('error' in r && ctx.store.layers?.getLayer(layerId) !== undefined) {
+      ctx.log?.warn({ layer: layerId, err: asShedError(r.error, 'flush').message }, 'flushing a snapshot layer to disk failed');
+    }
+  });
 }
 
 /** Every snapshot, oldest first. */

@@ -110,4 +110,22 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE sandboxes ADD COLUMN last_active_at INTEGER;
     `,
   },
+  {
+    version: 4,
+    sql: `
+      -- Warm pools (core/pools/): a free member is an ordinary running sandbox whose pool
+      -- column names its pool; a claim clears it and records where the sandbox came from.
+      ALTER TABLE sandboxes ADD COLUMN pool TEXT;          -- free member of this pool; NULL: a user's sandbox
+      ALTER TABLE sandboxes ADD COLUMN claimed_from TEXT;  -- the pool a claim took it from; NULL: created cold
+      CREATE INDEX sandboxes_pool ON sandboxes(pool) WHERE pool IS NOT NULL;
+
+      -- Pools set through the API. Pools from the config file are never stored here.
+      CREATE TABLE pools (
+        name        TEXT PRIMARY KEY,
+        spec        TEXT NOT NULL,               -- JSON: core/pools/pool-spec.ts PoolSpec
+        created_at  INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
 ];

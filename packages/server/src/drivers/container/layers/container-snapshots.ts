@@ -7,6 +7,7 @@ import { ShedError } from '../../../core/errors.js';
 import { parseContainerHandles } from '../handles.js';
 import { overlayDirs } from '../overlay.js';
 import type { RuntimeName } from '../runtime.js';
+import type { Spawner } from '../spawner.js';
 import { probeCriu } from './criu-probe.js';
 import { diffLayer } from './diff.js';
 import { exportChangesTar } from './export-tar.js';
@@ -16,15 +17,21 @@ import { captureStoppedUpper, snapshotUpper, thawIfFrozen, whileFrozen } from '.
 
 export class ContainerSnapshots implements DriverSnapshots {
   readonly #runtime: () => Promise<{ name: RuntimeName; path: string } | null>;
+  readonly #spawner: () => Promise<Spawner | undefined>;
   #criu: Promise<CapabilityProbe> | undefined;
 
-  /** `runtime`: the OCI runtime the driver chose (for its checkpoint support). */
-  constructor(runtime: () => Promise<{ name: RuntimeName; path: string } | null>) {
+  /**
+   * `runtime`: the OCI runtime the driver chose (for its checkpoint support); `spawner`: the
+   * driver's spawn helper once probed, which starts cp and sync without forking the daemon.
+   */
+  constructor(runtime: () => Promise<{ name: RuntimeName; path: string } | null>, spawner: () => Promise<Spawner | undefined>) {
     this.#runtime = runtime;
+    this.#spawner = spawner;
   }
 
-  snapshotUpper(handles: DriverHandles, destDir: string, opts?: SnapshotUpperOptions): Promise<UpperSnapshot> {
-    return snapshotUpper(parseContainerHandles(handles).data, destDir, opts);
+  async snapshotUpper(handles: DriverHandles, destDir: string, opts: SnapshotUpperOptions = {}): Promise<UpperSnapshot> {
+    const spawner = await this.#spawner();
+    return snapshotUpper(parseContainerHandles(handles).data, destDir, spawner === undefined ? opts : { ...opts, spawner });
   }
 
   upperDirOf(handles: DriverHandles): string {
@@ -35,8 +42,9 @@ export class ContainerSnapshots implements DriverSnapshots {
     return overlayDirs(stateDir).upper;
   }
 
-  captureStopped(upperDir: string, destDir: string, opts?: { signal?: AbortSignal }): Promise<UpperSnapshot> {
-    return captureStoppedUpper(upperDir, destDir, opts);
+  async captureStopped(upperDir: string, destDir: string, opts: Pick<SnapshotUpperOptions, 'signal' | 'flush'> = {}): Promise<UpperSnapshot> {
+    const spawner = await this.#spawner();
+    return captureStoppedUpper(upperDir, destDir, spawner === undefined ? opts : { ...opts, spawner });
   }
 
   async thawAfterCrash(handles: DriverHandles): Promise<boolean> {
