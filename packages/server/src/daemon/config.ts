@@ -3,6 +3,7 @@ import { DEFAULT_SOCKET_PATH } from '@shed/protocol';
 import type { IdMap } from '../core/driver.js';
 import { invalidArgument } from '../core/errors.js';
 import type { ContainerDriverOptions } from '../drivers/container/driver.js';
+import { DEFAULT_NETWORK, type NetworkSettings } from '../net/settings.js';
 import { DEFAULT_CONFIG_PATH, readConfigFile, type ConfigFileRef } from './config-file.js';
 import { validateLayer, type ConfigLayer } from './config-schema.js';
 
@@ -53,6 +54,8 @@ export interface DaemonConfig {
   sweepIntervalMs: number;
   /** The image store's knobs and the cache cap. @default no cap, the store's defaults */
   images: ImageSettings;
+  /** Network 'nat': bridge, subnet, DNS. @default net/settings.ts DEFAULT_NETWORK */
+  network: NetworkSettings;
 }
 
 /** [images] in the file. */
@@ -160,10 +163,12 @@ function merge(layers: readonly ConfigLayer[], configPath: string | undefined, r
   const socketGroup = pick('socketGroup');
   const container: ContainerDriverOptions = {};
   const images: ImageSettings = {};
+  const network: Partial<NetworkSettings> = {};
   // Section keys merge one by one: a flag for the runtime keeps the file's runtimePath.
   for (const l of [...layers].reverse()) {
     Object.assign(container, l.container);
     Object.assign(images, l.images);
+    Object.assign(network, l.network);
   }
   return {
     configPath,
@@ -178,6 +183,7 @@ function merge(layers: readonly ConfigLayer[], configPath: string | undefined, r
     readyFd,
     container,
     images,
+    network: { ...DEFAULT_NETWORK, ...network },
     idMap: { ...(pick('idMap') ?? DEFAULT_ID_MAP) },
     livenessIntervalMs: pick('livenessIntervalMs') ?? 5000,
     sweepIntervalMs: pick('sweepIntervalMs') ?? 600_000,

@@ -20,9 +20,13 @@ interface Row {
   created_at: number;
   updated_at: number;
   last_active_at: number | null;
+  /** From net_leases: the address of a running 'nat' sandbox. */
+  address?: string | null;
 }
 
 const COLUMNS = 'id, name, image_digest, driver, spec, state, state_reason, last_error, timings, created_at, updated_at, last_active_at';
+// Reads join the sandbox's address lease (network 'nat'), so every record shows it.
+const READ = `${COLUMNS}, (SELECT address FROM net_leases WHERE sandbox_id = sandboxes.id) AS address`;
 
 /** Sandbox rows in SQLite. Statements are prepared once; every call is one short statement. */
 export class SqliteSandboxRepo implements SandboxRepo {
@@ -41,9 +45,9 @@ export class SqliteSandboxRepo implements SandboxRepo {
       last_error = @last_error, timings = @timings, updated_at = @updated_at, last_active_at = @last_active_at WHERE id = @id`);
     this.#touch = db.prepare<[number, string, number]>(`UPDATE sandboxes SET last_active_at = ?
       WHERE id = ? AND (last_active_at IS NULL OR last_active_at < ?)`);
-    this.#get = db.prepare<[string], Row>(`SELECT ${COLUMNS} FROM sandboxes WHERE id = ?`);
-    this.#byName = db.prepare<[string], Row>(`SELECT ${COLUMNS} FROM sandboxes WHERE name = ?`);
-    this.#list = db.prepare<[], Row>(`SELECT ${COLUMNS} FROM sandboxes ORDER BY created_at, id`);
+    this.#get = db.prepare<[string], Row>(`SELECT ${READ} FROM sandboxes WHERE id = ?`);
+    this.#byName = db.prepare<[string], Row>(`SELECT ${READ} FROM sandboxes WHERE name = ?`);
+    this.#list = db.prepare<[], Row>(`SELECT ${READ} FROM sandboxes ORDER BY created_at, id`);
     this.#remove = db.prepare('DELETE FROM sandboxes WHERE id = ?');
   }
 
@@ -134,6 +138,7 @@ function fromRow(row: Row): SandboxRecord {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     lastActiveAt: row.last_active_at,
+    address: row.address ?? null,
   };
 }
 
