@@ -12,7 +12,7 @@ import { DnsForwarder } from './dns-forwarder.js';
 import { hasAddress, hostClaimedAddresses } from './host-claims.js';
 import { networkDoctorChecks } from './doctor.js';
 import { hostIfaceOf } from './names.js';
-import { sandboxResolvConf } from './resolv.js';
+import { readNameservers, sandboxResolvConf } from './resolv.js';
 import { baseRules } from './rules.js';
 import { attachScript, detachScript } from './scripts.js';
 import { candidateAddresses, checkSettings, type NetworkSettings, type Subnet } from './settings.js';
@@ -60,7 +60,7 @@ export class NatNetworks implements SandboxNetworks {
         id: req.id, netnsPath: req.netnsPath, address, iface, bridge: this.#opts.settings.bridge, subnet: this.#subnet, egress: req.egress, daemonPid: process.pid,
       });
       await Promise.all([
-        writeFile(req.resolvConfPath, sandboxResolvConf(this.#subnet.gateway), { mode: 0o644 }),
+        this.#writeResolvConf(req.resolvConfPath),
         mustRun('setting up the sandbox network', 'sh', ['-s'], script),
       ]);
       faultPoint('net.after-attach');
@@ -110,6 +110,12 @@ export class NatNetworks implements SandboxNetworks {
       throw new ShedError('resource_exhausted', `no free address left in ${this.#subnet.cidr} for a 'nat' sandbox; delete some, or configure a larger network.subnet`);
     }
     return address;
+  }
+
+  async #writeResolvConf(path: string): Promise<void> {
+    const { dns, resolvConf } = this.#opts.settings;
+    const text = dns ? sandboxResolvConf(this.#subnet.gateway, []) : sandboxResolvConf(null, await readNameservers(resolvConf));
+    await writeFile(path, text, { mode: 0o644 });
   }
 
   async #removeKernelState(id: SandboxId, address: string | null, iface: string): Promise<void> {

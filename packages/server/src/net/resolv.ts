@@ -19,7 +19,15 @@ export async function readNameservers(path: string): Promise<string[]> {
   return parseNameservers(await readFile(path, 'utf8').catch(() => ''));
 }
 
-/** The resolv.conf a 'nat' sandbox sees: the forwarder on its gateway. */
-export function sandboxResolvConf(gateway: string): string {
-  return `# written by shed: DNS is forwarded by shedd on the bridge address to the host's nameservers\nnameserver ${gateway}\noptions ndots:0\n`;
+/**
+ * The resolv.conf a 'nat' sandbox sees: the forwarder on its gateway; without the forwarder,
+ * the host's nameservers that a sandbox can reach (not loopback), if any.
+ */
+export function sandboxResolvConf(forwarder: string | null, hostServers: readonly string[]): string {
+  if (forwarder !== null) return `# written by shed: shedd forwards DNS on the bridge address to the host's nameservers\nnameserver ${forwarder}\n`;
+  const usable = hostServers.filter((s) => !isLoopback(s));
+  const head = '# written by shed: the host\'s nameservers (network.dns is off; loopback ones are unreachable from a sandbox)\n';
+  return head + usable.map((s) => `nameserver ${s}\n`).join('');
 }
+
+const isLoopback = (addr: string): boolean => /^127\./.test(addr) || addr === '::1';

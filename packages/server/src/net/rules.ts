@@ -5,7 +5,9 @@
 //    is refused (TCP reset, else ICMP admin-prohibited) so a client fails fast.
 //  - bridge shed: what never reaches the IP layer. Frames between two sandbox ports are
 //    bridged, not routed, so sandbox-to-sandbox traffic is filtered here (both ports in set
-//    open, else dropped); and a port may only send IPv4/ARP from its own leased address, since
+//    open, else dropped). Where br_netfilter is loaded (bridge-nf-call-iptables=1, as on many
+//    hosts) bridged IPv4 also crosses the inet hooks with the bridge as its interface, so the
+//    inet forward chain repeats the rule by address (set peers); and a port may only send IPv4/ARP from its own leased address, since
 //    CAP_NET_RAW lets a sandbox forge any source, and the maps above key on it.
 // Every statement is idempotent (add/flush), so re-applying the base keeps sandboxes' chains.
 import type { EgressPolicy } from '../core/network.js';
@@ -17,6 +19,7 @@ function declarations(): string {
   return `table inet shed {
   map egress { type ipv4_addr : verdict; }
   map host { type ipv4_addr : verdict; }
+  set peers { type ipv4_addr; }
   chain refuse { }
   chain postrouting { type nat hook postrouting priority srcnat; policy accept; }
   chain forward { type filter hook forward priority filter; policy accept; }
@@ -45,7 +48,8 @@ export function baseRules(bridge: string, subnet: Subnet, dns: boolean): string 
     'add rule inet shed refuse reject with icmpx admin-prohibited',
     `add rule inet shed postrouting ip saddr ${subnet.cidr} oifname != ${b} masquerade`,
     'add rule inet shed forward ct state established,related accept',
-    // Between sandboxes traffic is bridged (table bridge shed); routed here it would be a detour.
+    // Between sandboxes: bridged (table bridge shed decides), seen here only with br_netfilter.
+    `add rule inet shed forward iifname ${b} ip daddr ${subnet.cidr} ip saddr @peers ip daddr @peers accept`,
     `add rule inet shed forward iifname ${b} ip daddr ${subnet.cidr} drop`,
     `add rule inet shed forward iifname ${b} ip saddr vmap @egress`,
     `add rule inet shed forward iifname ${b} drop`,
@@ -86,7 +90,7 @@ export function sandboxRules(id: string, address: string, iface: string, policy:
     `add element inet shed egress { ${address} : jump ${c} }`,
     ...(policy.allowHost ? [`add element inet shed host { ${address} : jump ${c} }`] : []),
     `add element bridge shed ports { ${q(iface)} }`,
-    ...(policy.allowSandboxes ? [`add element bridge shed open { ${q(iface)} }`] : []),
+    ...(policy.allowSandboxes ? [`add element bridge shed open { ${q(iface)} }`, `add element inet shed peers { ${address} }`] : []),
     `add element bridge shed bound { ${q(iface)} . ${address} }`,
   ];
   return `${declarations()}${lines.join('\n')}\n`;
@@ -105,6 +109,8 @@ export function removalRules(id: string, address: string | null, iface: string):
     `delete element inet shed host { ${address} }`,
     `add element bridge shed bound { ${q(iface)} . ${address} }`,
     `delete element bridge shed bound { ${q(iface)} . ${address} }`,
+    `add element inet shed peers { ${address} }`,
+    `delete element inet shed peers { ${address} }`,
   ];
   const lines = [
     `add chain inet shed ${c}`,
