@@ -9,11 +9,12 @@ import type { Suite } from './suite.js';
 import { agentSuite } from './suites/agent.js';
 import { containerSuite } from './suites/container.js';
 import { daemonSuite } from './suites/daemon.js';
+import { forkSuite } from './suites/fork.js';
 import { imagesSuite } from './suites/images.js';
 import { sandboxSuite } from './suites/sandbox.js';
 import { snapshotSuite } from './suites/snapshot.js';
 
-const SUITES: readonly Suite[] = [sandboxSuite, daemonSuite, containerSuite, agentSuite, imagesSuite, snapshotSuite];
+const SUITES: readonly Suite[] = [sandboxSuite, daemonSuite, containerSuite, agentSuite, imagesSuite, snapshotSuite, forkSuite];
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const RESULTS = join(repo, 'build/bench-results.json');
 

@@ -22,6 +22,7 @@ static const request_fn requests[MSG_TYPE_LIMIT] = {
 	[MSG_RENAME] = files_rename,
 	[MSG_CONFIGURE] = config_configure,
 	[MSG_PING] = config_ping,
+	[MSG_TCP_CONNECT] = tcp_connect,
 };
 
 /* The first required tag that m lacks, or 0. */

@@ -19,3 +19,4 @@ void files_remove(const struct msg *m);
 void files_rename(const struct msg *m);
 void config_configure(const struct msg *m);
 void config_ping(const struct msg *m);
+void tcp_connect(const struct msg *m);

@@ -16,6 +16,7 @@
 #include "proc.h"
 #include "spawn.h"
 #include "stream.h"
+#include "tcp.h"
 #include "transport.h"
 #include "util.h"
 
@@ -114,6 +115,7 @@ static void setup_process(void)
 static void after_events(void)
 {
 	proc_collect_garbage();
+	tcp_collect_garbage();
 	for (int round = 0; round < SERVICE_ROUNDS; round++) {
 		bool progress = conn_room() && streams_pump();
 		bool blocked = conn_flush();

@@ -47,6 +47,8 @@ static const struct tag_spec tags[TAG_LIMIT] = {
 	[TAG_TERM_SIGNAL] = { "term_signal", KIND_U32, false },
 	[TAG_STDIN] = { "stdin", KIND_U32, false },
 	[TAG_KEEP] = { "keep", KIND_U32, false },
+	[TAG_PORT] = { "port", KIND_U32, false },
+	[TAG_ADDR] = { "addr", KIND_STR, false },
 };
 
 /* Shorthands for the rows below: direction, payload, stream rule, opens. */
@@ -83,6 +85,7 @@ static const struct msg_spec msgs[MSG_TYPE_LIMIT] = {
 	[MSG_RENAME] = { "RENAME", HOST_REQ(PAYLOAD_TLV), T(PATH) | T(PATH2), T(PATH) | T(PATH2), CAP_FILES },
 	[MSG_CONFIGURE] = { "CONFIGURE", HOST_REQ(PAYLOAD_TLV), T(HOSTNAME) | T(ENV), 0, CAP_CONFIGURE },
 	[MSG_PING] = { "PING", HOST_REQ(PAYLOAD_TLV), 0, 0, 0 },
+	[MSG_TCP_CONNECT] = { "TCP_CONNECT", HOST_REQ(PAYLOAD_TLV), T(PORT) | T(ADDR) | T(WINDOW), T(PORT), CAP_TCP },
 	[MSG_STARTED] = { "STARTED", AGENT_MSG(PAYLOAD_TLV), T(PROC_ID) | T(PID) | T(OFFSET),
 		T(PROC_ID) | T(PID) | T(OFFSET), CAP_EXEC },
 	[MSG_OUT_STDOUT] = { "OUT_STDOUT", AGENT_MSG(PAYLOAD_DATA), 0, 0, CAP_EXEC },
@@ -96,6 +99,8 @@ static const struct msg_spec msgs[MSG_TYPE_LIMIT] = {
 	[MSG_OK] = { "OK", AGENT_MSG(PAYLOAD_TLV),
 		T(SIZE) | T(FTYPE) | T(MODE) | T(UID) | T(GID) | T(MTIME_NS) | T(TARGET), 0, 0 },
 	[MSG_ERROR] = { "ERROR", AGENT_MSG(PAYLOAD_TLV), T(ERRNO) | T(MESSAGE), T(ERRNO), 0 },
+	[MSG_CONNECTED] = { "CONNECTED", AGENT_MSG(PAYLOAD_TLV), T(ADDR), 0, CAP_TCP },
+	[MSG_EOF] = { "EOF", AGENT_MSG(PAYLOAD_EMPTY), 0, 0, CAP_TCP },
 };
 
 const uint64_t entry_allowed_tags = T(NAME) | T(FTYPE) | T(MODE) | T(SIZE) | T(MTIME_NS) | T(TARGET) |
@@ -109,6 +114,7 @@ const struct cap_spec cap_table[] = {
 	{ CAP_FILES, "FILES" },
 	{ CAP_CONFIGURE, "CONFIGURE" },
 	{ CAP_CREDIT, "CREDIT" },
+	{ CAP_TCP, "TCP" },
 };
 const unsigned cap_table_len = N_ELEMENTS(cap_table);
 

@@ -34,6 +34,7 @@ enum msg_type {
 	MSG_RENAME = 0x28,
 	MSG_CONFIGURE = 0x30,
 	MSG_PING = 0x31,
+	MSG_TCP_CONNECT = 0x40,
 	MSG_STARTED = 0x80,
 	MSG_OUT_STDOUT = 0x81,
 	MSG_OUT_STDERR = 0x82,
@@ -42,6 +43,8 @@ enum msg_type {
 	MSG_ENTRIES = 0x85,
 	MSG_OK = 0x86,
 	MSG_ERROR = 0x87,
+	MSG_CONNECTED = 0x88,
+	MSG_EOF = 0x89,
 	MSG_TYPE_LIMIT /* one past the highest type */
 };
 
@@ -86,6 +89,8 @@ enum tag {
 	TAG_TERM_SIGNAL,
 	TAG_STDIN,
 	TAG_KEEP,
+	TAG_PORT,
+	TAG_ADDR,
 	TAG_LIMIT /* one past the highest tag; tags fit a u64 bit set */
 };
 
@@ -122,6 +127,7 @@ enum cap {
 	CAP_FILES = UINT64_C(1) << 3,
 	CAP_CONFIGURE = UINT64_C(1) << 4,
 	CAP_CREDIT = UINT64_C(1) << 5,
+	CAP_TCP = UINT64_C(1) << 6,
 };
 
 struct cap_spec {

@@ -1,5 +1,5 @@
 // Sandboxes end to end against a real shedd (container driver, `default` image, no
-// network): cold create → exec-ready and exec round trips through the SDK, `shed run --rm`
+// network): cold create → exec-ready, warm pool claim → exec-ready (suites/warm.ts), exec round trips through the SDK, `shed run --rm`
 // through the CLI, next to the OCI runtime alone and podman. Every sample checks its output.
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { hostRun } from '../host.js';
 import { findPodman, podmanRunTrue, runtimeAlone, type RuntimeAlone } from '../peers.js';
 import { stats, type Row, type Stats } from '../report.js';
 import { check, sampleMs, timeMs, type Suite, type SuiteOptions } from '../suite.js';
+import { warmClaimRows } from './warm.js';
 
 const SUITE = 'sandbox';
 const SETTLE_MS = 50;
@@ -133,8 +134,10 @@ export const sandboxSuite: Suite = {
       const rootfs = join(dirs.dataDir, 'images', sb.info.imageDigest.replace(/^sha256:/, ''), 'rootfs');
       rt = await runtimeAlone(join(dirs.runDir, 'sandboxes', sb.id), rootfs, join(dirs.dir, 'runtime-alone'));
       const alone = await runtimeRow(rt, c.n(60));
+      const cold = await coldCreate(c, alone);
       const rows = [
-        ...(await coldCreate(c, alone)),
+        ...cold,
+        ...(await warmClaimRows(SUITE, shed, opts, c.n(60), cold[0]?.stats ?? alone)),
         await execTrue(c, sb),
         await cliRun(c, alone),
         { suite: SUITE, name: `${rt.name} run \`true\` alone (same rootfs, read-only)`, unit: 'ms', higherIsBetter: false, stats: alone },

@@ -42,7 +42,7 @@ describe('e2e: shed doctor on this host', { skip }, () => {
 
   it('reports every check with a status, a detail and a fix for each non-ok one', () => {
     assert.deepEqual(report.checks.map((c) => c.name),
-      ['runtime', 'cgroups', 'cgroup-hybrid', 'user-namespaces', 'overlayfs', 'nftables', 'kvm', 'criu', 'skopeo']);
+      ['runtime', 'cgroups', 'cgroup-hybrid', 'user-namespaces', 'overlayfs', 'nftables', 'kvm', 'criu', 'memory-snapshots', 'skopeo']);
     for (const c of report.checks) {
       assert.ok(c.detail.length > 0, c.name);
       assert.equal(c.fix === null, c.status === 'ok', `${c.name}: a fix exactly when not ok`);
@@ -62,6 +62,14 @@ describe('e2e: shed doctor on this host', { skip }, () => {
     const c = check('criu');
     assert.equal(c.status, code === 0 ? 'ok' : 'warn');
     if (code !== 0) assert.match(c.detail, /optional capability absent/);
+  });
+
+  it('reports the memory-snapshots capability: absent, with why (criu check, the runtime) and how to fix it', () => {
+    const c = check('memory-snapshots');
+    assert.equal(c.status, 'warn', 'shed drives no checkpoint yet, so it is absent on every host');
+    assert.match(c.detail, /^memory snapshots: absent: /);
+    if (exitOf('criu', ['check']) !== 0) assert.match(c.detail, /criu check' failed/, 'the criu check failure is the reason here');
+    assert.match(c.fix ?? '', /criu check/);
   });
 
   it('reports KVM honestly: absent, PVM-backed, or hardware', () => {

@@ -73,6 +73,7 @@ program.command('kill').description("signal a sandbox's process by its PROC id (
   .action(act(async (ref: string, procId: string, f) => (await import('./commands/processes.js')).killCommand(ref, procId, f, g())));
 
 program.command('ls').description('list sandboxes').option('-l, --label <KEY=VALUE>', 'only with this label', collect)
+  .option('-a, --all', 'also free warm pool members')
   .action(act(async (f) => (await import('./commands/sandboxes.js')).lsCommand(f, g())));
 
 program.command('inspect').description('show a sandbox, with phase timings').argument('<sandbox>')
@@ -91,10 +92,13 @@ program.command('events').description('stream sandbox events until Ctrl-C').opti
 program.command('cp').description('copy a file into or out of a sandbox (ID:/path on one side)').argument('<src>').argument('<dst>')
   .action(act(async (src: string, dst: string) => (await import('./commands/cp.js')).cpCommand(src, dst, g())));
 
-program.command('snapshot').description("snapshot running sandboxes' files (they keep running); 'snapshot ls', 'snapshot rm ID…' manage them")
-  .argument('<sandbox|ls|rm>').argument('[more...]')
-  .action(act(async (first: string, rest: string[]) => (await import('./commands/snapshots.js')).snapshotCommand(first, rest, g())));
-program.command('diff').description("what a running sandbox changed over its image: lines 'A path', 'M path', 'D path'; --tar writes the changes as a tar to stdout").argument('<sandbox>')
+program.command('snapshot').description("snapshot sandboxes' files (running ones keep running; stopped ones too); 'snapshot ls', 'snapshot rm ID…' manage them")
+  .argument('<sandbox|ls|rm>').argument('[more...]').option('--memory', 'also capture process memory (refused where the host cannot: see shed doctor)')
+  .action(act(async (first: string, rest: string[], f) => (await import('./commands/snapshots.js')).snapshotCommand(first, rest, g(), f)));
+program.command('commit').description('make a snapshot an image NAME (its files over its base image); the image outlives the snapshot')
+  .argument('<snapshot>').argument('<name>')
+  .action(act(async (snap: string, name: string) => (await import('./commands/snapshots.js')).commitCommand(snap, name, g())));
+program.command('diff').description("what a sandbox (running or stopped) changed over its image: lines 'A path', 'M path', 'D path'; --tar writes the changes as a tar to stdout").argument('<sandbox>')
   .option('--tar', 'the changes as an OCI layer tar on stdout (whiteouts for deletions)').option('--json', 'the paths as JSON')
   .action(act(async (ref: string, f) => (await import('./commands/diff.js')).diffCommand(ref, f, g())));
 program.command('rollback').description("stop a sandbox, make its files exactly a snapshot's (its own, or one it was forked from), start it again").argument('<sandbox>').argument('<snapshot>')
@@ -102,6 +106,17 @@ program.command('rollback').description("stop a sandbox, make its files exactly 
 program.command('fork').description('new sandboxes on a snapshot\'s files, each with its own writable layer; prints their ids').argument('<snapshot>')
   .option('-n, --count <n>', 'how many (1-32)').option('--name <name>', 'a name per fork (repeatable)', collect)
   .action(act(async (snap: string, f) => (await import('./commands/snapshots.js')).forkCommand(snap, f, g())));
+
+const pool = program.command('pool').description('warm pools: sandboxes kept running so a matching create is a claim');
+pool.command('ls').description('list pools, their free members and last error').action(act(async () => (await import('./commands/pools.js')).poolLs(g())));
+pool.command('set').description('create or change a pool (kept across restarts)').argument('<name>')
+  .option('--image <ref>', 'members run this image').option('--snapshot <id>', 'members are forks of this snapshot')
+  .option('--memory-mib <n>').option('--cpu-millis <n>').option('--pids-max <n>')
+  .option('--min <n>', 'free members restored first').option('--target-free <n>', 'free members kept ready').option('--max <n>', 'most members at once')
+  .option('--memory-budget-mib <n>', "the members' memory limits together never exceed it")
+  .action(act(async (name: string, f) => (await import('./commands/pools.js')).poolSet(name, f, g())));
+pool.command('rm').description('remove pools and their free members').argument('<name...>')
+  .action(act(async (names: string[]) => (await import('./commands/pools.js')).poolRm(names, g())));
 
 const image = program.command('image').description('manage images');
 image.command('ls').description('list images').action(act(async () => (await import('./commands/images.js')).imageLs(g())));

@@ -11,6 +11,10 @@ export const ERROR_CODES = [
   // A request over TCP without the right bearer token (HTTP 401). None of the others fits:
   // a client must tell "fix your token" from a bad argument or a daemon that is down.
   'unauthenticated',
+  // The operation exists in the API but this host or driver cannot do it (HTTP 501): memory
+  // snapshots without a working CRIU. Not failed_precondition, which a caller can fix by
+  // changing the sandbox's state; this needs the host changed (the message says how).
+  'unimplemented',
   'unavailable',
   'internal',
 ] as const;

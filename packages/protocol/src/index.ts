@@ -23,10 +23,12 @@ export { AgentListener, type ListenOptions } from './agent/client/listener.js';
 export {
   DEFAULT_WINDOW_BYTES,
   type AttachOptions, type CallOptions, type ConfigureOptions, type ConnectOptions, type ExecOptions, type MkdirOptions,
-  type ReadFileOptions, type ReadOptions, type RemoveOptions, type RunOptions, type StatOptions, type WriteFileOptions,
+  type ReadFileOptions, type ReadOptions, type RemoveOptions, type RunOptions, type StatOptions, type TcpConnectOptions,
+  type WriteFileOptions,
 } from './agent/client/options.js';
 export type { DirEntry, FileStat, FileType, ProcessInfo, ReadyInfo } from './agent/client/results.js';
 export type { RunResult } from './agent/client/run.js';
+export { AgentTcpStream } from './agent/client/tcp.js';
 
 // HTTP API: request/response schemas (TypeBox), routes, the process output stream.
 export { Closed, Empty, Env, Labels, Nullable, SandboxParams, Time, Timings } from './api/common.js';
@@ -57,13 +59,15 @@ export {
   StdinQuery, StdinResponse, WaitResponse,
 } from './api/processes.js';
 export { formatSeconds } from './durations.js';
+export { ListPoolsResponse, MAX_POOL_MEMBERS, PoolInfo, PoolParams, SetPoolRequest } from './api/pools.js';
 export { API_PREFIX, DEFAULT_SOCKET_PATH, ROUTES, routePath, type RouteName } from './api/routes.js';
 export {
   CreateSandboxRequest, EgressPolicy, ListSandboxesQuery, ListSandboxesResponse, SANDBOX_STATE_NAMES, SandboxInfo,
   StopSandboxRequest,
 } from './api/sandboxes.js';
 export {
-  DiffQuery, DiffResponse, ForkRequest, ForkResponse, LAYER_ID_PATTERN, ListSnapshotsResponse, MAX_FORK_COUNT, RollbackRequest, SnapshotInfo, SnapshotParams, SnapshotResponse,
+  CommitRequest, DiffQuery, DiffResponse, ForkRequest, ForkResponse, LAYER_ID_PATTERN, ListSnapshotsResponse, MAX_FORK_COUNT, RollbackRequest, SnapshotInfo, SnapshotParams,
+  SnapshotRequest, SnapshotResponse,
 } from './api/snapshots.js';
 export { DOCTOR_STATUSES, DoctorCheck, DoctorResponse, HealthResponse, PruneSystemRequest, PruneSystemResponse, type DoctorStatus } from './api/system.js';
 export { TERMINAL_CLOSE, TERMINAL_MAX_MESSAGE_BYTES } from './api/terminal-codes.js';

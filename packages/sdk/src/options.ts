@@ -86,6 +86,16 @@ export interface StopOptions extends CallOptions {
   graceMs?: number;
 }
 
+/** Options of sandbox.snapshot. */
+export interface SnapshotOptions extends CallOptions {
+  /**
+   * Also capture process memory. Rejects with `unimplemented` where the host cannot (the
+   * message says why and what it needs; `shed doctor` shows the memory-snapshots capability).
+   * @default false
+   */
+  memory?: boolean;
+}
+
 /** Options of sandboxes.fork. */
 export interface ForkOptions extends CallOptions {
   /** How many sandboxes, 1 to 32. @default 1 (or the number of names) */
@@ -98,6 +108,32 @@ export interface ForkOptions extends CallOptions {
 export interface ListOptions extends CallOptions {
   /** Only sandboxes carrying all of these labels. @default {} */
   labels?: Record<string, string>;
+  /** Also free warm pool members. @default false */
+  all?: boolean;
+}
+
+/** Options of shed.pools.set: exactly one of image and snapshot. */
+export interface PoolOptions extends CallOptions {
+  /** Image name or digest. */
+  image?: string;
+  /** A snapshot id: members are forks of it. */
+  snapshot?: string;
+  /** @default 512 */
+  memoryMiB?: number;
+  /** @default 1000 */
+  cpuMillis?: number;
+  /** @default 512 */
+  pidsMax?: number;
+  /** @default 'none' */
+  network?: 'none';
+  /** Free members restored first; the budget must cover them. @default 0 */
+  min?: number;
+  /** Free members kept ready. @default max(1, min) */
+  targetFree?: number;
+  /** Most members at once. @default max(4, targetFree) */
+  max?: number;
+  /** The members' memory limits together never exceed it. @default max × memoryMiB */
+  memoryBudgetMiB?: number;
 }
 
 /** Options of sandbox.shell. */

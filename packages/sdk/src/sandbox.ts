@@ -2,7 +2,7 @@ import type { DiffResponse, ProcessEntry, ProcessExit, SandboxInfo, SnapshotResp
 import { ROUTES, routePath } from '@shed/protocol/client';
 import { ShedApiError } from './errors.js';
 import { SandboxFiles } from './files.js';
-import type { AttachOptions, AttachTerminalOptions, ExecOptions, ShellOptions, SpawnOptions, StopOptions } from './options.js';
+import type { AttachOptions, AttachTerminalOptions, ExecOptions, ShellOptions, SnapshotOptions, SpawnOptions, StopOptions } from './options.js';
 import { SandboxProcess } from './process.js';
 import { asDiff, asExec, asProcessList, asSandbox, asSnapshotTaken, asSpawn } from './shapes.js';
 import { openTerminal, type Terminal } from './terminal.js';
@@ -119,14 +119,16 @@ export class Sandbox {
   }
 
   /**
-   * Captures its filesystem as a snapshot (a read-only layer) while it keeps running; fork
-   * new sandboxes from it with `shed.sandboxes.fork(snapshot)`.
+   * Captures its filesystem as a snapshot (a read-only layer): a running sandbox keeps
+   * running, a stopped one is captured as it lies. Fork new sandboxes from it with
+   * `shed.sandboxes.fork(snapshot)`, or make it an image with `shed.snapshots.commit(snapshot, name)`.
    */
-  async snapshot(opts: CallOptions = {}): Promise<SnapshotResponse> {
-    return asSnapshotTaken(await this.#t.json('POST', this.#route(ROUTES.snapshotSandbox), { json: {}, signal: opts.signal }));
+  async snapshot(opts: SnapshotOptions = {}): Promise<SnapshotResponse> {
+    const json = opts.memory === undefined ? {} : { memory: opts.memory };
+    return asSnapshotTaken(await this.#t.json('POST', this.#route(ROUTES.snapshotSandbox), { json, signal: opts.signal }));
   }
 
-  /** Paths the running sandbox added, modified and deleted over its image (and the snapshot it was forked from). */
+  /** Paths the sandbox (running or stopped) added, modified and deleted over its image (and the snapshot it was forked from). */
   async diff(opts: CallOptions = {}): Promise<DiffResponse> {
     return asDiff(await this.#t.json('GET', this.#route(ROUTES.diff), { signal: opts.signal }));
   }

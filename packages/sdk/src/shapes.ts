@@ -1,5 +1,5 @@
 import type {
-  DiffResponse, DirListEntry, DoctorResponse, ExecResponse, FileStatResponse, HealthResponse, ImageInfo, ProcessEntry, ProcessExit, PruneImagesResponse, PruneSystemResponse,
+  DiffResponse, DirListEntry, PoolInfo, DoctorResponse, ExecResponse, FileStatResponse, HealthResponse, ImageInfo, ProcessEntry, ProcessExit, PruneImagesResponse, PruneSystemResponse,
   SandboxInfo, SnapshotInfo, SnapshotResponse, SpawnResponse, WriteFileResponse,
 } from '@shed/protocol';
 import { ShedApiError, isRecord } from './errors.js';
@@ -8,7 +8,7 @@ import { ShedApiError, isRecord } from './errors.js';
 // and the CLI must start fast); shedd validated its side against them. Here each response
 // is checked for the fields the SDK relies on, so a wrong peer fails loudly, not later.
 
-type Kind = 'string' | 'number' | 'boolean' | 'object' | 'array' | 'string?' | 'number?';
+type Kind = 'string' | 'number' | 'boolean' | 'object' | 'array' | 'string?' | 'number?' | 'object?';
 type Shape = Readonly<Record<string, Kind>>;
 
 function check(v: unknown, what: string, shape: Shape): Record<string, unknown> {
@@ -40,6 +40,9 @@ const SNAPSHOT: Shape = { layerId: 'string', sandbox: 'string', bytes: 'number',
 export const asSnapshot = (v: unknown): SnapshotInfo => check(v, 'snapshot', SNAPSHOT) as unknown as SnapshotInfo;
 export const asSnapshotTaken = (v: unknown): SnapshotResponse => check(v, 'snapshot', { ...SNAPSHOT, timings: 'object' }) as unknown as SnapshotResponse;
 export const asSnapshotList = (v: unknown): SnapshotInfo[] => (check(v, 'snapshot list', { snapshots: 'array' })['snapshots'] as unknown[]).map(asSnapshot);
+const POOL: Shape = { name: 'string', origin: 'string', free: 'number', capacity: 'number', min: 'number', max: 'number', targetFree: 'number', lastError: 'object?' };
+export const asPool = (v: unknown): PoolInfo => check(v, 'pool', POOL) as unknown as PoolInfo;
+export const asPoolList = (v: unknown): PoolInfo[] => (check(v, 'pool list', { pools: 'array' })['pools'] as unknown[]).map(asPool);
 export const asDiff = (v: unknown): DiffResponse => check(v, 'diff', { added: 'array', modified: 'array', deleted: 'array', opaque: 'array' }) as unknown as DiffResponse;
 export const asExec = (v: unknown): ExecResponse =>
   check(v, 'exec result', { ...EXIT, stdout: 'string', stderr: 'string', truncated: 'boolean', timings: 'object' }) as unknown as ExecResponse;

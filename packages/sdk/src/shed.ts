@@ -3,6 +3,7 @@ import { DEFAULT_SOCKET_PATH, ROUTES, routePath } from '@shed/protocol/client';
 import { EventStream, type EventsOptions } from './events.js';
 import { Images } from './images.js';
 import type { ConnectOptions, CreateOptions, ForkOptions, ListOptions, PruneOptions } from './options.js';
+import { Pools } from './pools.js';
 import { Sandbox } from './sandbox.js';
 import { asDoctor, asHealth, asSandbox, asSandboxList, asSystemPrune } from './shapes.js';
 import { Snapshots } from './snapshots.js';
@@ -38,7 +39,7 @@ export class Sandboxes {
 
   async list(opts: ListOptions = {}): Promise<Sandbox[]> {
     const label = Object.entries(opts.labels ?? {}).map(([k, v]) => `${k}=${v}`);
-    const list = asSandboxList(await this.#t.json('GET', ROUTES.sandboxes, { query: { label }, signal: opts.signal }));
+    const list = asSandboxList(await this.#t.json('GET', ROUTES.sandboxes, { query: { label, ...(opts.all === true ? { all: true } : {}) }, signal: opts.signal }));
     return list.map((info) => new Sandbox(this.#t, info));
   }
 }
@@ -51,6 +52,7 @@ export class Shed {
   readonly sandboxes: Sandboxes;
   readonly images: Images;
   readonly snapshots: Snapshots;
+  readonly pools: Pools;
   /** The unix socket, when connected through one. */
   readonly socketPath: string | undefined;
   /** The TCP listener's URL, when connected through it. */
@@ -64,6 +66,7 @@ export class Shed {
     this.sandboxes = new Sandboxes(t);
     this.images = new Images(t);
     this.snapshots = new Snapshots(t);
+    this.pools = new Pools(t);
   }
 
   static async connect(opts: ConnectOptions = {}): Promise<Shed> {

@@ -1,6 +1,6 @@
-import type { SnapshotInfo } from '@shed/protocol';
+import type { ImageInfo, SnapshotInfo } from '@shed/protocol';
 import { ROUTES, routePath } from '@shed/protocol/client';
-import { asSnapshotList } from './shapes.js';
+import { asImage, asSnapshotList } from './shapes.js';
 import type { CallOptions, Transport } from './transport.js';
 
 /** Filesystem snapshots of sandboxes (take one with `sandbox.snapshot()`, fork with `sandboxes.fork()`). */
@@ -21,5 +21,15 @@ export class Snapshots {
   async delete(snapshotOrId: string | { readonly layerId: string }, opts: CallOptions = {}): Promise<void> {
     const id = typeof snapshotOrId === 'string' ? snapshotOrId : snapshotOrId.layerId;
     await this.#t.json('DELETE', routePath(ROUTES.snapshot, { id }), { signal: opts.signal });
+  }
+
+  /**
+   * Makes a snapshot an image named `name` (the snapshot's files over its base image): `shed
+   * image ls` lists it and sandboxes are created from it by name. The image does not depend on
+   * the snapshot, which can be deleted afterwards.
+   */
+  async commit(snapshotOrId: string | { readonly layerId: string }, name: string, opts: CallOptions = {}): Promise<ImageInfo> {
+    const id = typeof snapshotOrId === 'string' ? snapshotOrId : snapshotOrId.layerId;
+    return asImage(await this.#t.json('POST', routePath(ROUTES.commit, { id }), { json: { name }, signal: opts.signal }));
   }
 }

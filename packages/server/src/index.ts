@@ -72,4 +72,4 @@ export { DEFAULT_LIMITS } from './images/limits.js';
 export { unpackLayers } from './images/unpack/unpack.js';
 export type { LayerFile, UnpackOptions, UnpackResult } from './images/unpack/unpack.js';
 export type { ImageLimits } from './images/limits.js';
-export { debianTarball } from './images/builtin-debian.js';
+export { debianTarball, ensureDebianTarball } from './images/builtin-debian.js';

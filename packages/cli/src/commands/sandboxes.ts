@@ -67,13 +67,13 @@ export async function execCommand(ref: string, argv: string[], f: { env?: string
   }
 }
 
-export async function lsCommand(f: { label?: string[] }, g: GlobalOptions): Promise<number> {
+export async function lsCommand(f: { label?: string[]; all?: boolean }, g: GlobalOptions): Promise<number> {
   const shed = await connect(g);
   try {
-    const list = (await shed.sandboxes.list({ labels: pairs(f.label, 'label') })).map((s) => s.info);
+    const list = (await shed.sandboxes.list({ labels: pairs(f.label, 'label'), all: f.all === true })).map((s) => s.info);
     if (g.json === true) printJson(list);
     else {
-      const rows = list.map((s) => [s.id, s.name ?? '', s.image, s.state, ago(s.createdAt), expiry(s)]);
+      const rows = list.map((s) => [s.id, s.name ?? (s.pool === undefined ? '' : `(pool ${s.pool})`), s.image, s.state, ago(s.createdAt), expiry(s)]);
       process.stdout.write(table(['ID', 'NAME', 'IMAGE', 'STATE', 'CREATED', 'EXPIRES'], rows));
     }
     return 0;
@@ -120,6 +120,8 @@ function describe(s: SandboxInfo): string {
     `created:    ${s.createdAt} (${ago(s.createdAt)})`, `expires:    ${expiry(s)}`,
   ];
   if (s.fromSnapshot !== undefined) lines.push(`forked:     from snapshot ${s.fromSnapshot}`);
+  lines.push(`created by: ${s.createPath === 'warm' ? `a warm claim from pool ${s.claimedFrom ?? '?'}` : 'a cold create'}`);
+  if (s.pool !== undefined) lines.push(`pool:       free member of ${s.pool}`);
   if (s.lastError !== null) lines.push(`last error: ${s.lastError.code}: ${s.lastError.message}`);
   for (const [k, v] of Object.entries(s.labels)) lines.push(`label:      ${k}=${v}`);
   const phases = phasesTable(s.timings);

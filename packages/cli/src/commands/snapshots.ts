@@ -6,14 +6,14 @@ import { UsageError } from '../output.js';
  * `shed snapshot SANDBOX…` takes snapshots; `shed snapshot ls` and `shed snapshot rm ID…`
  * manage them. (A sandbox named `ls` or `rm` is snapshotted by its id.)
  */
-export async function snapshotCommand(first: string, rest: string[], g: GlobalOptions): Promise<number> {
+export async function snapshotCommand(first: string, rest: string[], g: GlobalOptions, f: { memory?: boolean } = {}): Promise<number> {
   if (first === 'ls') return snapshotLs(rest, g);
   if (first === 'rm') return snapshotRm(rest, g);
   const shed = await connect(g);
   try {
     const taken = [];
     for (const ref of [first, ...rest]) {
-      const snap = await (await shed.sandboxes.get(ref)).snapshot();
+      const snap = await (await shed.sandboxes.get(ref)).snapshot(f.memory === true ? { memory: true } : {});
       taken.push(snap);
       if (g.json !== true) process.stdout.write(`${snap.layerId}\t${bytes(snap.bytes)} (${snap.method}, frozen ${snap.timings['frozen'] ?? '?'} ms)\n`);
     }
@@ -64,6 +64,18 @@ export async function forkCommand(snapshot: string, f: { count?: string; name?: 
     });
     if (g.json === true) printJson(made.map((s) => s.info));
     else for (const s of made) process.stdout.write(`${s.id}\n`);
+    return 0;
+  } finally {
+    shed.close();
+  }
+}
+
+export async function commitCommand(snapshot: string, name: string, g: GlobalOptions): Promise<number> {
+  const shed = await connect(g);
+  try {
+    const image = await shed.snapshots.commit(snapshot, name);
+    if (g.json === true) printJson(image);
+    else process.stdout.write(`${image.digest}\t${image.names.join(',')}\t${bytes(image.sizeBytes)}\n`);
     return 0;
   } finally {
     shed.close();

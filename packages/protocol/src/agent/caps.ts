@@ -8,6 +8,7 @@ export const CAPABILITY_BITS = {
   files: 3,
   configure: 4,
   credit: 5,
+  tcp: 6,
 } as const;
 
 export type Capability = keyof typeof CAPABILITY_BITS;

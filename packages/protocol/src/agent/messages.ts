@@ -56,6 +56,7 @@ export const MESSAGES = {
   RENAME: { code: 0x28, dir: 'host', payload: 'tlv', stream: 'nonzero', opens: true, required: ['path', 'path2'], optional: none },
   CONFIGURE: { code: 0x30, dir: 'host', payload: 'tlv', stream: 'nonzero', opens: true, required: none, optional: ['hostname', 'env'] },
   PING: { code: 0x31, dir: 'host', payload: 'tlv', stream: 'nonzero', opens: true, required: none, optional: none },
+  TCP_CONNECT: { code: 0x40, dir: 'host', payload: 'tlv', stream: 'nonzero', opens: true, required: ['port'], optional: ['addr', 'window'] },
   STARTED: { code: 0x80, dir: 'agent', payload: 'tlv', stream: 'any', opens: false, required: ['procId', 'pid', 'offset'], optional: none },
   OUT_STDOUT: { code: 0x81, dir: 'agent', payload: 'data', stream: 'any', opens: false, required: none, optional: none },
   OUT_STDERR: { code: 0x82, dir: 'agent', payload: 'data', stream: 'any', opens: false, required: none, optional: none },
@@ -67,6 +68,8 @@ export const MESSAGES = {
   OK: { code: 0x86, dir: 'agent', payload: 'tlv', stream: 'any', opens: false,
     required: none, optional: ['size', 'ftype', 'mode', 'uid', 'gid', 'mtimeNs', 'target'] },
   ERROR: { code: 0x87, dir: 'agent', payload: 'tlv', stream: 'any', opens: false, required: ['errno'], optional: ['message'] },
+  CONNECTED: { code: 0x88, dir: 'agent', payload: 'tlv', stream: 'any', opens: false, required: none, optional: ['addr'] },
+  EOF: { code: 0x89, dir: 'agent', payload: 'empty', stream: 'any', opens: false, required: none, optional: none },
 } as const satisfies Record<string, MessageSpec>;
 
 export type MessageName = keyof typeof MESSAGES;
@@ -78,6 +81,7 @@ export type MessageName = keyof typeof MESSAGES;
 export const OK_REPLIES = {
   FREAD: { required: ['size'], optional: none },
   FWRITE: { required: ['size'], optional: none },
+  TCP_CONNECT: { required: ['size'], optional: none },
   STAT: { required: ['ftype', 'mode', 'size', 'uid', 'gid', 'mtimeNs'], optional: ['target'] },
 } as const satisfies Partial<Record<MessageName, FieldSet>>;
 

@@ -57,6 +57,8 @@ export const TAGS = {
   termSignal: { tag: 38, wire: 'term_signal', kind: 'u32', repeated: false },
   stdin: { tag: 39, wire: 'stdin', kind: 'u32', repeated: false },
   keep: { tag: 40, wire: 'keep', kind: 'u32', repeated: false },
+  port: { tag: 41, wire: 'port', kind: 'u32', repeated: false },
+  addr: { tag: 42, wire: 'addr', kind: 'str', repeated: false },
 } as const satisfies Record<string, TagSpec>;
 
 export type TagName = keyof typeof TAGS;

@@ -78,6 +78,9 @@ export const SandboxInfo = Closed(
     expiresAt: Nullable(Time),
     lastActiveAt: Nullable(Time),
     fromSnapshot: Type.Optional(Type.String({ description: 'A fork: the snapshot (layer id) its files start from' })),
+    createPath: Type.Union([Type.Literal('cold'), Type.Literal('warm')], { description: "'warm': its create claimed a warm pool member (see claimedFrom)" }),
+    claimedFrom: Type.Optional(Type.String({ description: 'The warm pool its create claimed it from' })),
+    pool: Type.Optional(Type.String({ description: 'A free member of this warm pool, not yet claimed (listed only with all=true)' })),
     timings: Closed({
       create: Type.Optional(Timings),
       start: Type.Optional(Timings),
@@ -95,6 +98,7 @@ export const ListSandboxesQuery = Closed({
     description: 'key=value; a sandbox must carry every label given',
     maxItems: LIMITS.labelsMax,
   })),
+  all: Type.Optional(Type.Boolean({ default: false, description: 'Also list free warm pool members' })),
 });
 export type ListSandboxesQuery = Static<typeof ListSandboxesQuery>;
 

@@ -27,6 +27,13 @@ export const SnapshotInfo = Closed({
 });
 export type SnapshotInfo = Static<typeof SnapshotInfo>;
 
+export const SnapshotRequest = Closed({
+  memory: Type.Optional(Type.Boolean({
+    description: 'Also capture process memory. Refused with `unimplemented` (501) where the host cannot (see `shed doctor`, memory-snapshots)',
+  })),
+});
+export type SnapshotRequest = Static<typeof SnapshotRequest>;
+
 export const SnapshotResponse = Closed({ ...SnapshotInfo.properties, timings: Timings });
 export type SnapshotResponse = Static<typeof SnapshotResponse>;
 
@@ -65,3 +72,8 @@ export const RollbackRequest = Closed({
   snapshot: Type.String({ pattern: LAYER_ID_PATTERN, description: 'A snapshot taken of this sandbox, or one its files come from' }),
 });
 export type RollbackRequest = Static<typeof RollbackRequest>;
+
+export const CommitRequest = Closed({
+  name: Type.String({ minLength: 1, maxLength: 512, description: "The image's name ('app:v2'); it moves from any image that had it" }),
+});
+export type CommitRequest = Static<typeof CommitRequest>;

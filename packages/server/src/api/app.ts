@@ -14,6 +14,7 @@ import type { ShedMetrics } from './metrics.js';
 import { fileRoutes } from './routes/files.js';
 import { imageRoutes } from './routes/images.js';
 import { observeRoutes } from './routes/observe.js';
+import { poolRoutes } from './routes/pools.js';
 import { processRoutes } from './routes/processes.js';
 import { sandboxRoutes } from './routes/sandboxes.js';
 import { snapshotRoutes } from './routes/snapshots.js';
@@ -80,6 +81,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
     systemRoutes(api, deps);
     sandboxRoutes(api, deps);
     snapshotRoutes(api, deps);
+    poolRoutes(api, deps);
     processRoutes(api, deps);
     fileRoutes(api, deps);
     imageRoutes(api, deps);

@@ -8,7 +8,7 @@ describe('error mapping', () => {
     const statuses = Object.fromEntries(ERROR_CODES.map((c) => [c, httpStatus(c)]));
     assert.deepEqual(statuses, {
       not_found: 404, already_exists: 409, invalid_argument: 400, failed_precondition: 412,
-      resource_exhausted: 429, unauthenticated: 401, unavailable: 503, internal: 500,
+      resource_exhausted: 429, unauthenticated: 401, unimplemented: 501, unavailable: 503, internal: 500,
     });
   });
 

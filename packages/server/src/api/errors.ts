@@ -12,6 +12,7 @@ export function httpStatus(code: ErrorCode): number {
     case 'failed_precondition': return 412;
     case 'resource_exhausted': return 429;
     case 'unauthenticated': return 401;
+    case 'unimplemented': return 501;
     case 'unavailable': return 503;
     case 'internal': return 500;
   }

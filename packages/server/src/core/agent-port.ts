@@ -105,6 +105,8 @@ export interface AgentPort {
   mkdir(path: string, opts?: AgentCallOptions & { parents?: boolean; mode?: number }): Promise<void>;
   remove(path: string, opts?: AgentCallOptions & { recursive?: boolean }): Promise<void>;
   rename(from: string, to: string, opts?: AgentCallOptions): Promise<void>;
+  /** Sets the hostname and the default environment of later execs, in one round trip (a pool claim). */
+  configure(opts: AgentCallOptions & { hostname?: string; env?: Readonly<Record<string, string>> }): Promise<void>;
   close(): Promise<void>;
   /** Aborted once the link is gone: the agent died, or `close()`. The service watches it (core/liveness.ts). */
   readonly signal: AbortSignal;

@@ -1,13 +1,14 @@
-// What a running sandbox changed: its writable layer against its lowers (its snapshot chain,
+// What a sandbox changed: its writable layer against its lowers (its snapshot chain,
 // then the image rootfs). The driver walks with lstat and opens files O_NOFOLLOW, so a
 // symlink the sandbox made is reported as a symlink and never followed on the host.
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Writable } from 'node:stream';
-import type { DriverHandles, IdMap, LayerChange } from './driver.js';
+import { PassThrough, type Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import type { IdMap, LayerChange } from './driver.js';
 import type { SandboxRecord } from './sandboxes.js';
-import { sandboxLowers, snapshotsOf, type SnapshotContext } from './snapshots.js';
+import { captureUpper, sandboxLowers, snapshotsOf, type SnapshotContext, type UpperSource } from './snapshots.js';
 
 export interface SandboxDiff {
   readonly added: string[];
@@ -22,12 +23,14 @@ export function summarize(changes: readonly LayerChange[]): SandboxDiff {
   return { added: of('added'), modified: of('modified'), deleted: of('deleted'), opaque: changes.filter((c) => c.opaque === true).map((c) => c.path) };
 }
 
-/** The changes of the running sandbox `rec`, read while it is frozen. */
+/** The changes of the sandbox `rec`: a running one's read while it is frozen, a stopped one's from its layers on disk. */
 export async function diffSandbox(
-  ctx: SnapshotContext, rec: SandboxRecord, handles: DriverHandles, imageRootfs: string, opts: { signal?: AbortSignal } = {},
+  ctx: SnapshotContext, rec: SandboxRecord, src: UpperSource, imageRootfs: string, opts: { signal?: AbortSignal } = {},
 ): Promise<SandboxDiff> {
   const lowers = sandboxLowers(ctx.store, ctx.layersRoot, rec.spec.fromLayer, imageRootfs);
-  return summarize(await snapshotsOf(ctx.driver).diffUpper(handles, lowers, opts.signal === undefined ? {} : { signal: opts.signal }));
+  const snapshots = snapshotsOf(ctx.driver);
+  const o = opts.signal === undefined ? {} : { signal: opts.signal };
+  return summarize(src.running ? await snapshots.diffUpper(src.handles, lowers, o) : await snapshots.diffLayer(src.upperDir, lowers, o));
 }
 
 /** Writes the tar of the changes to `out` and removes the capture it reads; call it once. */
@@ -39,22 +42,29 @@ export type ChangesWriter = (out: Writable, opts: { signal?: AbortSignal }) => P
  * from a still copy at the client's pace without keeping the sandbox frozen or locked.
  */
 export async function captureChanges(
-  ctx: SnapshotContext, rec: SandboxRecord, handles: DriverHandles, imageRootfs: string, idMap: IdMap, opts: { signal?: AbortSignal } = {},
+  ctx: SnapshotContext, rec: SandboxRecord, src: UpperSource, imageRootfs: string, idMap: IdMap, opts: { signal?: AbortSignal } = {},
 ): Promise<ChangesWriter> {
   const snapshots = snapshotsOf(ctx.driver);
   const lowers = sandboxLowers(ctx.store, ctx.layersRoot, rec.spec.fromLayer, imageRootfs);
   const scratch = join(ctx.layersRoot, `.changes-${randomBytes(6).toString('hex')}`);
   try {
-    await snapshots.snapshotUpper(handles, scratch, opts.signal === undefined ? {} : { signal: opts.signal });
+    // A scratch copy removed after the stream: nothing to flush.
+    await captureUpper(snapshots, src, scratch, { flush: 'none', ...(opts.signal === undefined ? {} : { signal: opts.signal }) });
   } catch (err) {
     await rm(scratch, { recursive: true, force: true });
     throw err;
   }
   return async (out, o) => {
+    // `out` ends only once the scratch copy is gone: a client that saw the end of the tar
+    // finds nothing of it left.
+    const body = new PassThrough();
+    body.pipe(out, { end: false });
     try {
-      await snapshots.exportChanges(scratch, lowers, out, { idMap, ...(o.signal === undefined ? {} : { signal: o.signal }) });
+      await snapshots.exportChanges(scratch, lowers, body, { idMap, ...(o.signal === undefined ? {} : { signal: o.signal }) });
+      await finished(body);
     } finally {
       await rm(scratch, { recursive: true, force: true });
     }
+    out.end();
   };
 }

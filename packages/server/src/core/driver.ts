@@ -167,6 +167,13 @@ export interface SnapshotUpperOptions {
    * removed), the sandbox thawed, and the call fails with `unavailable`. @default 10000
    */
   maxFrozenMs?: number;
+  /**
+   * When the new layer is flushed to disk (syncfs, for durability against a host crash):
+   * `wait` before returning; `background` after returning, off a fork's critical path
+   * (`UpperSnapshot.flushed` settles then); `none` for a scratch copy removed after use.
+   * @default 'wait'
+   */
+  flush?: 'wait' | 'background' | 'none';
 }
 
 /** A layer written to disk: its allocated size and how its data got there. */
@@ -177,8 +184,13 @@ export interface LayerWrite {
 }
 
 export interface UpperSnapshot extends LayerWrite {
-  /** Milliseconds spent in each phase (freeze, sync, copy, thaw) and `frozen`, their frozen span. */
-  readonly timings: Readonly<Record<'freeze' | 'sync' | 'copy' | 'thaw' | 'frozen', number>>;
+  /**
+   * Milliseconds spent in each phase (freeze, copy, thaw, then `size`: counting the layer's
+   * blocks) and `frozen`, their frozen span; `sync` when the flush was waited for.
+   */
+  readonly timings: Readonly<Record<'freeze' | 'copy' | 'thaw' | 'frozen' | 'size', number> & { sync?: number }>;
+  /** Settles when the layer is flushed (at once unless `flush` was `background`); never rejects. */
+  readonly flushed: Promise<{ syncMs: number } | { error: unknown }>;
 }
 
 /** Whether an optional capability works on this host, and why not when it does not. */
@@ -213,6 +225,20 @@ export interface DriverSnapshots {
   snapshotUpper(handles: DriverHandles, destDir: string, opts?: SnapshotUpperOptions): Promise<UpperSnapshot>;
   /** The sandbox's writable layer. */
   upperDirOf(handles: DriverHandles): string;
+  /** The writable layer of a sandbox that is not running, from its state dir alone. */
+  upperDirIn(stateDir: string): string;
+  /**
+   * Captures the writable layer of a stopped sandbox (nothing runs or writes in it) into
+   * `destDir` as snapshotUpper does, without freezing anything (timings: freeze, thaw, frozen 0).
+   */
+  captureStopped(upperDir: string, destDir: string, opts?: Pick<SnapshotUpperOptions, 'signal' | 'flush'>): Promise<UpperSnapshot>;
+  /**
+   * At start: thaws a sandbox that a crashed shedd left frozen in the middle of a capture.
+   * Returns whether it was frozen.
+   */
+  thawAfterCrash(handles: DriverHandles): Promise<boolean>;
+  /** Removes a layer (or scratch) directory; returns the allocated bytes it freed (0 when missing). */
+  discardLayer(dir: string, opts?: { signal?: AbortSignal }): Promise<number>;
   /**
    * What a running sandbox changed over `lowers` (its spec's lowerDirs), read while it is
    * frozen for at most `maxFrozenMs` (default 10000).

@@ -31,6 +31,12 @@ export const FAULT_POINTS = [
   'net.after-attach',
   /** Rollback: stopped, its upper set aside; the row still names the old lowers. */
   'rollback.after-aside',
+  /** Snapshot: the running sandbox is frozen; nothing is copied yet. */
+  'snapshot.while-frozen',
+  /** Snapshot: the layer directory is written and the sandbox thawed; no layer row yet. */
+  'snapshot.after-copy',
+  /** Fork: one of its sandboxes is made (row and all); the others may still be creating. */
+  'fork.after-one',
 ] as const;
 export type FaultPoint = (typeof FAULT_POINTS)[number];
 

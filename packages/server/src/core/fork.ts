@@ -1,8 +1,8 @@
 // Fork: N sandboxes on one snapshot's files, made with the ordinary create (cold path), all
 // or none — a fork that fails part way deletes the sandboxes it had made.
-import { randomBytes } from 'node:crypto';
 import { ShedError, asShedError } from './errors.js';
-import type { SandboxId } from './ids.js';
+import { faultPoint } from './faults.js';
+import { isSandboxId, newSandboxId, type SandboxId } from './ids.js';
 import type { LayerId } from './layers.js';
 import type { CreateSandboxCommand } from './sandbox-spec.js';
 import type { Persistence, SandboxRecord } from './sandboxes.js';
@@ -20,7 +20,8 @@ export interface ForkOptions {
 
 /** What fork needs from the sandbox service. */
 export interface ForkHooks {
-  create(cmd: CreateSandboxCommand): Promise<SandboxRecord>;
+  /** A create with its id chosen ahead. */
+  create(cmd: CreateSandboxCommand, id: SandboxId): Promise<SandboxRecord>;
   remove(id: SandboxId): Promise<void>;
   forked(rec: SandboxRecord, layer: LayerId): void;
 }
@@ -35,12 +36,17 @@ export async function forkOf(store: Persistence, snapshot: string, opts: ForkOpt
   }
   const layer = forkSource(store, snapshot);
   // Held while the creates run, so the snapshot cannot be deleted under their mounts before
-  // each create's own ref is written. A crash leaves it; the start-up sweep removes it.
-  const hold = { layer: layer.id, kind: 'sandbox' as const, holder: `${FORK_IN_FLIGHT}${randomBytes(6).toString('hex')}` };
+  // each create's own ref is written. It names the forks' ids, chosen ahead: a crash leaves it,
+  // and the next start deletes the forks it names that were made (cutShortForks), then the
+  // sweep drops it — all or none, across a crash too.
+  const ids = Array.from({ length: count }, () => newSandboxId());
+  const hold = { layer: layer.id, kind: 'sandbox' as const, holder: `${FORK_IN_FLIGHT}${ids.join(',')}` };
   layerRepoOf(store).addRef(hold);
-  const results = await Promise.allSettled(Array.from({ length: count }, (_, i) => hooks.create({
-    image: layer.imageDigest, fromLayer: layer.id, ...(opts.names === undefined ? {} : { name: opts.names[i] }),
-  }))).finally(() => layerRepoOf(store).removeRef(hold));
+  const results = await Promise.allSettled(ids.map(async (id, i) => {
+    const rec = await hooks.create({ image: layer.imageDigest, fromLayer: layer.id, ...(opts.names === undefined ? {} : { name: opts.names[i] }) }, id);
+    faultPoint('fork.after-one');
+    return rec;
+  })).finally(() => layerRepoOf(store).removeRef(hold));
   const made = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed !== undefined) {
@@ -49,4 +55,20 @@ export async function forkOf(store: Persistence, snapshot: string, opts: ForkOpt
   }
   for (const rec of made) hooks.forked(rec, layer.id);
   return made;
+}
+
+/**
+ * At start, before the sweep drops them: the sandboxes named by the holds of forks a crash cut
+ * short that were made (their rows exist). The caller deletes them.
+ */
+export function cutShortForks(store: Persistence): SandboxId[] {
+  const out: SandboxId[] = [];
+  for (const l of store.layers?.heldBy('sandbox') ?? []) {
+    for (const r of layerRepoOf(store).refsOf(l.id)) {
+      if (r.kind !== 'sandbox' || !r.holder.startsWith(FORK_IN_FLIGHT)) continue;
+      const ids = r.holder.slice(FORK_IN_FLIGHT.length).split(',').filter(isSandboxId);
+      out.push(...ids.filter((id) => store.sandboxes.get(id) !== undefined));
+    }
+  }
+  return out;
 }

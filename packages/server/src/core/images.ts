@@ -12,7 +12,7 @@ export interface ImageConfig {
 }
 
 /** How an image arrived; stored with it. */
-export type ImageSource = 'pull' | 'oci-layout' | 'docker-archive' | 'rootfs-tar' | 'dir' | 'builtin';
+export type ImageSource = 'pull' | 'oci-layout' | 'docker-archive' | 'rootfs-tar' | 'dir' | 'builtin' | 'commit';
 
 export interface ImageInfo {
   readonly digest: ImageDigest;
@@ -108,6 +108,18 @@ export interface PruneResult {
   readonly totalBytes: number;
 }
 
+export interface CommitImageOptions {
+  /** The image the layers go over (its layers are shared by digest, not copied). */
+  base: ImageDigest;
+  /** Uncompressed OCI layer tars, bottom first; read, not moved. */
+  layers: readonly string[];
+  /** The first tar is a whole rootfs (a flattened snapshot): the base's layers are left out. @default false */
+  standalone?: boolean;
+  /** The new image's name; it moves from any image that had it. */
+  name: string;
+  signal?: AbortSignal;
+}
+
 /** The images shed can make without a registry. */
 export type BuiltinImage = 'default' | 'debian';
 
@@ -139,4 +151,6 @@ export interface ImageService {
   remove(ref: string, opts?: RemoveOptions): Promise<RemoveResult>;
   /** Reachability GC, then size-capped LRU eviction. */
   prune(opts?: PruneOptions): Promise<PruneResult>;
+  /** A new image: `base` plus layer tars (a committed snapshot), named `name`. */
+  commit(opts: CommitImageOptions): Promise<ImageInfo>;
 }

@@ -23,6 +23,11 @@ export interface EgressPolicy {
 
 export const OPEN_EGRESS: EgressPolicy = { allow: [], deny: [], allowHost: false, allowSandboxes: false };
 
+/** Absent (network 'none') or the default policy: what a warm pool's members have. */
+export function isOpenEgress(p: EgressPolicy | undefined): boolean {
+  return p === undefined || (p.allow.length === 0 && p.deny.length === 0 && !p.allowHost && !p.allowSandboxes);
+}
+
 /** One egress rule, parsed: `prefix` bits of `address` (dotted quad), and a port or any. */
 export interface EgressRule {
   readonly address: string;

@@ -2,21 +2,29 @@
 // SandboxService exposes them (`service.layers`). SandboxService keeps the lock, the live
 // links and the lifecycle; it hands them over as the hooks below.
 import type { DriverHandles, IdMap } from './driver.js';
+import { commitSnapshot } from './commit.js';
+import type { ImageInfo, ImageService } from './images.js';
 import { captureChanges, diffSandbox, type ChangesWriter, type SandboxDiff } from './diff.js';
 import { forkOf, type ForkHooks, type ForkOptions } from './fork.js';
 import { rollbackTo } from './rollback.js';
 import type { SandboxId } from './ids.js';
 import type { SandboxRecord } from './sandboxes.js';
-import { deleteSnapshot, listSnapshots, takeSnapshot, type SnapshotContext, type SnapshotInfo, type SnapshotResult } from './snapshots.js';
+import { refuseMemorySnapshot } from './memory-snapshots.js';
+import { deleteSnapshot, listSnapshots, takeSnapshot, type SnapshotContext, type SnapshotInfo, type SnapshotResult, type UpperSource } from './snapshots.js';
 
 /** What a layer operation on a running sandbox gets, under the sandbox's lock. */
 export type WithLive = <T>(ref: string, fn: (rec: SandboxRecord, handles: DriverHandles, imageRootfs: string) => Promise<T>) => Promise<T>;
+/** What a layer operation on a running or stopped sandbox gets, under the sandbox's lock. */
+export type WithUpper = <T>(ref: string, fn: (rec: SandboxRecord, src: UpperSource, imageRootfs: string) => Promise<T>) => Promise<T>;
 
 export interface SandboxLayersDeps extends ForkHooks {
   readonly ctx: SnapshotContext;
+  readonly images: ImageService;
   readonly idMap: IdMap;
   /** Resolves `ref`, takes its lock, and runs `fn` on it while running (failed_precondition otherwise). */
   readonly withLive: WithLive;
+  /** As withLive, for a running or a stopped sandbox (failed_precondition in any other state). */
+  readonly withUpper: WithUpper;
   /** Graceful stop and start of a sandbox whose lock the caller already holds. */
   stopLocked(id: SandboxId, reason: string): Promise<SandboxRecord>;
   startLocked(id: SandboxId): Promise<SandboxRecord>;
@@ -29,9 +37,16 @@ export class SandboxLayers {
     this.#d = deps;
   }
 
-  /** Captures a running sandbox's filesystem as a snapshot layer; the sandbox keeps running. */
-  async snapshot(ref: string, opts: { signal?: AbortSignal } = {}): Promise<SnapshotResult> {
-    return this.#d.withLive(ref, (rec, handles, rootfs) => takeSnapshot(this.#d.ctx, rec, handles, rootfs, opts));
+  /**
+   * Captures a sandbox's filesystem as a snapshot layer: a running one keeps running (frozen
+   * for the copy), a stopped one is read as it lies. `memory` is refused with `unimplemented`
+   * (core/memory-snapshots.ts).
+   */
+  async snapshot(ref: string, opts: { signal?: AbortSignal; memory?: boolean } = {}): Promise<SnapshotResult> {
+    return this.#d.withUpper(ref, async (rec, src, rootfs) => {
+      if (opts.memory === true) throw await refuseMemorySnapshot(this.#d.ctx.driver);
+      return takeSnapshot(this.#d.ctx, rec, src, rootfs, opts.signal === undefined ? {} : { signal: opts.signal });
+    });
   }
 
   /** New sandboxes on a snapshot's files (cold creates), each with its own writable layer. */
@@ -44,19 +59,24 @@ export class SandboxLayers {
     return listSnapshots(this.#d.ctx.store);
   }
 
+  /** Makes a snapshot an image named `name` (core/commit.ts); the image outlives the snapshot. */
+  async commit(snapshot: string, name: string, opts: { signal?: AbortSignal } = {}): Promise<ImageInfo> {
+    return commitSnapshot(this.#d.ctx, this.#d.images, this.#d.idMap, snapshot, name, opts);
+  }
+
   /** Removes a snapshot; failed_precondition while sandboxes forked from it exist. */
   async deleteSnapshot(ref: string): Promise<void> {
     await deleteSnapshot(this.#d.ctx, ref);
   }
 
-  /** What the running sandbox changed over its image and snapshot chain (read frozen). */
+  /** What the sandbox changed over its image and snapshot chain (a running one read frozen, a stopped one from disk). */
   async diff(ref: string, opts: { signal?: AbortSignal } = {}): Promise<SandboxDiff> {
-    return this.#d.withLive(ref, (rec, handles, rootfs) => diffSandbox(this.#d.ctx, rec, handles, rootfs, opts));
+    return this.#d.withUpper(ref, (rec, src, rootfs) => diffSandbox(this.#d.ctx, rec, src, rootfs, opts));
   }
 
   /** Captures the changes under the lock; the returned writer streams their tar without it. */
   async exportChanges(ref: string, opts: { signal?: AbortSignal } = {}): Promise<ChangesWriter> {
-    return this.#d.withLive(ref, (rec, handles, rootfs) => captureChanges(this.#d.ctx, rec, handles, rootfs, this.#d.idMap, opts));
+    return this.#d.withUpper(ref, (rec, src, rootfs) => captureChanges(this.#d.ctx, rec, src, rootfs, this.#d.idMap, opts));
   }
 
   /** Stops the sandbox, makes its files exactly `snapshot`'s (its own, or one in its chain), starts it again. */

@@ -14,6 +14,7 @@ import { LiveSandbox, commandDefaults } from './live-sandbox.js';
 import type { Liveness } from './liveness.js';
 import { KeyedMutex } from './locks.js';
 import { PhaseTimer, type PhaseTimings } from './phase-timer.js';
+import { PoolService } from './pools/pool-service.js';
 import { pruneSystem, type SystemPruneOptions, type SystemPruneResult } from './prune.js';
 import { recheckSandbox } from './recheck.js';
 import { reconcile, type ReconcileReport } from './reconcile.js';
@@ -21,9 +22,10 @@ import { SandboxDirs } from './sandbox-dirs.js';
 import { buildSpec, parseLabelFilters, type CreateSandboxCommand } from './sandbox-spec.js';
 import type { OperationKind, OperationRecord, Persistence, SandboxRecord, SandboxSpec } from './sandboxes.js';
 import { transition } from './state.js';
+import { cutShortForks } from './fork.js';
 import { SandboxLayers } from './sandbox-layers.js';
 import {
-  holdLayer, releaseLayer, sandboxLowers, sweepLayers, type SnapshotContext,
+  holdLayer, releaseLayer, sandboxLowers, snapshotsOf, sweepLayers, thawCutShortSnapshots, type SnapshotContext, type UpperSource,
 } from './snapshots.js';
 
 /** The subset of a pino logger core writes to. */
@@ -76,6 +78,8 @@ export class SandboxService {
   readonly events: EventBus;
   /** Snapshot, fork, diff, changes tar, rollback (core/sandbox-layers.ts). */
   readonly layers: SandboxLayers;
+  /** Warm pools: their members, claims and the replenisher (core/pools/). */
+  readonly pools: PoolService;
 
   constructor(deps: SandboxServiceDeps) {
     this.#d = deps;
@@ -83,9 +87,21 @@ export class SandboxService {
     this.events = deps.events ?? new EventBus();
     this.#activity = new ActivityTracker(deps.store.sandboxes);
     this.layers = new SandboxLayers({
-      ctx: this.#snapshotContext(), idMap: deps.idMap, withLive: (ref, fn) => this.#withLive(ref, fn),
+      ctx: this.#snapshotContext(), images: deps.images, idMap: deps.idMap, withLive: (ref, fn) => this.#withLive(ref, fn), withUpper: (ref, fn) => this.#withUpper(ref, fn),
       stopLocked: (id, reason) => this.#stopLocked(id, { reason }), startLocked: (id) => this.#startLocked(id),
-      create: (cmd) => this.create(cmd), remove: (id) => this.delete(id), forked: (rec, layerId) => this.events.publish('forked', rec, { layerId }),
+      create: (cmd, id) => this.create(cmd, { id }), remove: (id) => this.delete(id), forked: (rec, layerId) => this.events.publish('forked', rec, { layerId }),
+    });
+    this.pools = new PoolService({
+      store: deps.store, log: deps.log, events: this.events,
+      hooks: {
+        createMember: (pool, cmd) => this.create(cmd, { poolMember: pool }),
+        deleteMember: (id, reason) => this.delete(id, { reason }),
+        runLocked: (id, fn) => this.#locks.run(id, fn),
+        live: (id) => this.#live.get(id),
+        relink: (id, live) => this.#register(id, live),
+        claimName: (name) => this.#claimName(name),
+        releaseName: (name) => (name === null ? undefined : void this.#claimedNames.delete(name)),
+      },
     });
   }
 
@@ -101,10 +117,10 @@ export class SandboxService {
     return rec;
   }
 
-  /** Every sandbox carrying all the given `key=value` labels. */
-  list(labelFilters: readonly string[] = []): SandboxRecord[] {
+  /** Every sandbox carrying all the given `key=value` labels; free pool members only with `all`. */
+  list(labelFilters: readonly string[] = [], opts: { all?: boolean } = {}): SandboxRecord[] {
     const wanted = parseLabelFilters(labelFilters);
-    return this.#d.store.sandboxes.list().filter((s) => wanted.every(([k, v]) => s.spec.labels[k] === v));
+    return this.#d.store.sandboxes.list().filter((s) => (opts.all === true || s.pool === undefined) && wanted.every(([k, v]) => s.spec.labels[k] === v));
   }
 
   /** Phase timings of the last buffered exec, while the sandbox runs. */
@@ -126,25 +142,35 @@ export class SandboxService {
     return { record, live };
   }
 
-  async create(cmd: CreateSandboxCommand, opts: { signal?: AbortSignal } = {}): Promise<SandboxRecord> {
+  /**
+   * A create matching a warm pool claims one of its free members (the record's claimedFrom
+   * says so, and its id is the member's); otherwise, or when the pool is empty, the sandbox is
+   * made cold. `opts.id`: an id chosen ahead for a cold create (a fork records its sandboxes'
+   * ids before it makes them). `poolMember`: the replenisher making a member of that pool.
+   */
+  async create(cmd: CreateSandboxCommand, opts: { signal?: AbortSignal; id?: SandboxId; poolMember?: string } = {}): Promise<SandboxRecord> {
     if (cmd.idempotencyKey !== undefined) {
       const prior = this.#d.store.operations.findByKey(cmd.idempotencyKey);
       if (prior !== undefined && !undone(prior)) return replayCreate(prior, (id) => this.get(id));
       if (prior !== undefined) this.#d.store.operations.releaseKey(prior.id);
     }
-    const id = newSandboxId();
+    const warm = opts.poolMember === undefined ? await this.pools.claim(cmd) : undefined;
+    if (warm !== undefined) return warm;
+    const id = opts.id ?? newSandboxId();
     const { name, spec } = buildSpec(id, cmd);
     this.#claimName(name);
     this.#creating.add(id);
+    const userCreateDone = opts.poolMember === undefined ? this.pools.userCreate() : undefined;
     try {
-      return await this.#locks.run(id, () => this.#create(id, name, spec, cmd, opts.signal));
+      return await this.#locks.run(id, () => this.#create(id, name, spec, cmd, opts.signal, opts.poolMember));
     } finally {
+      userCreateDone?.();
       this.#creating.delete(id);
       if (name !== null) this.#claimedNames.delete(name);
     }
   }
 
-  async #create(id: SandboxId, name: string | null, spec: SandboxSpec, cmd: CreateSandboxCommand, signal?: AbortSignal): Promise<SandboxRecord> {
+  async #create(id: SandboxId, name: string | null, spec: SandboxSpec, cmd: CreateSandboxCommand, signal?: AbortSignal, pool?: string): Promise<SandboxRecord> {
     const op = this.#begin('create', id, cmd, cmd.idempotencyKey);
     faultPoint('create.after-intent');
     const timer = new PhaseTimer();
@@ -159,7 +185,7 @@ export class SandboxService {
       const record: SandboxRecord = {
         id, name, imageDigest: image.info.digest, driver: this.#d.driver.name, spec,
         state: transition('creating', 'created'), stateReason: null, lastError: null,
-        timings: { create: timer.finish() }, createdAt: now, updatedAt: now, lastActiveAt: now,
+        timings: { create: timer.finish() }, createdAt: now, updatedAt: now, lastActiveAt: now, ...(pool === undefined ? {} : { pool }),
       };
       this.#d.store.transaction(() => {
         this.#d.store.sandboxes.insert(record);
@@ -271,6 +297,7 @@ export class SandboxService {
    * Called once at daemon start, before the API serves.
    */
   async reconcile(): Promise<ReconcileReport> {
+    await thawCutShortSnapshots(this.#d.store, this.#d.driver, (id) => this.#dirs.saved(id), this.#d.log);
     const report = await reconcile({
       driver: this.#d.driver,
       store: this.#d.store,
@@ -283,6 +310,12 @@ export class SandboxService {
       knownIds: this.#knownIds(),
       events: this.events,
     });
+    // Sandboxes a fork cut short had finished: all or none, so they go too.
+    for (const id of cutShortForks(this.#d.store)) {
+      await this.delete(id, { reason: 'its fork was cut short by a shedd restart' }).then(() => report.deleted.push(id), (err: unknown) => {
+        this.#d.log.error({ sandbox: id, err: asShedError(err, 'delete').message }, 'deleting a sandbox of a fork cut short failed');
+      });
+    }
     report.swept.push(...(await sweepLayers(this.#d.store, this.#snapshotContext().layersRoot)));
     return report;
   }
@@ -295,8 +328,22 @@ export class SandboxService {
     });
   }
 
+  async #withUpper<T>(ref: string, fn: (rec: SandboxRecord, src: UpperSource, imageRootfs: string) => Promise<T>): Promise<T> {
+    const id = this.get(ref).id;
+    return this.#locks.run(id, async () => {
+      const rec = this.get(id);
+      const live = this.#live.get(id);
+      const rootfs = async (): Promise<string> => (await this.#d.images.resolve(rec.imageDigest)).rootfs;
+      if (rec.state === 'running' && live !== undefined) return fn(rec, { running: true, handles: live.handles }, await rootfs());
+      if (rec.state === 'stopped') return fn(rec, { running: false, upperDir: snapshotsOf(this.#d.driver).upperDirIn(this.#dirs.stateDirOf(id)) }, await rootfs());
+      throw new ShedError('failed_precondition', `sandbox ${ref} is ${rec.state}; its files can be captured when it is running or stopped`, {
+        details: { sandbox: id, state: rec.state },
+      });
+    });
+  }
+
   #snapshotContext(): SnapshotContext {
-    return { driver: this.#d.driver, store: this.#d.store, layersRoot: join(this.#d.dataDir, 'layers'), events: this.events };
+    return { driver: this.#d.driver, store: this.#d.store, layersRoot: join(this.#d.dataDir, 'layers'), events: this.events, log: this.#d.log };
   }
 
   /**
@@ -338,6 +385,7 @@ export class SandboxService {
 
   /** Detaches from every sandbox's agent. Sandboxes keep running; a new daemon adopts them. */
   async close(): Promise<void> {
+    await this.pools.close();
     const live = [...this.#live.values()];
     this.#live.clear();
     await Promise.all(live.map(async (l) => {

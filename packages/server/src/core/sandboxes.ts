@@ -4,6 +4,7 @@ import type { EgressPolicy } from './network.js';
 import type { ImageDigest, OperationId, SandboxId } from './ids.js';
 import type { LayerId, LayerRepo } from './layers.js';
 import type { PhaseTimings } from './phase-timer.js';
+import type { PoolRepo } from './pools/pool-repo.js';
 import type { SandboxState } from './state.js';
 
 /**
@@ -70,8 +71,12 @@ export interface SandboxRecord {
    * most about once a second per sandbox (core/activity.ts).
    */
   readonly lastActiveAt: number | null;
-  /** Its IPv4 address while it runs with network 'nat' (from its lease); null otherwise. @default null */
-  readonly address?: string | null;
+  /** Its IPv4 address while it runs with network 'nat' (from its lease). Absent otherwise. */
+  readonly address?: string;
+  /** A free member of this warm pool: not the user's yet, hidden from `shed ls` (core/pools/). Absent: not a member. */
+  readonly pool?: string;
+  /** Claimed from this warm pool (its create took the warm path). Absent: created cold. */
+  readonly claimedFrom?: string;
 }
 
 /** The mutable part of a record; fields left out keep their value. */
@@ -141,5 +146,7 @@ export interface Persistence {
   readonly operations: OperationRepo;
   /** Snapshot layers; absent in stores without them (snapshot and fork then fail failed_precondition). */
   readonly layers?: LayerRepo;
+  /** Warm pools; absent in stores without them (pool calls then fail failed_precondition). */
+  readonly pools?: PoolRepo;
   transaction<T>(fn: () => T): T;
 }

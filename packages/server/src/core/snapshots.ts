@@ -4,10 +4,12 @@
 // SandboxService calls these under the sandbox's lock; they never touch its private state.
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { CopyMethod, Driver, DriverHandles, DriverSnapshots } from './driver.js';
+import type { CopyMethod, Driver, DriverHandles, DriverSnapshots, SnapshotUpperOptions, UpperSnapshot } from './driver.js';
 import { ShedError, asShedError, notFound } from './errors.js';
 import type { EventSink } from './events.js';
+import { faultPoint } from './faults.js';
 import { isSandboxId, type ImageDigest, type SandboxId } from './ids.js';
+import { PhaseTimer } from './phase-timer.js';
 import { isLayerId, lowersOf, needsFlatten, newLayerId, type LayerId, type LayerRecord, type LayerRepo } from './layers.js';
 import type { Persistence, SandboxRecord } from './sandboxes.js';
 
@@ -36,6 +38,8 @@ export interface SnapshotContext {
   /** Layer directories live in `<layersRoot>/<layer id>`. */
   readonly layersRoot: string;
   readonly events: EventSink;
+  /** Where a background flush that failed is reported. @default not reported */
+  readonly log?: { warn(obj: object, msg: string): void };
 }
 
 export function layerRepoOf(store: Persistence): LayerRepo {
@@ -52,6 +56,19 @@ export function snapshotsOf(driver: Driver): DriverSnapshots {
 
 export const layerDirOf = (layersRoot: string, id: LayerId): string => join(layersRoot, id);
 
+/**
+ * Where a layer operation reads a sandbox's writable layer: a running sandbox's is read frozen
+ * (through its handles); a stopped one's directly, since no process runs and nothing mounts it.
+ */
+export type UpperSource =
+  | { readonly running: true; readonly handles: DriverHandles }
+  | { readonly running: false; readonly upperDir: string };
+
+/** Captures the sandbox's writable layer into `dest` (frozen when it runs). */
+export function captureUpper(snapshots: DriverSnapshots, src: UpperSource, dest: string, opts: Pick<SnapshotUpperOptions, 'signal' | 'flush'>): Promise<UpperSnapshot> {
+  return src.running ? snapshots.snapshotUpper(src.handles, dest, opts) : snapshots.captureStopped(src.upperDir, dest, opts);
+}
+
 /** The lowers of a sandbox with `spec.fromLayer` (its chain, then the image), else just the image rootfs. */
 export function sandboxLowers(store: Persistence, layersRoot: string, fromLayer: LayerId | undefined, imageRootfs: string): string[] {
   if (fromLayer === undefined) return [imageRootfs];
@@ -59,13 +76,13 @@ export function sandboxLowers(store: Persistence, layersRoot: string, fromLayer:
 }
 
 /**
- * Captures the running sandbox `rec` (handles from its live link) as a new layer over its own
- * top layer. A chain that would grow past DEFAULT_MAX_LAYER_DEPTH is flattened after the
+ * Captures the sandbox `rec` (running: frozen through its handles; stopped: as it lies) as a
+ * new layer over its own top layer. A chain that would grow past DEFAULT_MAX_LAYER_DEPTH is flattened after the
  * capture (and the thaw): the new upper, its chain and the image rootfs merged into one
  * standalone layer, so forks of it mount a single lower.
  */
 export async function takeSnapshot(
-  ctx: SnapshotContext, rec: SandboxRecord, handles: DriverHandles, imageRootfs: string, opts: { signal?: AbortSignal } = {},
+  ctx: SnapshotContext, rec: SandboxRecord, src: UpperSource, imageRootfs: string, opts: { signal?: AbortSignal } = {},
 ): Promise<SnapshotResult> {
   const layers = layerRepoOf(ctx.store);
   const snapshots = snapshotsOf(ctx.driver);
@@ -76,10 +93,14 @@ export async function takeSnapshot(
   // Not a layer id: the start-up sweep removes it if a crash leaves it.
   const upper = flatten ? `${dir}.upper` : dir;
   const signal = opts.signal === undefined ? {} : { signal: opts.signal };
-  const op = ctx.store.operations.begin({ kind: 'snapshot', sandboxId: rec.id, request: { layerId, flatten } });
+  const timer = new PhaseTimer();
+  // `running` tells the next shedd, should this one die mid-capture, to thaw the sandbox.
+  const op = ctx.store.operations.begin({ kind: 'snapshot', sandboxId: rec.id, request: { layerId, flatten, running: src.running } });
   try {
     await mkdir(ctx.layersRoot, { recursive: true, mode: 0o711 });
-    const shot = await snapshots.snapshotUpper(handles, upper, signal);
+    // The flush (syncfs) runs after the row is written: see "Durability" in docs/snapshots.md.
+    const shot = await captureUpper(snapshots, src, upper, { ...signal, flush: flatten ? 'none' : 'background' });
+    faultPoint('snapshot.after-copy');
     let written: { bytes: number; method: CopyMethod } = shot;
     const timings: Record<string, number> = { ...shot.timings };
     if (flatten && parent !== null) {
@@ -89,7 +110,7 @@ export async function takeSnapshot(
       timings['flatten'] = Date.now() - t0;
       await rm(upper, { recursive: true, force: true });
     }
-    const record = ctx.store.transaction(() => {
+    const record = timer.timeSync('record', () => ctx.store.transaction(() => {
       const r = layers.putLayer({
         id: layerId, parent: flatten ? null : (parent?.id ?? null), imageDigest: rec.imageDigest, standalone: flatten,
         method: written.method, diskBytes: written.bytes, createdAt: Date.now(),
@@ -97,7 +118,9 @@ export async function takeSnapshot(
       layers.addRef({ layer: layerId, kind: 'snapshot', holder: rec.id });
       ctx.store.operations.succeed(op.id, { layerId });
       return r;
-    });
+    }));
+    Object.assign(timings, timer.finish());
+    if (!flatten) reportFlush(ctx, layerId, shot.flushed);
     ctx.events.publish('snapshot', rec, { layerId, bytes: written.bytes, method: written.method, timings });
     return { ...infoOf(record, rec.id, []), timings };
   } catch (err) {
@@ -107,6 +130,15 @@ export async function takeSnapshot(
     ctx.store.operations.fail(op.id, { code: e.code, message: e.message });
     throw e;
   }
+}
+
+/** A flush cut short by the layer's deletion is no failure; another one is logged (the layer stays usable). */
+function reportFlush(ctx: SnapshotContext, layerId: LayerId, flushed: Promise<{ syncMs: number } | { error: unknown }>): void {
+  void flushed.then((r) => {
+    if ('error' in r && ctx.store.layers?.getLayer(layerId) !== undefined) {
+      ctx.log?.warn({ layer: layerId, err: asShedError(r.error, 'flush').message }, 'flushing a snapshot layer to disk failed');
+    }
+  });
 }
 
 /** Every snapshot, oldest first. */
@@ -140,6 +172,29 @@ export async function deleteSnapshot(ctx: SnapshotContext, ref: string): Promise
     layers.removeLayer(snap.layerId);
   });
   await rm(layerDirOf(ctx.layersRoot, snap.layerId), { recursive: true, force: true });
+}
+
+/**
+ * At start, before any sandbox is adopted: a snapshot cut short by a crash may have left its
+ * running sandbox frozen (shedd died between freeze and thaw), and a frozen agent cannot answer
+ * the adoption. Its pending operation says it was running; it is thawed. The operation itself
+ * is rolled back with every other pending one, and its directory removed by sweepLayers.
+ */
+export async function thawCutShortSnapshots(
+  store: Persistence, driver: Driver, savedHandles: (id: SandboxId) => Promise<DriverHandles | null>, log: { warn(o: object, msg: string): void },
+): Promise<void> {
+  for (const op of store.operations.pending()) {
+    const r = op.request;
+    const running = typeof r === 'object' && r !== null && 'running' in r && r.running === true;
+    if (op.kind !== 'snapshot' || !running || op.sandboxId === null || driver.snapshots === undefined) continue;
+    const handles = await savedHandles(op.sandboxId);
+    if (handles === null) continue;
+    const thawed = await driver.snapshots.thawAfterCrash(handles).catch((err: unknown) => {
+      log.warn({ sandbox: op.sandboxId, err: asShedError(err, 'thaw').message }, 'thawing a sandbox after a snapshot cut short failed');
+      return false;
+    });
+    if (thawed) log.warn({ sandbox: op.sandboxId }, 'thawed a sandbox a snapshot cut short had left frozen');
+  }
 }
 
 /** The holder id prefix of a fork's hold on its snapshot while its creates run. */

@@ -10,11 +10,14 @@ import { ConfigFileSchema } from './config-schema.js';
 // dist/daemon/config-docs.test.js → the repository root is four levels up.
 const DOCS = fileURLToPath(new URL('../../../../docs/', import.meta.url));
 
-/** Every key path of the schema: top-level keys and section keys as section.key. */
+/** Every key path of the schema: top-level keys, section keys as section.key, named tables as section.<name>.key. */
 function keyPaths(): string[] {
   return Object.entries(ConfigFileSchema.properties).flatMap(([k, v]) => {
-    const props = (v as { properties?: Record<string, unknown> }).properties; // a section is an object schema
-    return props === undefined ? [k] : Object.keys(props).map((p) => `${k}.${p}`);
+    // A section is an object schema; a table of named entries ([pools.NAME]) a record, whose entry schema sits in patternProperties.
+    const schema = v as { properties?: Record<string, unknown>; patternProperties?: Record<string, { properties?: Record<string, unknown> }> };
+    const entry = Object.values(schema.patternProperties ?? {})[0]?.properties;
+    if (entry !== undefined) return Object.keys(entry).map((p) => `${k}.<name>.${p}`);
+    return schema.properties === undefined ? [k] : Object.keys(schema.properties).map((p) => `${k}.${p}`);
   });
 }
 
@@ -26,6 +29,7 @@ describe('config docs', () => {
     assert.equal(c.container?.runtime, 'auto');
     assert.equal(c.images?.maxCacheBytes, 20 * 1024 ** 3);
     assert.deepEqual({ ...c.idMap }, { hostId: 100_000, size: 65_536 }); // smol-toml's tables have no prototype
+    assert.equal(c.pools?.['py']?.targetFree, 2);
   });
 
   it('docs/config.md documents every key', async () => {

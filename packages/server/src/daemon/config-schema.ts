@@ -3,6 +3,7 @@
 // converted), so every source gets the same rules and the same messages.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value, ValueErrorType, type ValueError } from '@sinclair/typebox/value';
+import { SANDBOX_NAME_PATTERN, SetPoolRequest } from '@shed/protocol';
 import { RUNTIME_NAMES } from '../drivers/container/runtime.js';
 import { invalidArgument } from '../core/errors.js';
 
@@ -71,6 +72,8 @@ export const ConfigFileSchema = Type.Object({
   network: Type.Optional(NetworkSection),
   livenessIntervalMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 3_600_000, description: 'milliseconds, 100-3600000' })),
   sweepIntervalMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 86_400_000, description: 'milliseconds, 0 (never) to 86400000' })),
+  // [pools.NAME] tables, the same fields as PUT /v1/pools/NAME (core/pools/pool-spec.ts checks the rest).
+  pools: Type.Optional(Type.Record(Type.String({ pattern: SANDBOX_NAME_PATTERN }), SetPoolRequest, { additionalProperties: false, description: 'tables [pools.NAME]' })),
 }, { additionalProperties: false });
 
 /** One source's settings: every key optional. */

@@ -116,6 +116,16 @@ describe('daemon config: rejections', () => {
     await rejects(load('[network]\nsubnet = "10.88.0.0"'), /network.subnet/);
   });
 
+  it('warm pools: [pools.NAME] tables checked by the API\'s rules', async () => {
+    const c = await load('[pools.py]\nimage = "default"\nmemoryMiB = 256\ntargetFree = 2');
+    assert.deepEqual(c.pools.map((p) => [p.name, p.profile.memoryMiB, p.targetFree, p.max, p.memoryBudgetMiB]), [['py', 256, 2, 4, 1024]]);
+    assert.deepEqual((await load('dataDir = "/x"')).pools, []);
+    await rejects(load('[pools.py]\nimage = "default"\nsize = 3'), /unknown key 'pools\.py\.size'/);
+    await rejects(load('[pools.py]\nimage = "default"\nmin = 3\nmax = 2'), /\[pools\.py\]: min \(3\) is more than max \(2\)/);
+    await rejects(load('[pools.py]\nimage = "default"\nmin = 2\nmemoryMiB = 256\nmemoryBudgetMiB = 100'), /\[pools\.py\]: memoryBudgetMiB 100 is too small/);
+    await rejects(load('[pools.py]\nmemoryMiB = 256'), /exactly one of image and snapshot/);
+  });
+
   it('wrong types, named with what was expected', async () => {
     await rejects(load('dataDir = 5'), /key 'dataDir': expected an absolute path, got 5/);
     await rejects(load('socketMode = "0660"'), /key 'socketMode'/);

@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_SOCKET_PATH } from '@shed/protocol';
 import type { IdMap } from '../core/driver.js';
-import { invalidArgument } from '../core/errors.js';
+import { ShedError, invalidArgument } from '../core/errors.js';
+import { buildPoolSpec, type PoolSpec } from '../core/pools/pool-spec.js';
 import type { ContainerDriverOptions } from '../drivers/container/driver.js';
 import { DEFAULT_NETWORK, type NetworkSettings } from '../net/settings.js';
 import { DEFAULT_CONFIG_PATH, readConfigFile, type ConfigFileRef } from './config-file.js';
@@ -56,6 +57,8 @@ export interface DaemonConfig {
   images: ImageSettings;
   /** Network 'nat': bridge, subnet, DNS. @default net/settings.ts DEFAULT_NETWORK */
   network: NetworkSettings;
+  /** Warm pools of the config file ([pools.NAME]; file only); read-only through the API. @default none */
+  pools: PoolSpec[];
 }
 
 /** [images] in the file. */
@@ -104,7 +107,20 @@ export async function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   if (readyFd !== undefined && !/^\d+$/.test(readyFd)) throw invalidArgument(`--ready-fd must be a file descriptor number\n${USAGE}`);
   const config = merge([fromFlags, fromEnv, file ?? {}], file === undefined ? undefined : fileRef.path, readyFd === undefined ? undefined : Number(readyFd));
   config.token = tokenSource(fromFlags.tokenFile ?? fromEnv.tokenFile, env['SHED_TOKEN'], file?.tokenFile);
+  config.pools = configPools(file?.pools, fileRef.path);
   return config;
+}
+
+/** [pools.NAME] tables, checked by the same rules as the API's (min ≤ targetFree ≤ max, the budget). */
+function configPools(tables: ConfigLayer['pools'], path: string): PoolSpec[] {
+  return Object.entries(tables ?? {}).map(([name, cmd]) => {
+    try {
+      return buildPoolSpec(name, cmd);
+    } catch (err) {
+      if (!(err instanceof ShedError)) throw err;
+      throw invalidArgument(`${path}: [pools.${name}]: ${err.message}`, { pool: name });
+    }
+  });
 }
 
 function tokenSource(namedFile: string | undefined, envToken: string | undefined, fileTokenFile: string | undefined): TokenSource | undefined {
@@ -187,6 +203,7 @@ function merge(layers: readonly ConfigLayer[], configPath: string | undefined, r
     idMap: { ...(pick('idMap') ?? DEFAULT_ID_MAP) },
     livenessIntervalMs: pick('livenessIntervalMs') ?? 5000,
     sweepIntervalMs: pick('sweepIntervalMs') ?? 600_000,
+    pools: [],
   };
 }
 

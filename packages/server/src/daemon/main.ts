@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   const backends = await createBackends(db, { ...config, log });
   const stopImageCap = await startImageCap(backends.images, config.images.maxCacheBytes, log);
   const opts: ServeOptions = { dataDir: config.dataDir, runDir: config.runDir, socketPath: config.socketPath, log, socketAccess, ...(tcp === undefined ? {} : { tcp }),
-    schedule: { livenessCheckMs: config.livenessIntervalMs, sweepIntervalMs: config.sweepIntervalMs },
+    schedule: { livenessCheckMs: config.livenessIntervalMs, sweepIntervalMs: config.sweepIntervalMs }, pools: config.pools,
   };
   const running = await serve(backends, opts);
   log.info(readyRecord(config, running.tcpAddress), 'shedd ready');

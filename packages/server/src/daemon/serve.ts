@@ -9,6 +9,7 @@ import { SandboxCommands } from '../core/sandbox-commands.js';
 import { SandboxFiles } from '../core/sandbox-files.js';
 import { LifecycleScheduler, type SchedulerOptions } from '../core/scheduler.js';
 import { SandboxService } from '../core/sandbox-service.js';
+import type { PoolSpec } from '../core/pools/pool-spec.js';
 import type { Persistence } from '../core/sandboxes.js';
 import type { TcpAddress } from './config.js';
 import { runDoctor } from './doctor/doctor.js';
@@ -40,6 +41,8 @@ export interface ServeOptions {
   readonly socketAccess?: SocketAccess;
   /** Also serve on TCP, every request guarded by this bearer token. @default none */
   readonly tcp?: { readonly address: TcpAddress; readonly token: string };
+  /** Warm pools of the config file. @default none */
+  readonly pools?: readonly PoolSpec[];
 }
 
 export interface Running {
@@ -72,6 +75,8 @@ export async function serve(b: Backends, opts: ServeOptions): Promise<Running> {
     },
     `reconciled: ${r.adopted.length} adopted, ${r.stopped.length} marked stopped, ${r.rolledBack.length} creates rolled back, ${r.swept.length} orphans swept`,
   );
+  // After adoption: the adopted members go back to their pools; the replenisher starts.
+  sandboxes.pools.start(opts.pools ?? []);
   const api = await buildApi({
     sandboxes,
     commands: new SandboxCommands(sandboxes),

@@ -13,6 +13,8 @@ export interface DebianBuildOptions {
   readonly suite?: string;
   /** @default the host's apt mirror for the suite */
   readonly mirror?: string;
+  /** More packages to install (debootstrap --include), named in the tarball's file name. @default none */
+  readonly include?: readonly string[];
   /** @default 'debootstrap' */
   readonly debootstrapPath?: string;
   readonly fresh?: boolean;
@@ -34,8 +36,9 @@ async function trimRootfs(root: string): Promise<void> {
   await rm(join(root, 'var/cache/apt/srcpkgcache.bin'), { force: true });
 }
 
-export function debianTarball(cacheDir: string, suite = 'bookworm'): string {
-  return join(cacheDir, `debian-${suite}-minbase-${hostPlatform().architecture}.tar`);
+export function debianTarball(cacheDir: string, suite = 'bookworm', include: readonly string[] = []): string {
+  const extra = include.map((p) => `+${p}`).join('');
+  return join(cacheDir, `debian-${suite}-minbase${extra}-${hostPlatform().architecture}.tar`);
 }
 
 /**
@@ -45,7 +48,11 @@ export function debianTarball(cacheDir: string, suite = 'bookworm'): string {
  */
 export async function ensureDebianTarball(o: DebianBuildOptions): Promise<string> {
   const suite = o.suite ?? 'bookworm';
-  const out = debianTarball(o.cacheDir, suite);
+  const include = o.include ?? [];
+  if (include.some((p) => !/^[a-z0-9][a-z0-9+.-]*$/.test(p))) {
+    throw new ShedError('invalid_argument', `package names to include must be Debian package names; got ${include.join(', ')}`);
+  }
+  const out = debianTarball(o.cacheDir, suite, include);
   if (!o.fresh && (await stat(out).catch(() => undefined))?.isFile()) return out;
   const mirror = o.mirror ?? (await findMirror(suite));
   if (mirror === undefined) {
@@ -56,7 +63,7 @@ export async function ensureDebianTarball(o: DebianBuildOptions): Promise<string
   try {
     const target = join(work, 'rootfs');
     const bin = o.debootstrapPath ?? 'debootstrap';
-    const r = await runTool(bin, ['--variant=minbase', suite, target, mirror], { pkg: 'debootstrap', ...(o.signal ? { signal: o.signal } : {}) });
+    const r = await runTool(bin, ['--variant=minbase', ...(include.length > 0 ? [`--include=${include.join(',')}`] : []), suite, target, mirror], { pkg: 'debootstrap', ...(o.signal ? { signal: o.signal } : {}) });
     if (r.code !== 0) {
       throw new ShedError('unavailable', `debootstrap of ${suite} from ${mirror} failed (${r.signal ?? `exit ${r.code}`}): ${r.output.trim().split('\n').slice(-5).join(' | ')}`);
     }

@@ -8,6 +8,7 @@ import type { ImageRecord, ImageRepo } from '../core/image-repo.js';
 import type {
   BuildOptions,
   BuiltinImage,
+  CommitImageOptions,
   ImageInfo,
   ImageService,
   ImportOptions,
@@ -19,6 +20,7 @@ import type {
   ResolvedImage,
 } from '../core/images.js';
 import { BlobStore } from './blob-store.js';
+import { commitImage } from './commit.js';
 import { debianTarball, ensureDebianTarball } from './builtin-debian.js';
 import { DEFAULT_IMAGE_CONFIG, writeDefaultRootfs } from './builtin-default.js';
 import { InFlight, Mutex } from './concurrency.js';
@@ -194,6 +196,14 @@ export class ImageStore implements ImageService {
       }
       return prune(this.gc(), protect, opts.maxBytes);
     });
+  }
+
+  /** A snapshot's changes over `opts.base` as a new image (images/commit.ts). */
+  async commit(opts: CommitImageOptions): Promise<ImageInfo> {
+    await this.resolve(opts.base, opts.signal === undefined ? {} : { signal: opts.signal });
+    const digest = await commitImage(this.deps, opts);
+    this.invalidate();
+    return this.info(this.record(digest));
   }
 
   private lookup(ref: string): ImageDigest | undefined {

@@ -12,7 +12,7 @@ const ConfigColumn = Type.Object(
   { additionalProperties: false },
 );
 
-const SOURCES: readonly ImageSource[] = ['pull', 'oci-layout', 'docker-archive', 'rootfs-tar', 'dir', 'builtin'];
+const SOURCES: readonly ImageSource[] = ['pull', 'oci-layout', 'docker-archive', 'rootfs-tar', 'dir', 'builtin', 'commit'];
 
 const UPSERT_NAME =
   'INSERT INTO image_names (name, image_digest) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET image_digest = excluded.image_digest';

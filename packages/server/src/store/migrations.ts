@@ -113,6 +113,24 @@ export const MIGRATIONS: readonly Migration[] = [
   {
     version: 4,
     sql: `
+      -- Warm pools (core/pools/): a free member is an ordinary running sandbox whose pool
+      -- column names its pool; a claim clears it and records where the sandbox came from.
+      ALTER TABLE sandboxes ADD COLUMN pool TEXT;          -- free member of this pool; NULL: a user's sandbox
+      ALTER TABLE sandboxes ADD COLUMN claimed_from TEXT;  -- the pool a claim took it from; NULL: created cold
+      CREATE INDEX sandboxes_pool ON sandboxes(pool) WHERE pool IS NOT NULL;
+
+      -- Pools set through the API. Pools from the config file are never stored here.
+      CREATE TABLE pools (
+        name        TEXT PRIMARY KEY,
+        spec        TEXT NOT NULL,               -- JSON: core/pools/pool-spec.ts PoolSpec
+        created_at  INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
+  {
+    version: 5,
+    sql: `
       -- IPv4 addresses of sandboxes with network 'nat', one per sandbox while it runs. No
       -- foreign key: the lease is taken in create's parallel prefix, before the sandbox row.
       CREATE TABLE net_leases (

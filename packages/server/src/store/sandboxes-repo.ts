@@ -7,7 +7,7 @@ import { SANDBOX_STATES, type SandboxState } from '../core/state.js';
 import { parseJsonColumn } from './json-column.js';
 import { ErrorColumn, SpecColumn, TimingsColumn } from './row-schemas.js';
 
-interface Row {
+export interface SandboxRow {
   id: string;
   name: string | null;
   image_digest: string;
@@ -20,13 +20,15 @@ interface Row {
   created_at: number;
   updated_at: number;
   last_active_at: number | null;
+  pool: string | null;
+  claimed_from: string | null;
   /** From net_leases: the address of a running 'nat' sandbox. */
   address?: string | null;
 }
 
-const COLUMNS = 'id, name, image_digest, driver, spec, state, state_reason, last_error, timings, created_at, updated_at, last_active_at';
+export const SANDBOX_COLUMNS = 'id, name, image_digest, driver, spec, state, state_reason, last_error, timings, created_at, updated_at, last_active_at, pool, claimed_from';
 // Reads join the sandbox's address lease (network 'nat'), so every record shows it.
-const READ = `${COLUMNS}, (SELECT address FROM net_leases WHERE sandbox_id = sandboxes.id) AS address`;
+const READ = `${SANDBOX_COLUMNS}, (SELECT address FROM net_leases WHERE sandbox_id = sandboxes.id) AS address`;
 
 /** Sandbox rows in SQLite. Statements are prepared once; every call is one short statement. */
 export class SqliteSandboxRepo implements SandboxRepo {
@@ -39,15 +41,15 @@ export class SqliteSandboxRepo implements SandboxRepo {
   readonly #touch;
 
   constructor(db: Db) {
-    this.#insert = db.prepare(`INSERT INTO sandboxes (${COLUMNS}) VALUES
-      (@id, @name, @image_digest, @driver, @spec, @state, @state_reason, @last_error, @timings, @created_at, @updated_at, @last_active_at)`);
+    this.#insert = db.prepare(`INSERT INTO sandboxes (${SANDBOX_COLUMNS}) VALUES
+      (@id, @name, @image_digest, @driver, @spec, @state, @state_reason, @last_error, @timings, @created_at, @updated_at, @last_active_at, @pool, @claimed_from)`);
     this.#update = db.prepare(`UPDATE sandboxes SET spec = @spec, state = @state, state_reason = @state_reason,
       last_error = @last_error, timings = @timings, updated_at = @updated_at, last_active_at = @last_active_at WHERE id = @id`);
     this.#touch = db.prepare<[number, string, number]>(`UPDATE sandboxes SET last_active_at = ?
       WHERE id = ? AND (last_active_at IS NULL OR last_active_at < ?)`);
-    this.#get = db.prepare<[string], Row>(`SELECT ${READ} FROM sandboxes WHERE id = ?`);
-    this.#byName = db.prepare<[string], Row>(`SELECT ${READ} FROM sandboxes WHERE name = ?`);
-    this.#list = db.prepare<[], Row>(`SELECT ${READ} FROM sandboxes ORDER BY created_at, id`);
+    this.#get = db.prepare<[string], SandboxRow>(`SELECT ${READ} FROM sandboxes WHERE id = ?`);
+    this.#byName = db.prepare<[string], SandboxRow>(`SELECT ${READ} FROM sandboxes WHERE name = ?`);
+    this.#list = db.prepare<[], SandboxRow>(`SELECT ${READ} FROM sandboxes ORDER BY created_at, id`);
     this.#remove = db.prepare('DELETE FROM sandboxes WHERE id = ?');
   }
 
@@ -105,7 +107,7 @@ export class SqliteSandboxRepo implements SandboxRepo {
   }
 }
 
-function toRow(rec: SandboxRecord): Row {
+export function toRow(rec: SandboxRecord): SandboxRow {
   return {
     id: rec.id,
     name: rec.name,
@@ -119,10 +121,12 @@ function toRow(rec: SandboxRecord): Row {
     created_at: rec.createdAt,
     updated_at: rec.updatedAt,
     last_active_at: rec.lastActiveAt,
+    pool: rec.pool ?? null,
+    claimed_from: rec.claimedFrom ?? null,
   };
 }
 
-function fromRow(row: Row): SandboxRecord {
+export function fromRow(row: SandboxRow): SandboxRecord {
   const where = `sandbox ${row.id}`;
   return {
     // Brand casts: the id and digest columns are only ever written from branded values.
@@ -138,7 +142,9 @@ function fromRow(row: Row): SandboxRecord {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     lastActiveAt: row.last_active_at,
-    address: row.address ?? null,
+    ...(row.pool === null ? {} : { pool: row.pool }),
+    ...(row.claimed_from === null ? {} : { claimedFrom: row.claimed_from }),
+    ...(row.address === undefined || row.address === null ? {} : { address: row.address }),
   };
 }
 

@@ -36,6 +36,13 @@ const ERRNO_CODES: Readonly<Record<string, ErrorCode>> = {
   EAGAIN: 'resource_exhausted',
   EMLINK: 'resource_exhausted',
   ECONNRESET: 'unavailable',
+  // TCP_CONNECT: nothing listens on the port yet, or the address cannot be reached.
+  ECONNREFUSED: 'unavailable',
+  ECONNABORTED: 'unavailable',
+  ETIMEDOUT: 'unavailable',
+  EHOSTUNREACH: 'unavailable',
+  ENETUNREACH: 'unavailable',
+  EADDRNOTAVAIL: 'unavailable',
   EPIPE: 'unavailable',
 };
 

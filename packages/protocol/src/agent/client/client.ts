@@ -13,11 +13,13 @@ import { FileReader, writeFileStream } from './files.js';
 import {
   DEFAULT_WINDOW_BYTES,
   type AttachOptions, type CallOptions, type ConfigureOptions, type ConnectOptions, type ExecOptions, type MkdirOptions,
-  type ReadFileOptions, type ReadOptions, type RemoveOptions, type RunOptions, type StatOptions, type WriteFileOptions,
+  type ReadFileOptions, type ReadOptions, type RemoveOptions, type RunOptions, type StatOptions, type TcpConnectOptions,
+  type WriteFileOptions,
 } from './options.js';
 import { request } from './request.js';
 import { dirEntry, fileStat, processInfo, readyInfo, type DirEntry, type FileStat, type ProcessInfo, type ReadyInfo } from './results.js';
 import { collect, type RunResult } from './run.js';
+import { AgentTcpStream } from './tcp.js';
 import { envList } from './values.js';
 
 /** Every capability this host implements; HELLO sends their intersection with the agent's. */
@@ -260,6 +262,26 @@ export class AgentClient extends EventEmitter<AgentClientEvents> {
     const start = performance.now();
     await request(this.#link, (stream) => ({ type: 'PING', stream, fields: {} }), 'ping', opts.signal);
     return performance.now() - start;
+  }
+
+  /**
+   * Opens a TCP connection to `port` inside the sandbox; resolves once the agent connected.
+   * Nothing listening rejects with an AgentError whose errno is `ECONNREFUSED` (code
+   * `unavailable`). Ending the writable side half-closes the connection.
+   */
+  connectTcp(port: number, opts: TcpConnectOptions = {}): Promise<AgentTcpStream> {
+    this.#need('tcp');
+    if (!Number.isInteger(port) || port < 1 || port > 65_535) {
+      throw new AgentError('invalid_argument', `port must be an integer from 1 to 65535, not ${port}`);
+    }
+    return AgentTcpStream.connect(this.#link, {
+      port,
+      addr: opts.addr,
+      windowBytes: opts.windowBytes ?? DEFAULT_WINDOW_BYTES,
+      windowChosen: opts.windowBytes !== undefined,
+      credit: this.ready.caps.has('credit'),
+      inputWindowBytes: this.ready.caps.has('credit') ? this.ready.inputWindowBytes : Infinity,
+    }, opts.signal);
   }
 
   /** Closes the connection. Processes keep running in the agent, which reconnects. */

@@ -102,3 +102,13 @@ export interface ConfigureOptions extends CallOptions {
   /** Replaces the default environment of every later exec. */
   env?: Readonly<Record<string, string>>;
 }
+
+export interface TcpConnectOptions extends CallOptions {
+  /**
+   * IP address inside the sandbox to connect to. @default 127.0.0.1, then ::1 when
+   * 127.0.0.1 refuses (servers bound to "localhost" may listen on ::1 only)
+   */
+  addr?: string;
+  /** Flow-control window for sandbox→host bytes, 65,536 … 16,777,216. @default 262144 */
+  windowBytes?: number;
+}

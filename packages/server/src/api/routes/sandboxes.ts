@@ -17,7 +17,7 @@ export function sandboxRoutes(app: Api, { sandboxes }: ApiDeps): void {
   });
 
   app.get(ROUTES.sandboxes, { schema: { querystring: ListSandboxesQuery, response: { 200: ListSandboxesResponse } } }, async (req) => ({
-    sandboxes: sandboxes.list(req.query.label ?? []).map((r) => sandboxInfo(r)),
+    sandboxes: sandboxes.list(req.query.label ?? [], { all: req.query.all === true }).map((r) => sandboxInfo(r)),
   }));
 
   app.get(ROUTES.sandbox, { schema: { params: SandboxParams, response: { 200: SandboxInfo } } }, async (req) => info(req.params.sandbox));

@@ -1,11 +1,11 @@
 import { PassThrough } from 'node:stream';
 import {
-  DiffQuery, DiffResponse, Empty, RollbackRequest, SandboxInfo, ForkRequest, ForkResponse, ListSnapshotsResponse, ROUTES, SandboxParams, SnapshotParams, SnapshotResponse,
+  CommitRequest, ImageInfo, DiffQuery, DiffResponse, Empty, RollbackRequest, SandboxInfo, ForkRequest, ForkResponse, ListSnapshotsResponse, ROUTES, SandboxParams, SnapshotParams, SnapshotRequest, SnapshotResponse,
   type SnapshotInfo as SnapshotInfoBody,
 } from '@shed/protocol';
 import { abortOnClose } from '../abort.js';
 import type { Api, ApiDeps } from '../app.js';
-import { sandboxInfo } from '../mappers.js';
+import { imageInfo, sandboxInfo } from '../mappers.js';
 import type { SnapshotInfo } from '../../core/snapshots.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -15,8 +15,8 @@ function snapshotInfo(s: SnapshotInfo): SnapshotInfoBody {
 }
 
 export function snapshotRoutes(app: Api, { sandboxes }: ApiDeps): void {
-  app.post(ROUTES.snapshotSandbox, { schema: { params: SandboxParams, body: Empty, response: { 201: SnapshotResponse } } }, async (req, reply) => {
-    const shot = await sandboxes.layers.snapshot(req.params.sandbox, { signal: abortOnClose(reply.raw) });
+  app.post(ROUTES.snapshotSandbox, { schema: { params: SandboxParams, body: SnapshotRequest, response: { 201: SnapshotResponse } } }, async (req, reply) => {
+    const shot = await sandboxes.layers.snapshot(req.params.sandbox, { signal: abortOnClose(reply.raw), memory: req.body.memory === true });
     return reply.status(201).send({ ...snapshotInfo(shot), timings: shot.timings });
   });
 
@@ -27,6 +27,11 @@ export function snapshotRoutes(app: Api, { sandboxes }: ApiDeps): void {
   app.delete(ROUTES.snapshot, { schema: { params: SnapshotParams, response: { 200: Empty } } }, async (req) => {
     await sandboxes.layers.deleteSnapshot(req.params.id);
     return {};
+  });
+
+  app.post(ROUTES.commit, { schema: { params: SnapshotParams, body: CommitRequest, response: { 201: ImageInfo } } }, async (req, reply) => {
+    const image = await sandboxes.layers.commit(req.params.id, req.body.name, { signal: abortOnClose(reply.raw) });
+    return reply.status(201).send(imageInfo(image));
   });
 
   app.post(ROUTES.fork, { schema: { params: SnapshotParams, body: ForkRequest, response: { 201: ForkResponse } } }, async (req, reply) => {

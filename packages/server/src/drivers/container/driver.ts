@@ -80,7 +80,10 @@ export class ContainerDriver implements Driver {
   readonly #links = new Map<SandboxId, { listener: AgentListener; agent: AgentClient }>();
   /** Creates in flight: while any runs, the daemon's empty cgroup scope must stay (see removeEmptyScope). */
   #creating = 0;
-  readonly snapshots = new ContainerSnapshots(async () => (await this.#probeOnce()).runtime);
+  readonly snapshots = new ContainerSnapshots(
+    async () => (await this.#probeOnce()).runtime,
+    () => this.#probeOnce().then(() => this.#spawner),
+  );
 
   constructor(opts: ContainerDriverOptions = {}) {
     this.#opts = opts;

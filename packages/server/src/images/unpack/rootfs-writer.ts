@@ -40,8 +40,9 @@ export class RootfsWriter {
     private readonly rootOwner: { uid: number; gid: number },
   ) {}
 
-  async init(): Promise<void> {
-    await mkdir(this.root, { mode: 0o755 });
+  /** `exists`: the root is there already (a clone to write over); it is not made anew. */
+  async init(opts: { exists?: boolean } = {}): Promise<void> {
+    if (opts.exists !== true) await mkdir(this.root, { mode: 0o755 });
     await lchown(this.root, this.rootOwner.uid, this.rootOwner.gid);
   }
 

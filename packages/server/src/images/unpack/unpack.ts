@@ -23,8 +23,13 @@ export interface LayerFile {
 export interface UnpackOptions {
   /** Bottom layer first. */
   readonly layers: readonly LayerFile[];
-  /** The rootfs directory to create; its parent must exist and it must not. */
+  /** The rootfs directory to create; its parent must exist and it must not (unless `over`). */
   readonly dest: string;
+  /**
+   * `dest` exists already: a hardlink clone of another rootfs to apply the layers over (a
+   * commit). Safe because the writer never writes through an existing inode. @default false
+   */
+  readonly over?: boolean;
   readonly idMap: IdMap;
   readonly limits: ImageLimits;
   readonly zstdPath?: string;
@@ -52,7 +57,7 @@ export interface UnpackResult {
  */
 export async function unpackLayers(opts: UnpackOptions): Promise<UnpackResult> {
   const writer = new RootfsWriter(opts.dest, { uid: opts.idMap.hostId, gid: opts.idMap.hostId });
-  await writer.init();
+  await writer.init({ exists: opts.over === true });
   const state = { entries: 0, fileBytes: 0, skipped: 0 };
   const total = await totalSize(opts.layers);
   let done = 0;

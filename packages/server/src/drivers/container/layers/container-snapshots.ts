@@ -1,31 +1,62 @@
 // The container driver's snapshot capability: layers are overlayfs directories.
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import type { CapabilityProbe, DriverHandles, IdMap, DriverSnapshots, LayerChange, LayerWrite, SnapshotUpperOptions, UpperSnapshot } from '../../../core/driver.js';
 import { ShedError } from '../../../core/errors.js';
 import { parseContainerHandles } from '../handles.js';
 import { overlayDirs } from '../overlay.js';
 import type { RuntimeName } from '../runtime.js';
+import type { Spawner } from '../spawner.js';
 import { probeCriu } from './criu-probe.js';
 import { diffLayer } from './diff.js';
 import { exportChangesTar } from './export-tar.js';
 import { flattenLayers } from './flatten.js';
-import { snapshotUpper, whileFrozen } from './snapshot.js';
+import { allocatedBytes } from './copy-tree.js';
+import { captureStoppedUpper, snapshotUpper, thawIfFrozen, whileFrozen } from './snapshot.js';
 
 export class ContainerSnapshots implements DriverSnapshots {
   readonly #runtime: () => Promise<{ name: RuntimeName; path: string } | null>;
+  readonly #spawner: () => Promise<Spawner | undefined>;
   #criu: Promise<CapabilityProbe> | undefined;
 
-  /** `runtime`: the OCI runtime the driver chose (for its checkpoint support). */
-  constructor(runtime: () => Promise<{ name: RuntimeName; path: string } | null>) {
+  /**
+   * `runtime`: the OCI runtime the driver chose (for its checkpoint support); `spawner`: the
+   * driver's spawn helper once probed, which starts cp and sync without forking the daemon.
+   */
+  constructor(runtime: () => Promise<{ name: RuntimeName; path: string } | null>, spawner: () => Promise<Spawner | undefined>) {
     this.#runtime = runtime;
+    this.#spawner = spawner;
   }
 
-  snapshotUpper(handles: DriverHandles, destDir: string, opts?: SnapshotUpperOptions): Promise<UpperSnapshot> {
-    return snapshotUpper(parseContainerHandles(handles).data, destDir, opts);
+  async snapshotUpper(handles: DriverHandles, destDir: string, opts: SnapshotUpperOptions = {}): Promise<UpperSnapshot> {
+    const spawner = await this.#spawner();
+    return snapshotUpper(parseContainerHandles(handles).data, destDir, spawner === undefined ? opts : { ...opts, spawner });
   }
 
   upperDirOf(handles: DriverHandles): string {
     return overlayDirs(parseContainerHandles(handles).data.stateDir).upper;
+  }
+
+  upperDirIn(stateDir: string): string {
+    return overlayDirs(stateDir).upper;
+  }
+
+  async captureStopped(upperDir: string, destDir: string, opts: Pick<SnapshotUpperOptions, 'signal' | 'flush'> = {}): Promise<UpperSnapshot> {
+    const spawner = await this.#spawner();
+    return captureStoppedUpper(upperDir, destDir, spawner === undefined ? opts : { ...opts, spawner });
+  }
+
+  async thawAfterCrash(handles: DriverHandles): Promise<boolean> {
+    return thawIfFrozen(parseContainerHandles(handles).data);
+  }
+
+  /** du before rm: what the removal frees, in allocated blocks. */
+  async discardLayer(dir: string, opts: { signal?: AbortSignal } = {}): Promise<number> {
+    if (!existsSync(dir)) return 0;
+    const bytes = await allocatedBytes(dir, opts.signal).catch(() => 0);
+    await rm(dir, { recursive: true, force: true });
+    return bytes;
   }
 
   /** The upper is read frozen, so no directory can turn into a symlink during the walk. */

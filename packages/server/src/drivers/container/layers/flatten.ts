@@ -15,6 +15,6 @@ export async function flattenLayers(layers: readonly string[], destDir: string, 
   const parent = dirname(destDir);
   mkdirSync(parent, { recursive: true, mode: 0o711 });
   const method = await withMergedView(layers, parent, (root) => copyTree(root, destDir, { signal: opts.signal, dataDirs: layers }));
-  await syncFilesystem(destDir, opts.signal);
+  await syncFilesystem(destDir, opts.signal === undefined ? {} : { signal: opts.signal });
   return { bytes: await allocatedBytes(destDir, opts.signal), method };
 }

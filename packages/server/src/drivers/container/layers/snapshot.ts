@@ -8,29 +8,72 @@
 // freezer.state reads FROZEN, v2 cgroup.events says `frozen 1`), so no
 // write lands during the copy: each file is captured as of the freeze, as if the sandbox had
 // been powered off then. Nothing needs flushing before the copy; the new layer is flushed
-// (syncfs) after the thaw, for durability only, outside the frozen span.
+// (syncfs) after the thaw, for durability only, outside the frozen span — in the background
+// when the caller asks (a snapshot's row does not wait for it: see docs/snapshots.md).
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ShedError, errorMessage } from '../../../core/errors.js';
-import type { SnapshotUpperOptions, UpperSnapshot } from '../../../core/driver.js';
+import { faultPoint } from '../../../core/faults.js';
+import type { CopyMethod, SnapshotUpperOptions, UpperSnapshot } from '../../../core/driver.js';
 import type { ContainerHandleData } from '../handles.js';
 import { overlayDirs } from '../overlay.js';
 import { OciRuntime } from '../runtime.js';
 import { allocatedBytes, copyTree, syncFilesystem } from './copy-tree.js';
 import { findFreezer, freeze, isFrozenNow, thaw } from './freezer.js';
+import type { Spawner } from '../spawner.js';
 
 const DEFAULT_MAX_FROZEN_MS = 10_000;
 
-export async function snapshotUpper(d: ContainerHandleData, destDir: string, opts: SnapshotUpperOptions = {}): Promise<UpperSnapshot> {
+export type CaptureOptions = SnapshotUpperOptions & { spawner?: Spawner };
+
+export async function snapshotUpper(d: ContainerHandleData, destDir: string, opts: CaptureOptions = {}): Promise<UpperSnapshot> {
   if (existsSync(destDir)) throw new ShedError('already_exists', `layer directory ${destDir} already exists; a layer is written once`);
   mkdirSync(dirname(destDir), { recursive: true, mode: 0o711 });
   const upper = overlayDirs(d.stateDir).upper;
   const { value: method, frozen } = await whileFrozen(d, opts.maxFrozenMs ?? DEFAULT_MAX_FROZEN_MS, (timeoutMs) =>
-    copyTree(upper, destDir, { signal: opts.signal, timeoutMs }));
+    copyTree(upper, destDir, { ...toolOptions(opts), timeoutMs }));
+  return finishLayer(destDir, method, frozen, opts);
+}
+
+/**
+ * Captures a writable layer nothing writes to (a stopped sandbox's upper: no process runs and
+ * nothing has it mounted) into `destDir`, with the same copy as a running one but no freeze.
+ */
+export async function captureStoppedUpper(upperDir: string, destDir: string, opts: CaptureOptions = {}): Promise<UpperSnapshot> {
+  if (existsSync(destDir)) throw new ShedError('already_exists', `layer directory ${destDir} already exists; a layer is written once`);
+  if (!existsSync(upperDir)) throw new ShedError('failed_precondition', `the sandbox's writable layer ${upperDir} is missing; start the sandbox once to recreate it`);
+  mkdirSync(dirname(destDir), { recursive: true, mode: 0o711 });
   const t0 = performance.now();
-  await syncFilesystem(destDir, opts.signal);
-  const sync = performance.now() - t0;
-  return { bytes: await allocatedBytes(destDir, opts.signal), method, timings: { ...frozen, sync } };
+  const method = await copyTree(upperDir, destDir, toolOptions(opts));
+  return finishLayer(destDir, method, { freeze: 0, copy: performance.now() - t0, thaw: 0, frozen: 0 }, opts);
+}
+
+const toolOptions = (opts: CaptureOptions): { signal?: AbortSignal; spawner?: Spawner } =>
+  ({ ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.spawner ? { spawner: opts.spawner } : {}) });
+
+/** After the copy (and the thaw): the layer's size, then its flush as `opts.flush` asks. */
+async function finishLayer(destDir: string, method: CopyMethod, copied: Frozen<unknown>['frozen'], opts: CaptureOptions): Promise<UpperSnapshot> {
+  const t0 = performance.now();
+  const bytes = await allocatedBytes(destDir, opts.signal);
+  const timings = { ...copied, size: performance.now() - t0 };
+  const flush = opts.flush ?? 'wait';
+  if (flush === 'none') return { bytes, method, timings, flushed: Promise.resolve({ syncMs: 0 }) };
+  // For durability only: nothing reads the layer through the disk, so a caller may go on first.
+  const flushed = timed(() => syncFilesystem(destDir, toolOptions(opts)));
+  if (flush === 'background') return { bytes, method, timings, flushed };
+  const r = await flushed;
+  if ('error' in r) throw r.error;
+  return { bytes, method, timings: { ...timings, sync: r.syncMs }, flushed };
+}
+
+async function timed(fn: () => Promise<void>): Promise<{ syncMs: number } | { error: unknown }> {
+  const t0 = performance.now();
+  try {
+    await fn();
+    return { syncMs: performance.now() - t0 };
+  } catch (error) {
+    return { error };
+  }
 }
 
 export interface Frozen<T> {
@@ -51,6 +94,7 @@ export async function whileFrozen<T>(d: ContainerHandleData, maxFrozenMs: number
   let value: T;
   let t2 = t1;
   try {
+    faultPoint('snapshot.while-frozen');
     value = await fn(Math.max(1, Math.ceil(maxFrozenMs - (t1 - t0))));
     t2 = performance.now();
   } finally {
@@ -58,6 +102,18 @@ export async function whileFrozen<T>(d: ContainerHandleData, maxFrozenMs: number
   }
   const t3 = performance.now();
   return { value, frozen: { freeze: t1 - t0, copy: t2 - t1, thaw: t3 - t2, frozen: t3 - t0 } };
+}
+
+/**
+ * Thaws a sandbox a crashed shedd left frozen (it died inside whileFrozen, which had frozen a
+ * running sandbox). Only the cgroup freezer is looked at: the runtime's pause writes the same
+ * files. Returns whether it was frozen.
+ */
+export async function thawIfFrozen(d: ContainerHandleData): Promise<boolean> {
+  const f = findFreezer(d.cgroupDirs);
+  if (f === null || !isFrozenNow(f)) return false;
+  await retryOnce(() => thaw(f), d.containerId);
+  return true;
 }
 
 interface FreezeGate {
