@@ -5,14 +5,16 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { request } from 'node:http';
+import { spawn } from 'node:child_process';
+import { get, request } from 'node:http';
+import { connect as tcpConnect } from 'node:net';
 import type { Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Shed, ShedApiError, type Sandbox } from '@shed/sdk';
 import { useLeakCheck } from '../helpers/leaks.js';
 import { rssBytes } from '../helpers/procs.js';
-import { daemonDirs, e2eUnavailable, startShedd, type Shedd } from './shedd.js';
+import { CLI, daemonDirs, e2eUnavailable, startShedd, type Shedd } from './shedd.js';
 
 const skip = await e2eUnavailable();
 if (skip !== undefined) console.log(`# e2e port tests skipped: ${skip}`);
@@ -48,6 +50,11 @@ async function waitListening(sb: Sandbox, port: number): Promise<void> {
     }
   }
   throw new Error(`nothing listens on ${port} in the sandbox`);
+}
+
+async function httpGet(port: number, path: string): Promise<{ status: number; body: string }> {
+  const res = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => get({ host: '127.0.0.1', port, path }, resolve).on('error', reject));
+  return { status: res.statusCode ?? 0, body: (await readAll(res)).toString() };
 }
 
 async function readAll(s: NodeJS.ReadableStream): Promise<Buffer> {
@@ -162,5 +169,35 @@ describe('e2e: sandbox ports through shedd', { skip }, () => {
     const back = await got;
     assert.equal(back.length, data.length);
     assert.ok(back.equals(data));
+  });
+
+  it('shed port-forward listens on loopback and tunnels HTTP and raw TCP connections', async () => {
+    const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...d.env };
+    const cli = spawn(process.execPath, [CLI, '--json', 'port-forward', sb.id, `0:${HTTP_PORT}`], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const cli2 = spawn(process.execPath, [CLI, '--json', 'port-forward', sb.id, `0:${ECHO_PORT}`], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const first = async (p: typeof cli): Promise<{ localAddress: string; localPort: number }> => {
+        const [line] = (await once(p.stdout, 'data')) as [Buffer]; // stdout chunks are Buffers
+        return JSON.parse(line.toString()) as { localAddress: string; localPort: number }; // test-only: the CLI's own --json line
+      };
+      const [web, echo] = await Promise.all([first(cli), first(cli2)]);
+      assert.equal(web.localAddress, '127.0.0.1');
+      const r = await httpGet(web.localPort, '/index.html');
+      assert.deepEqual(r, { status: 200, body: 'hello from the sandbox\n' });
+      // Several connections at once, each its own tunnel.
+      const many = await Promise.all(Array.from({ length: 8 }, () => httpGet(web.localPort, '/index.html')));
+      assert.ok(many.every((x) => x.status === 200));
+      const s = tcpConnect({ host: '127.0.0.1', port: echo.localPort, allowHalfOpen: true });
+      await once(s, 'connect');
+      const got = readAll(s);
+      s.end('through port-forward');
+      assert.equal((await got).toString(), 'through port-forward');
+    } finally {
+      for (const p of [cli, cli2]) {
+        p.kill('SIGTERM');
+        if (p.exitCode === null) await once(p, 'exit');
+      }
+    }
+    assert.equal(cli.exitCode, 0);
   });
 });
