@@ -23,6 +23,10 @@ image = "default"
 memoryMiB = 64
 targetFree = 1
 max = 1
+
+[pools.broken]
+snapshot = "ly-00000000000000ff"
+memoryMiB = 64
 `;
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
@@ -85,10 +89,19 @@ describe('e2e: warm pools', { skip }, () => {
     await freeAt('py', 2);
     assert.equal((await shed.sandboxes.list()).length, 0, 'free members are not listed by default');
     assert.equal((await members('py')).length, 2, 'list all shows them');
+    assert.match(await metricsText(d.socketPath), /^shed_pool_free_members\{pool="py"\} 2$/m);
     const ls = await runCli(dirs, 'pool', 'ls');
     assert.match(ls.stdout, /py\s+default\s+128 MiB.*\s2\s+0\/2\/3/);
 
+    const events = await shed.events({ types: ['created'] });
     const a = await shed.sandboxes.create({ memoryMiB: 128, name: 'warm-a', env: { GREETING: 'hi' }, labels: { team: 'x' }, ttlSeconds: 600 });
+    for await (const e of events) {
+      if (e.type !== 'created' || e.sandbox !== a.id || e.details.claimedFrom === undefined) continue;
+      assert.equal(e.details.claimedFrom, 'py');
+      assert.equal(e.name, 'warm-a');
+      break;
+    }
+    events.close();
     assert.equal(a.info.createPath, 'warm');
     assert.equal(a.info.claimedFrom, 'py');
     assert.equal(a.info.pool, undefined);
@@ -112,12 +125,31 @@ describe('e2e: warm pools', { skip }, () => {
 
     const refilled = await freeAt('py', 2);
     assert.equal(refilled.claims, 2);
+    const kept = await members('py');
+    await shed.pools.set('py', { image: 'default', memoryMiB: 128, targetFree: 2, max: 3, min: 1 });
+    assert.deepEqual(await members('py'), kept, 'new counts keep the free members');
+    const lsAll = await runCli(dirs, 'ls', '--all');
+    assert.equal(lsAll.stdout.match(/\(pool py\)/g)?.length, 2, 'shed ls --all shows the free members');
+    assert.doesNotMatch((await runCli(dirs, 'ls')).stdout, /pool py/);
+
+    const k1 = await shed.sandboxes.create({ memoryMiB: 128, idempotencyKey: 'warm-retry' });
+    const k2 = await shed.sandboxes.create({ memoryMiB: 128, idempotencyKey: 'warm-retry' });
+    assert.equal(k1.info.createPath, 'warm');
+    assert.equal(k2.id, k1.id, 'a retry with the same key returns the claimed sandbox');
+    assert.equal((await pool('py')).claims, 3, 'and claims nothing more');
+    await k1.delete();
     const cold = await shed.sandboxes.create({ memoryMiB: 256 });
     assert.equal(cold.info.createPath, 'cold', 'a profile no pool has is created cold');
     const named = await shed.sandboxes.create({ memoryMiB: 128, hostname: 'box' });
     assert.equal(named.info.createPath, 'cold', 'a hostname asked for is made cold');
     assert.equal((await named.exec(['hostname'])).stdout, 'box\n');
     for (const s of [a, b, cold, named]) await s.delete();
+    const before = await members('py');
+    await shed.pools.set('py', { image: 'default', memoryMiB: 160, targetFree: 2, max: 3 });
+    await freeAt('py', 2);
+    const after = await members('py');
+    assert.equal(after.filter((m) => before.includes(m)).length, 0, 'a new profile replaces every free member');
+    assert.deepEqual((await shed.sandboxes.list({ all: true })).filter((s) => s.info.pool === 'py').map((s) => s.info.memoryMiB), [160, 160]);
   });
 
   it('keeps members within the memory budget, and an empty pool falls back to cold', async () => {
@@ -170,6 +202,18 @@ describe('e2e: warm pools', { skip }, () => {
     assert.equal(cfg.origin, 'config');
   });
 
+  it('shows a failing pool\'s last error and backs off', async () => {
+    const broken = await until('the broken pool to fail', async () => {
+      const p = await pool('broken');
+      return p.lastError !== null ? p : undefined;
+    });
+    assert.equal(broken.lastError?.code, 'not_found');
+    assert.match(broken.lastError?.message ?? '', /snapshot 'ly-00000000000000ff' of pool broken does not exist/);
+    assert.ok(broken.failures >= 1 && broken.retryAt !== null && Date.parse(broken.retryAt) > Date.now() - 1000, 'it backs off');
+    assert.equal(broken.free, 0);
+    assert.match((await runCli(dirs, 'pool', 'ls')).stdout, /broken .*not_found: snapshot/);
+  });
+
   it('keeps members across kill -9 of shedd; dead ones are cleaned up and replaced', async () => {
     await shed.pools.set('crash', { image: 'default', memoryMiB: 72, targetFree: 2, max: 2 });
     await freeAt('crash', 2);
@@ -207,6 +251,16 @@ async function fetchPool(socketPath: string, name: string, body: unknown): Promi
     });
     req.on('error', fail);
     req.end(JSON.stringify(body));
+  });
+}
+
+async function metricsText(socketPath: string): Promise<string> {
+  const { request } = await import('node:http');
+  return new Promise((done, fail) => {
+    request({ socketPath, path: '/metrics' }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (c: string) => (text += c)).on('end', () => done(text));
+    }).on('error', fail).end();
   });
 }
 

@@ -13,7 +13,13 @@ const Failed = Closed({ error: ErrorInfo });
 
 /** The details of each event type. */
 export const EVENT_DETAILS = {
-  created: Closed({ image: Type.String(), imageDigest: Type.String(), timings: Timings }),
+  created: Closed({
+    image: Type.String(), imageDigest: Type.String(), timings: Timings,
+    /** Made as a free member of this warm pool (not yet anyone's). */
+    pool: Type.Optional(Type.String()),
+    /** A warm create: claimed from this pool (the member's own `created` came earlier). */
+    claimedFrom: Type.Optional(Type.String()),
+  }),
   create_failed: Failed,
   /** Re-linked by a starting shedd: it kept running while no daemon was up. */
   adopted: Closed({}),

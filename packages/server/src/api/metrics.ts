@@ -110,6 +110,13 @@ export class ShedMetrics {
     });
     new Gauge({ name: 'shed_agent_links', help: 'Sandboxes with a live agent link', registers, collect() { this.set(sandboxes.liveCount); } });
     new Gauge({ name: 'shed_event_subscribers', help: 'Readers of the event stream', registers, collect() { this.set(sandboxes.events.subscriberCount); } });
+    new Gauge({
+      name: 'shed_pool_free_members', help: 'Free members of each warm pool (not counted in shed_sandboxes)', labelNames: ['pool'], registers,
+      collect() {
+        this.reset(); // a removed pool's series goes with it
+        for (const p of sandboxes.pools.list()) this.set({ pool: p.spec.name }, p.free);
+      },
+    });
     const memory = src.sandboxMemoryBytes;
     if (memory === undefined) return;
     new Gauge({

@@ -194,7 +194,7 @@ export class SandboxService {
       });
       this.#register(id, running);
       this.#d.log.info({ sandbox: id, timings: record.timings.create }, 'sandbox created');
-      this.events.publish('created', record, { image: spec.image, imageDigest: record.imageDigest, timings: record.timings.create ?? {} });
+      this.events.publish('created', record, { image: spec.image, imageDigest: record.imageDigest, timings: record.timings.create ?? {}, ...(pool === undefined ? {} : { pool }) });
       return record;
     } catch (err) {
       const e = asShedError(err, `create sandbox ${id}`);

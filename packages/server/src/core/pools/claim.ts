@@ -77,7 +77,7 @@ export async function claimMember(ctx: ClaimContext, pool: string, id: SandboxId
         throw e;
       }
       ctx.hooks.relink(id, new LiveSandbox(live.handles, live.agent, defaults));
-      ctx.events.publish('created', record, { image: spec.image, imageDigest: record.imageDigest, timings: timings.create });
+      ctx.events.publish('created', record, { image: spec.image, imageDigest: record.imageDigest, timings: timings.create, claimedFrom: pool });
       return { record };
     });
   } finally {

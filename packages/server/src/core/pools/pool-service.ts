@@ -130,9 +130,11 @@ export class PoolService {
     if (existing === undefined) {
       this.#pools.set(name, new PoolState(spec, 'api', stored.createdAt, stored.updatedAt));
     } else {
+      // Only a new source or profile makes the members stale; new counts keep them (the view trims past capacity).
+      const stale = JSON.stringify(existing.spec.source) !== JSON.stringify(spec.source) || !sameProfile(existing.spec.profile, spec.profile);
       existing.spec = spec;
       existing.updatedAt = stored.updatedAt;
-      existing.retireAllFree();
+      if (stale) existing.retireAllFree();
       existing.succeeded();
     }
     this.#replenisher.wake();
