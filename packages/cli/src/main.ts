@@ -72,6 +72,10 @@ program.command('kill').description("signal a sandbox's process by its PROC id (
   .option('-s, --signal <sig>', 'e.g. TERM, KILL or 9', 'SIGTERM')
   .action(act(async (ref: string, procId: string, f) => (await import('./commands/processes.js')).killCommand(ref, procId, f, g())));
 
+program.command('port-forward').description("listen on 127.0.0.1:LOCAL and tunnel each connection to PORT in the sandbox, until Ctrl-C")
+  .argument('<sandbox>').argument('<[LOCAL:]PORT>').option('--address <ip>', 'local address to listen on', '127.0.0.1')
+  .action(act(async (ref: string, spec: string, f) => (await import('./commands/ports.js')).portForwardCommand(ref, spec, f, g())));
+
 program.command('ls').description('list sandboxes').option('-l, --label <KEY=VALUE>', 'only with this label', collect)
   .option('-a, --all', 'also free warm pool members')
   .action(act(async (f) => (await import('./commands/sandboxes.js')).lsCommand(f, g())));

@@ -59,6 +59,8 @@ export {
   StdinQuery, StdinResponse, WaitResponse,
 } from './api/processes.js';
 export { formatSeconds } from './durations.js';
+export { PortNumber, PortParams, PublishedPort, PublishedPorts } from './api/ports.js';
+export { FORWARDED_PREFIX_HEADER, SHED_ERROR_HEADER, TCP_UPGRADE_PROTOCOL } from './api/port-codes.js';
 export { ListPoolsResponse, MAX_POOL_MEMBERS, PoolInfo, PoolParams, SetPoolRequest } from './api/pools.js';
 export { API_PREFIX, DEFAULT_SOCKET_PATH, ROUTES, routePath, type RouteName } from './api/routes.js';
 export {

@@ -14,6 +14,7 @@ export type {
 } from './options.js';
 export { SandboxProcess } from './process.js';
 export { Pools } from './pools.js';
+export { SandboxPorts, type PortFetchInit, type PortResponse } from './ports.js';
 export { Sandbox, type ExecResult } from './sandbox.js';
 export { Sandboxes, Shed } from './shed.js';
 export { Snapshots } from './snapshots.js';

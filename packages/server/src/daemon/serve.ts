@@ -7,6 +7,7 @@ import type { SandboxNetworks } from '../core/network.js';
 import type { ImageService } from '../core/images.js';
 import { SandboxCommands } from '../core/sandbox-commands.js';
 import { SandboxFiles } from '../core/sandbox-files.js';
+import { SandboxPorts } from '../core/sandbox-ports.js';
 import { LifecycleScheduler, type SchedulerOptions } from '../core/scheduler.js';
 import { SandboxService } from '../core/sandbox-service.js';
 import type { PoolSpec } from '../core/pools/pool-spec.js';
@@ -81,6 +82,7 @@ export async function serve(b: Backends, opts: ServeOptions): Promise<Running> {
     sandboxes,
     commands: new SandboxCommands(sandboxes),
     files: new SandboxFiles(sandboxes),
+    ports: new SandboxPorts(sandboxes),
     images: b.images,
     version: SHED_VERSION,
     logger: opts.log,
