@@ -29,6 +29,7 @@ export type { CgroupLayout } from './drivers/container/cgroups.js';
 export { runtimeRootFor } from './drivers/container/layout.js';
 export { ContainerSnapshots } from './drivers/container/layers/container-snapshots.js';
 export { reflinkSupported } from './drivers/container/layers/copy-tree.js';
+export { copySmallTree, SMALL_TREE, type SmallTreeLimits } from './drivers/container/layers/copy-small.js';
 export { sweepOrphans } from './drivers/container/sweep.js';
 export { Spawner } from './drivers/container/spawner.js';
 export type { SpawnResult } from './drivers/container/spawner.js';

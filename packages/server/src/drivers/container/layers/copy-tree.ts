@@ -11,6 +11,7 @@ import { ShedError } from '../../../core/errors.js';
 import type { CopyMethod } from '../../../core/driver.js';
 import { CommandError, runCommand } from '../command.js';
 import type { Spawner } from '../spawner.js';
+import { copySmallTree } from './copy-small.js';
 
 /** Reflink support by device: a filesystem does not gain or lose it while mounted. */
 const reflinkByDev = new Map<number, boolean>();
@@ -56,7 +57,8 @@ export interface CopyTreeOptions {
 }
 
 /**
- * Copies `src` to `dest` (which must not exist) and reports the method. Removes a partial
+ * Copies `src` to `dest` (which must not exist) and reports the method: in-process when the
+ * tree is small and plain enough (copy-small.ts), else with cp. Removes a partial
  * `dest` when cp fails or is killed, so a failed capture leaves nothing behind.
  */
 export async function copyTree(src: string, dest: string, opts: CopyTreeOptions = {}): Promise<CopyMethod> {
@@ -65,6 +67,8 @@ export async function copyTree(src: string, dest: string, opts: CopyTreeOptions 
   // FICLONE across filesystems fails (EXDEV) and cp falls back to copying that file.
   const sameFs = (opts.dataDirs ?? [src]).every((d) => statSync(d).dev === dev);
   const method: CopyMethod = sameFs && reflinkSupported(parent) ? 'reflink' : 'copy';
+  // A small tree is copied in-process (copy-small.ts): no spawn while the sandbox is frozen.
+  if (copySmallTree(src, dest, opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs })) return method;
   const args = ['-a', '--reflink=auto', '--sparse=auto', '--no-target-directory', src, dest];
   try {
     if (opts.spawner === undefined) await runCommand('cp', args, { signal: opts.signal, timeoutMs: opts.timeoutMs ?? 600_000 });
