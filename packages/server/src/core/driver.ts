@@ -155,6 +155,12 @@ export interface Driver {
   sweep(req: SweepRequest): Promise<string[]>;
   /** Filesystem snapshots (layers); absent when the driver cannot take them. */
   readonly snapshots?: DriverSnapshots;
+  /**
+   * Renames a running sandbox's hostname from the host: a warm pool claim gives a member its
+   * new identity this way, since the agent may not call sethostname(2) itself. Absent: the
+   * driver cannot, and a claim keeps the member's hostname (its id).
+   */
+  setHostname?(handles: DriverHandles, hostname: string, opts?: DriverOpOptions): Promise<void>;
 }
 
 /** How a layer's file data was captured: shared extents (FICLONE, no data copied) or copied. */

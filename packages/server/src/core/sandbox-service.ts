@@ -94,6 +94,7 @@ export class SandboxService {
       stopLocked: (id, reason) => this.#stopLocked(id, { reason }), startLocked: (id) => this.#startLocked(id),
       create: (cmd, id) => this.create(cmd, { id }), remove: (id) => this.delete(id), forked: (rec, layerId) => this.events.publish('forked', rec, { layerId }),
     });
+    const rename = deps.driver.setHostname?.bind(deps.driver);
     this.pools = new PoolService({
       store: deps.store, log: deps.log, events: this.events,
       hooks: {
@@ -102,6 +103,7 @@ export class SandboxService {
         runLocked: (id, fn) => this.#locks.run(id, fn),
         live: (id) => this.#live.get(id),
         relink: (id, live) => this.#register(id, live),
+        ...(rename === undefined ? {} : { setHostname: (live, hostname) => rename(live.handles, hostname) }),
         claimName: (name) => this.#claimName(name),
         releaseName: (name) => (name === null ? undefined : void this.#claimedNames.delete(name)),
       },

@@ -1,7 +1,7 @@
 // The container driver: sandboxes as OCI containers (crun, runc or runsc) over overlayfs, in a
 // user namespace, with the shed agent injected read-only as PID 1.
 import { access, constants, readFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AgentClient, AgentListener, DoctorCheck } from '@shed/protocol';
 import type {
@@ -20,7 +20,7 @@ import { probeHost, type HostFacts, type RuntimeChoice } from './host-probe.js';
 import { runRootOf } from './layout.js';
 import { containerLiveness, workloadCount } from './liveness.js';
 import { bootId } from './procfs.js';
-import { OciRuntime } from './runtime.js';
+import { OciRuntime, runLogged } from './runtime.js';
 import { checkSpec } from './spec-check.js';
 import { sweepOrphans } from './sweep.js';
 import { sharedSpawner, type Spawner } from './spawner.js';
@@ -121,6 +121,18 @@ export class ContainerDriver implements Driver {
     const created = await createContainer(ctx, spec, opts).finally(() => this.#creating--);
     this.#links.set(spec.id, { listener: created.listener, agent: created.agent });
     return { handles: created.handles, agent: created.agent };
+  }
+
+  /**
+   * sethostname(2) in the sandbox's UTS namespace, through `nsenter` from the host: the agent
+   * runs without CAP_SYS_ADMIN (the runtime's default set), so it gets EPERM. Started through
+   * the spawn helper (a fork of a small process, not of the daemon); its output goes to
+   * hostname.log in the sandbox's run dir.
+   */
+  async setHostname(handles: DriverHandles, hostname: string, opts: DriverOpOptions = {}): Promise<void> {
+    const d = parseContainerHandles(handles).data;
+    // The hostname passed the create schema's pattern (it starts with a letter or digit): never an option.
+    await runLogged('nsenter', [`--uts=/proc/${d.initPid}/ns/uts`, 'hostname', hostname], join(d.runDir, 'hostname.log'), opts.signal, this.#spawner);
   }
 
   async adopt(handles: DriverHandles, opts: DriverOpOptions = {}): Promise<RunningSandbox | null> {
