@@ -2,6 +2,7 @@ import type { DiffResponse, ProcessEntry, ProcessExit, SandboxInfo, SnapshotResp
 import { ROUTES, routePath } from '@shed/protocol/client';
 import { ShedApiError } from './errors.js';
 import { SandboxFiles } from './files.js';
+import { SandboxPorts } from './ports.js';
 import type { AttachOptions, AttachTerminalOptions, ExecOptions, ShellOptions, SnapshotOptions, SpawnOptions, StopOptions } from './options.js';
 import { SandboxProcess } from './process.js';
 import { asDiff, asExec, asProcessList, asSandbox, asSnapshotTaken, asSpawn } from './shapes.js';
@@ -21,6 +22,8 @@ export interface ExecResult extends ProcessExit {
 /** One sandbox. `info` is a snapshot from the last call that returned it; `refresh()` renews it. */
 export class Sandbox {
   readonly files: SandboxFiles;
+  /** HTTP and TCP to ports inside the sandbox, through shedd. */
+  readonly ports: SandboxPorts;
   #info: SandboxInfo;
   readonly #t: Transport;
 
@@ -29,6 +32,7 @@ export class Sandbox {
     this.#t = t;
     this.#info = info;
     this.files = new SandboxFiles(t, info.id);
+    this.ports = new SandboxPorts(t, info.id);
   }
 
   get id(): string {
@@ -140,8 +144,9 @@ export class Sandbox {
   }
 
   /**
-   * Makes its files exactly a snapshot's (one taken of it, or one it was forked from): it is
-   * stopped gracefully, moved onto the snapshot, and started again.
+   * Makes its files exactly a snapshot's (one taken of it, or one it was forked from): a
+   * running sandbox is stopped gracefully, moved onto the snapshot, and started again; a
+   * stopped one is moved onto it and stays stopped.
    */
   async rollback(snapshotOrId: string | { readonly layerId: string }, opts: CallOptions = {}): Promise<void> {
     const snapshot = typeof snapshotOrId === 'string' ? snapshotOrId : snapshotOrId.layerId;

@@ -23,6 +23,7 @@ import { buildSpec, parseLabelFilters, type CreateSandboxCommand } from './sandb
 import type { OperationKind, OperationRecord, Persistence, SandboxRecord, SandboxSpec } from './sandboxes.js';
 import { transition } from './state.js';
 import { cutShortForks } from './fork.js';
+import { collectLayers, LayerScratch } from './layer-gc.js';
 import { SandboxLayers } from './sandbox-layers.js';
 import {
   holdLayer, releaseLayer, sandboxLowers, snapshotsOf, sweepLayers, thawCutShortSnapshots, type SnapshotContext, type UpperSource,
@@ -74,6 +75,8 @@ export class SandboxService {
   /** Ids of creates in flight: the orphan sweep must not take their half-made sandboxes for orphans. */
   readonly #creating = new Set<SandboxId>();
   readonly #activity: ActivityTracker;
+  /** Layer directories being written (core/layer-gc.ts). */
+  readonly #layerScratch = new LayerScratch();
   /** Every change of state and operation outcome, in order (core/events.ts). */
   readonly events: EventBus;
   /** Snapshot, fork, diff, changes tar, rollback (core/sandbox-layers.ts). */
@@ -87,10 +90,11 @@ export class SandboxService {
     this.events = deps.events ?? new EventBus();
     this.#activity = new ActivityTracker(deps.store.sandboxes);
     this.layers = new SandboxLayers({
-      ctx: this.#snapshotContext(), images: deps.images, idMap: deps.idMap, withLive: (ref, fn) => this.#withLive(ref, fn), withUpper: (ref, fn) => this.#withUpper(ref, fn),
+      ctx: this.#snapshotContext(), images: deps.images, idMap: deps.idMap, withUpper: (ref, fn) => this.#withUpper(ref, fn),
       stopLocked: (id, reason) => this.#stopLocked(id, { reason }), startLocked: (id) => this.#startLocked(id),
       create: (cmd, id) => this.create(cmd, { id }), remove: (id) => this.delete(id), forked: (rec, layerId) => this.events.publish('forked', rec, { layerId }),
     });
+    const rename = deps.driver.setHostname?.bind(deps.driver);
     this.pools = new PoolService({
       store: deps.store, log: deps.log, events: this.events,
       hooks: {
@@ -99,6 +103,7 @@ export class SandboxService {
         runLocked: (id, fn) => this.#locks.run(id, fn),
         live: (id) => this.#live.get(id),
         relink: (id, live) => this.#register(id, live),
+        ...(rename === undefined ? {} : { setHostname: (live, hostname) => rename(live.handles, hostname) }),
         claimName: (name) => this.#claimName(name),
         releaseName: (name) => (name === null ? undefined : void this.#claimedNames.delete(name)),
       },
@@ -195,7 +200,8 @@ export class SandboxService {
       this.#register(id, running);
       this.#d.log.info({ sandbox: id, timings: record.timings.create }, 'sandbox created');
       this.events.publish('created', record, { image: spec.image, imageDigest: record.imageDigest, timings: record.timings.create ?? {}, ...(pool === undefined ? {} : { pool }) });
-      return record;
+      // Read back: the stored record also carries what other tables hold (the address lease).
+      return this.#d.store.sandboxes.get(id) ?? record;
     } catch (err) {
       const e = asShedError(err, `create sandbox ${id}`);
       await this.#undo(cleanup, id);
@@ -284,6 +290,7 @@ export class SandboxService {
         });
         this.#d.log.info({ sandbox: id }, 'sandbox deleted');
         this.events.publish('deleted', rec, {});
+        if (rec.spec.fromLayer !== undefined) await this.#collectLayers();
       } catch (err) {
         throw this.#failed(op, id, asShedError(err, `delete sandbox ${id}`), 'delete_failed');
       }
@@ -316,15 +323,8 @@ export class SandboxService {
       });
     }
     report.swept.push(...(await sweepLayers(this.#d.store, this.#snapshotContext().layersRoot)));
+    await this.#collectLayers();
     return report;
-  }
-
-  async #withLive<T>(ref: string, fn: (rec: SandboxRecord, handles: DriverHandles, imageRootfs: string) => Promise<T>): Promise<T> {
-    const id = this.get(ref).id;
-    return this.#locks.run(id, async () => {
-      const { record, live } = this.live(id);
-      return fn(record, live.handles, (await this.#d.images.resolve(record.imageDigest)).rootfs);
-    });
   }
 
   async #withUpper<T>(ref: string, fn: (rec: SandboxRecord, src: UpperSource, imageRootfs: string) => Promise<T>): Promise<T> {
@@ -342,7 +342,9 @@ export class SandboxService {
   }
 
   #snapshotContext(): SnapshotContext {
-    return { driver: this.#d.driver, store: this.#d.store, layersRoot: join(this.#d.dataDir, 'layers'), events: this.events, log: this.#d.log };
+    return {
+      driver: this.#d.driver, store: this.#d.store, layersRoot: join(this.#d.dataDir, 'layers'), events: this.events, log: this.#d.log, scratch: this.#layerScratch,
+    };
   }
 
   /**
@@ -363,7 +365,16 @@ export class SandboxService {
    * from the start of its create. With `images`, also prunes images no sandbox uses.
    */
   async prune(opts: SystemPruneOptions = {}): Promise<SystemPruneResult> {
-    return pruneSystem(this.#d, this.#dirs.roots, this.#knownIds(), opts);
+    return pruneSystem({ ...this.#d, collectLayers: () => collectLayers(this.#snapshotContext(), { orphans: true }) }, this.#dirs.roots, this.#knownIds(), opts);
+  }
+
+  /** Frees layers nothing holds any more; a failure is logged, never the caller's (the next prune retries). */
+  async #collectLayers(): Promise<void> {
+    const r = await collectLayers(this.#snapshotContext()).catch((err: unknown) => {
+      this.#d.log.warn({ err: asShedError(err, 'layer gc').message }, 'freeing unheld layers failed');
+      return { removed: [], freedBytes: 0 };
+    });
+    if (r.removed.length > 0) this.#d.log.info({ layers: r.removed, freedBytes: r.freedBytes }, 'freed unheld layers');
   }
 
   /** Processes in a running sandbox besides its PID 1 (the idle timeout's other half). */
@@ -401,7 +412,7 @@ export class SandboxService {
       this.#d.driver.create(
         {
           id, lowerDirs: sandboxLowers(this.#d.store, this.#snapshotContext().layersRoot, spec.fromLayer, image.rootfs),
-          hostname: spec.hostname, resources: spec.resources, network: spec.network,
+          hostname: spec.hostname, resources: spec.resources, network: spec.network, ...(spec.egress === undefined ? {} : { egress: spec.egress }),
           idMap: this.#d.idMap, stateDir: this.#dirs.stateDirOf(id), runDir,
         },
         { signal, timer },
