@@ -41,6 +41,11 @@ program.command('create').description('create a sandbox and print its id').argum
   .option('--ttl <duration>', 'lifetime from creation, e.g. 10m (then deleted, unless --on-expire stop)')
   .option('--idle-timeout <duration>', 'expire after this long with no API activity and no process but PID 1 (then stopped, unless --on-expire delete)')
   .option('--on-expire <action>', "what expiry does: 'stop' or 'delete'")
+  .option('--network <mode>', "'none' (loopback only, the default) or 'nat'")
+  .option('--allow <CIDR[:PORT]>', "with --network nat: reachable only what is allowed (repeatable)", collect)
+  .option('--deny <CIDR[:PORT]>', 'with --network nat: never reachable (repeatable)', collect)
+  .option('--allow-host', "with --network nat: may reach the host's own addresses")
+  .option('--allow-sandboxes', 'with --network nat: may exchange traffic with other sandboxes that allow it too')
   .action(act(async (image: string, f) => (await import('./commands/sandboxes.js')).createCommand(image, f, g())));
 
 program.command('exec').description('run a command in a sandbox').argument('<sandbox>').argument('<cmd...>')
@@ -66,6 +71,10 @@ program.command('attach').description("stream a process's output again (after a 
 program.command('kill').description("signal a sandbox's process by its PROC id (see shed ps)").argument('<sandbox>').argument('<procId>')
   .option('-s, --signal <sig>', 'e.g. TERM, KILL or 9', 'SIGTERM')
   .action(act(async (ref: string, procId: string, f) => (await import('./commands/processes.js')).killCommand(ref, procId, f, g())));
+
+program.command('port-forward').description("listen on 127.0.0.1:LOCAL and tunnel each connection to PORT in the sandbox, until Ctrl-C")
+  .argument('<sandbox>').argument('<[LOCAL:]PORT>').option('--address <ip>', 'local address to listen on', '127.0.0.1')
+  .action(act(async (ref: string, spec: string, f) => (await import('./commands/ports.js')).portForwardCommand(ref, spec, f, g())));
 
 program.command('ls').description('list sandboxes').option('-l, --label <KEY=VALUE>', 'only with this label', collect)
   .option('-a, --all', 'also free warm pool members')

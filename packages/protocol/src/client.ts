@@ -13,3 +13,4 @@ export {
 } from './api/output-frames.js';
 export { TERMINAL_CLOSE, TERMINAL_MAX_MESSAGE_BYTES } from './api/terminal-codes.js';
 export { DEFAULT_SOCKET_PATH, ROUTES, routePath, type RouteName } from './api/routes.js';
+export { FORWARDED_PREFIX_HEADER, SHED_ERROR_HEADER, TCP_UPGRADE_PROTOCOL } from './api/port-codes.js';

@@ -1,6 +1,6 @@
 // The public surface of @shed/sdk.
 export type {
-  DirListEntry, PoolInfo, DoctorCheck, DoctorResponse, DoctorStatus, EventType, FileKind, FileStatResponse, HealthResponse, ImageInfo, ProcessEntry, ProcessExit,
+  DirListEntry, PoolInfo, DoctorCheck, DoctorResponse, DoctorStatus, EgressPolicy, EventType, FileKind, FileStatResponse, HealthResponse, ImageInfo, ProcessEntry, ProcessExit,
   PruneImagesResponse, PruneSystemResponse, SandboxInfo, ShedEvent, SnapshotInfo, SnapshotResponse,
 } from '@shed/protocol';
 export { formatSeconds, type ErrorCode } from '@shed/protocol/client';
@@ -14,6 +14,7 @@ export type {
 } from './options.js';
 export { SandboxProcess } from './process.js';
 export { Pools } from './pools.js';
+export { SandboxPorts, type PortFetchInit, type PortResponse } from './ports.js';
 export { Sandbox, type ExecResult } from './sandbox.js';
 export { Sandboxes, Shed } from './shed.js';
 export { Snapshots } from './snapshots.js';

@@ -2,6 +2,7 @@ import type { DiffResponse, ProcessEntry, ProcessExit, SandboxInfo, SnapshotResp
 import { ROUTES, routePath } from '@shed/protocol/client';
 import { ShedApiError } from './errors.js';
 import { SandboxFiles } from './files.js';
+import { SandboxPorts } from './ports.js';
 import type { AttachOptions, AttachTerminalOptions, ExecOptions, ShellOptions, SnapshotOptions, SpawnOptions, StopOptions } from './options.js';
 import { SandboxProcess } from './process.js';
 import { asDiff, asExec, asProcessList, asSandbox, asSnapshotTaken, asSpawn } from './shapes.js';
@@ -21,6 +22,8 @@ export interface ExecResult extends ProcessExit {
 /** One sandbox. `info` is a snapshot from the last call that returned it; `refresh()` renews it. */
 export class Sandbox {
   readonly files: SandboxFiles;
+  /** HTTP and TCP to ports inside the sandbox, through shedd. */
+  readonly ports: SandboxPorts;
   #info: SandboxInfo;
   readonly #t: Transport;
 
@@ -29,6 +32,7 @@ export class Sandbox {
     this.#t = t;
     this.#info = info;
     this.files = new SandboxFiles(t, info.id);
+    this.ports = new SandboxPorts(t, info.id);
   }
 
   get id(): string {

@@ -102,6 +102,24 @@ export class Transport {
     throw errorFromResponse(statusCode, await readText(res));
   }
 
+  /**
+   * A raw request on the endpoint (auth added) for callers that read the response
+   * themselves: the port proxy, whose answers are the sandbox server's, and upgrades.
+   * Upgrades get a connection of their own (no pool): it becomes the tunnel.
+   */
+  rawRequest(method: string, path: string, opts: { headers?: Record<string, string>; upgrade?: boolean; signal?: AbortSignal } = {}): ClientRequest {
+    const headers: Record<string, string> = { ...opts.headers };
+    if (this.#auth !== undefined) headers['authorization'] = this.#auth;
+    const where = 'socketPath' in this.endpoint ? { socketPath: this.endpoint.socketPath } : { host: new URL(this.#origin).hostname, port: new URL(this.#origin).port };
+    const agent = opts.upgrade === true ? false : this.#pool();
+    return (this.#tls ? httpsRequest : request)({ ...where, agent, method, path, headers, signal: opts.signal });
+  }
+
+  /** Turns a failed raw request into the error a call reports (shedd not running, no permission). */
+  connectionError(err: unknown, signal?: AbortSignal): unknown {
+    return this.#connectionError(err, signal);
+  }
+
   /** Drops every connection (open streams end) so the process can exit; a later call reconnects. */
   close(): void {
     const agent = this.#agent;

@@ -31,6 +31,10 @@ export const ROUTES = {
   fork: '/v1/snapshots/:id/fork',
   commit: '/v1/snapshots/:id/commit',
   diff: '/v1/sandboxes/:sandbox/diff',
+  /** Any method; everything after the port is the path in the sandbox. WebSocket upgrades are piped raw. */
+  portProxy: '/v1/sandboxes/:sandbox/ports/:port/*',
+  /** GET with `Upgrade: shed-tcp`: after 101 the connection carries the port's bytes both ways. */
+  portTcp: '/v1/sandboxes/:sandbox/tcp/:port',
   rollback: '/v1/sandboxes/:sandbox/rollback',
   pools: '/v1/pools',
   pool: '/v1/pools/:name',

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { ImageService } from '../core/images.js';
 import type { SandboxCommands } from '../core/sandbox-commands.js';
 import type { SandboxFiles } from '../core/sandbox-files.js';
+import type { SandboxPorts } from '../core/sandbox-ports.js';
 import type { SandboxService } from '../core/sandbox-service.js';
 import { errorBody, httpStatus, toShedError } from './errors.js';
 import type { ShedMetrics } from './metrics.js';
@@ -15,6 +16,7 @@ import { fileRoutes } from './routes/files.js';
 import { imageRoutes } from './routes/images.js';
 import { observeRoutes } from './routes/observe.js';
 import { poolRoutes } from './routes/pools.js';
+import { portRoutes } from './routes/ports.js';
 import { processRoutes } from './routes/processes.js';
 import { sandboxRoutes } from './routes/sandboxes.js';
 import { snapshotRoutes } from './routes/snapshots.js';
@@ -30,6 +32,7 @@ export interface ApiDeps {
   readonly sandboxes: SandboxService;
   readonly commands: SandboxCommands;
   readonly files: SandboxFiles;
+  readonly ports: SandboxPorts;
   readonly images: ImageService;
   readonly health: () => HealthResponse;
   /** Runs `shed doctor`'s host checks (they live below the API; the daemon wires them). */
@@ -87,6 +90,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
     imageRoutes(api, deps);
     observeRoutes(api, deps);
     terminalRoutes(api, deps);
+    portRoutes(api, deps);
   });
   return app;
 }

@@ -4,6 +4,7 @@
  * does not depend on the client's internals.
  */
 import type { ProcessInfo } from '@shed/protocol';
+import type { Duplex } from 'node:stream';
 
 /** One piece of a process's output; `offset` is its place in the process's output sequence. */
 export interface AgentOutputChunk {
@@ -107,6 +108,11 @@ export interface AgentPort {
   rename(from: string, to: string, opts?: AgentCallOptions): Promise<void>;
   /** Sets the hostname and the default environment of later execs, in one round trip (a pool claim). */
   configure(opts: AgentCallOptions & { hostname?: string; env?: Readonly<Record<string, string>> }): Promise<void>;
+  /**
+   * A TCP connection to `port` inside the sandbox, carried by the agent; resolves once it is
+   * connected. Nothing listening rejects with errno ECONNREFUSED (code `unavailable`).
+   */
+  connectTcp(port: number, opts?: AgentCallOptions & { addr?: string }): Promise<Duplex>;
   close(): Promise<void>;
   /** Aborted once the link is gone: the agent died, or `close()`. The service watches it (core/liveness.ts). */
   readonly signal: AbortSignal;

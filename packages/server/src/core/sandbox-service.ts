@@ -200,7 +200,8 @@ export class SandboxService {
       this.#register(id, running);
       this.#d.log.info({ sandbox: id, timings: record.timings.create }, 'sandbox created');
       this.events.publish('created', record, { image: spec.image, imageDigest: record.imageDigest, timings: record.timings.create ?? {}, ...(pool === undefined ? {} : { pool }) });
-      return record;
+      // Read back: the stored record also carries what other tables hold (the address lease).
+      return this.#d.store.sandboxes.get(id) ?? record;
     } catch (err) {
       const e = asShedError(err, `create sandbox ${id}`);
       await this.#undo(cleanup, id);
@@ -419,7 +420,7 @@ export class SandboxService {
       this.#d.driver.create(
         {
           id, lowerDirs: sandboxLowers(this.#d.store, this.#snapshotContext().layersRoot, spec.fromLayer, image.rootfs),
-          hostname: spec.hostname, resources: spec.resources, network: spec.network,
+          hostname: spec.hostname, resources: spec.resources, network: spec.network, ...(spec.egress === undefined ? {} : { egress: spec.egress }),
           idMap: this.#d.idMap, stateDir: this.#dirs.stateDirOf(id), runDir,
         },
         { signal, timer },

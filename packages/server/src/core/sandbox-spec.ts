@@ -1,6 +1,7 @@
 import { ENV_NAME_PATTERN, EXPIRE_ACTIONS, HOSTNAME_PATTERN, LABEL_KEY_PATTERN, LIMITS, SANDBOX_NAME_PATTERN } from '@shed/protocol';
 import type { NetworkMode } from './driver.js';
 import { invalidArgument } from './errors.js';
+import { buildEgress, type EgressPolicy } from './network.js';
 import type { SandboxId } from './ids.js';
 import type { LayerId } from './layers.js';
 import type { ExpireAction, SandboxSpec } from './sandboxes.js';
@@ -21,6 +22,8 @@ export interface CreateSandboxCommand {
   pidsMax?: number;
   /** @default 'none' */
   network?: NetworkMode;
+  /** Only with network 'nat'. @default open: anywhere but the host and other sandboxes */
+  egress?: Partial<EgressPolicy>;
   /** @default {} */
   env?: Readonly<Record<string, string>>;
   /** @default {} */
@@ -63,13 +66,23 @@ export function buildSpec(id: SandboxId, cmd: CreateSandboxCommand): { name: str
         cpuMillis: bounded('cpuMillis', cmd.cpuMillis, LIMITS.cpuMillis),
         pidsMax: bounded('pidsMax', cmd.pidsMax, LIMITS.pidsMax),
       },
-      network: cmd.network ?? 'none',
+      ...network(cmd),
       env: checkedMap('env', cmd.env, ENV_NAME, LIMITS.envMax, LIMITS.envValueChars),
       labels: checkedMap('labels', cmd.labels, LABEL_KEY, LIMITS.labelsMax, LIMITS.labelValueChars),
       ...expiry(cmd),
       ...(cmd.fromLayer === undefined ? {} : { fromLayer: cmd.fromLayer }),
     },
   };
+}
+
+function network(cmd: CreateSandboxCommand): Pick<SandboxSpec, 'network' | 'egress'> {
+  const mode = cmd.network ?? 'none';
+  if (mode !== 'none' && mode !== 'nat') throw invalidArgument(`network must be 'none' or 'nat'; got '${String(mode)}'`, { network: mode });
+  if (mode === 'none') {
+    if (cmd.egress !== undefined) throw invalidArgument("egress needs network 'nat': a sandbox with network 'none' reaches nothing");
+    return { network: mode };
+  }
+  return { network: mode, egress: buildEgress(cmd.egress) };
 }
 
 /** Only the expiry fields given are stored: a spec without them is one that never expires. */

@@ -26,6 +26,8 @@ export async function listenOnTcp(app: Api, addr: TcpAddress, token: string, log
   const server = createServer({ requestTimeout: 0 }, (req, res) => {
     if (bearer.matches(req.headers.authorization)) {
       log?.debug({ req: record(req) }, 'tcp request');
+      // Consumed here: the port proxy must not hand shed's token to a server in a sandbox.
+      delete req.headers.authorization;
       app.routing(req, res);
       return;
     }
@@ -37,6 +39,7 @@ export async function listenOnTcp(app: Api, addr: TcpAddress, token: string, log
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (bearer.matches(req.headers.authorization)) {
       log?.debug({ req: record(req) }, 'tcp upgrade');
+      delete req.headers.authorization;
       app.server.emit('upgrade', req, socket, head);
       return;
     }

@@ -8,6 +8,7 @@ import type {
   Driver, DriverCreateSpec, DriverHandles, DriverOpOptions, DriverProbe, IdMap, Liveness, RunningSandbox, SweepRequest,
 } from '../../core/driver.js';
 import { ShedError } from '../../core/errors.js';
+import type { SandboxNetworks } from '../../core/network.js';
 import type { SandboxId } from '../../core/ids.js';
 import { awaitAgent, listenForAgent } from './agent-link.js';
 import { ContainerSnapshots } from './layers/container-snapshots.js';
@@ -54,6 +55,8 @@ export interface ContainerDriverOptions {
    * @default <repo>/packages/server/native/out/shed-spawn
    */
   spawnHelperPath?: string;
+  /** Network 'nat' (net/NatNetworks, wired by the daemon). @default none: creates with 'nat' fail */
+  network?: SandboxNetworks;
   /** Test seam: runs before each create step; throwing there exercises the cleanup path. */
   beforeStep?: (step: CreateStep) => void | Promise<void>;
 }
@@ -112,6 +115,7 @@ export class ContainerDriver implements Driver {
       agentOomScoreAdj: facts.canLowerOomScore ? AGENT_OOM_SCORE_ADJ : undefined,
       beforeStep: this.#opts.beforeStep,
       spawner: this.#spawner,
+      ...(this.#opts.network === undefined ? {} : { network: this.#opts.network }),
     };
     this.#creating++;
     const created = await createContainer(ctx, spec, opts).finally(() => this.#creating--);
@@ -178,6 +182,7 @@ export class ContainerDriver implements Driver {
     await this.#closeLink(handles.id);
     if (t.initPid !== undefined) await terminateWorkload(t, opts.graceMs ?? 10_000);
     await releaseKernelState(t, { spawner: this.#spawner });
+    await this.#opts.network?.detach(handles.id);
     await this.#dropEmptyScope(t.runDir);
   }
 
@@ -186,6 +191,7 @@ export class ContainerDriver implements Driver {
     const t = await this.#teardownTarget(handles);
     await this.#closeLink(handles.id);
     await releaseKernelState(t, { spawner: this.#spawner });
+    await this.#opts.network?.detach(handles.id);
     await this.#dropEmptyScope(t.runDir);
     await removeSandboxDirs(t);
   }
@@ -217,7 +223,10 @@ export class ContainerDriver implements Driver {
 
   async sweep(req: SweepRequest): Promise<string[]> {
     const r = await sweepOrphans({ ...req, mayRemoveScope: () => this.#creating === 0 });
+    // After the containers: an orphan's netns mount went with its run dir, its veth with it.
+    const net = (await this.#opts.network?.sweep(req.knownIds)) ?? [];
     return [
+      ...net,
       ...r.containers.map((c) => `runtime container ${c}`),
       ...r.cgroups.map((c) => `cgroup ${c}`),
       ...r.mounts.map((m) => `mount ${m}`),
