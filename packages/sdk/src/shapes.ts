@@ -59,7 +59,8 @@ export const asImage = (v: unknown): ImageInfo => check(v, 'image', { digest: 's
 export const asImageList = (v: unknown): ImageInfo[] => (check(v, 'image list', { images: 'array' })['images'] as unknown[]).map(asImage);
 export const asPrune = (v: unknown): PruneImagesResponse => check(v, 'prune result', { freedBytes: 'number' }) as unknown as PruneImagesResponse;
 export const asSystemPrune = (v: unknown): PruneSystemResponse => {
-  const r = check(v, 'prune result', { swept: 'array' });
+  const r = check(v, 'prune result', { swept: 'array', layers: 'object' });
+  check(r['layers'], 'layer gc result', { removed: 'array', freedBytes: 'number' });
   if (r['images'] !== null) check(r['images'], 'image prune result', { removed: 'array', freedBytes: 'number' });
   return r as unknown as PruneSystemResponse;
 };

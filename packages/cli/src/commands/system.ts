@@ -10,6 +10,7 @@ export async function systemPrune(f: { images?: boolean }, g: GlobalOptions): Pr
       return 0;
     }
     const lines = r.swept.length === 0 ? ['no orphans found'] : r.swept.map((s) => `removed ${s}`);
+    if (r.layers.removed.length > 0) lines.push(`layers: removed ${r.layers.removed.length} (${r.layers.removed.join(', ')}), freed ${bytes(r.layers.freedBytes)}`);
     if (r.images !== null) lines.push(`images: removed ${r.images.removed.length}, freed ${bytes(r.images.freedBytes)}`);
     process.stdout.write(lines.join('\n') + '\n');
     return 0;

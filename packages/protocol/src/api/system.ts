@@ -22,6 +22,10 @@ export const PruneSystemResponse = Closed({
   swept: Type.Array(Type.String(), {
     description: "What the orphan sweep removed, one line each: 'runtime container …', 'cgroup …', 'mount …', 'directory …'",
   }),
+  layers: Closed({
+    removed: Type.Array(Type.String(), { description: 'Snapshot layers nothing held, and layer directories without a row' }),
+    freedBytes: Type.Integer({ minimum: 0, description: 'Allocated bytes freed (blocks, not apparent size)' }),
+  }),
   images: Nullable(Closed({ removed: Type.Array(Type.String()), freedBytes: Type.Integer() })),
 });
 export type PruneSystemResponse = Static<typeof PruneSystemResponse>;

@@ -32,7 +32,9 @@ export async function commitSnapshot(
   const hold = { layer: layer.id, kind: 'sandbox' as const, holder: `${COMMIT_IN_FLIGHT}${randomBytes(6).toString('hex')}` };
   layers.addRef(hold);
   // Not a layer id: the start-up sweep and the layer GC remove one a crash leaves.
-  const scratch = join(ctx.layersRoot, `.commit-${randomBytes(6).toString('hex')}`);
+  const scratchName = `.commit-${randomBytes(6).toString('hex')}`;
+  const scratch = join(ctx.layersRoot, scratchName);
+  const release = ctx.scratch.claim(scratchName);
   try {
     const chain = layers.chain(layer.id);
     const standalone = chain.at(-1)?.standalone === true;
@@ -51,6 +53,7 @@ export async function commitSnapshot(
   } finally {
     layers.removeRef(hold);
     await rm(scratch, { recursive: true, force: true });
+    release();
   }
 }
 

@@ -46,12 +46,16 @@ export async function captureChanges(
 ): Promise<ChangesWriter> {
   const snapshots = snapshotsOf(ctx.driver);
   const lowers = sandboxLowers(ctx.store, ctx.layersRoot, rec.spec.fromLayer, imageRootfs);
-  const scratch = join(ctx.layersRoot, `.changes-${randomBytes(6).toString('hex')}`);
+  const name = `.changes-${randomBytes(6).toString('hex')}`;
+  const scratch = join(ctx.layersRoot, name);
+  // Until the tar is written: the layer GC must not take the capture for a leftover.
+  const release = ctx.scratch.claim(name);
   try {
     // A scratch copy removed after the stream: nothing to flush.
     await captureUpper(snapshots, src, scratch, { flush: 'none', ...(opts.signal === undefined ? {} : { signal: opts.signal }) });
   } catch (err) {
     await rm(scratch, { recursive: true, force: true });
+    release();
     throw err;
   }
   return async (out, o) => {
@@ -64,6 +68,7 @@ export async function captureChanges(
       await finished(body);
     } finally {
       await rm(scratch, { recursive: true, force: true });
+      release();
     }
     out.end();
   };

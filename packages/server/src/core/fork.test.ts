@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ShedError } from './errors.js';
-import { forkOf, type ForkHooks } from './fork.js';
+import { cutShortForks, forkOf, type ForkHooks } from './fork.js';
+import { FORK_IN_FLIGHT } from './snapshots.js';
 import { newSandboxId, type ImageDigest, type SandboxId } from './ids.js';
 import { newLayerId, type LayerId, type LayerRecord, type LayerRef, type LayerRepo, type NewLayer } from './layers.js';
 import type { CreateSandboxCommand } from './sandbox-spec.js';
@@ -104,6 +105,24 @@ describe('forkOf', () => {
       return { id: newSandboxId() } as SandboxRecord; // Cast: only the id is read.
     } });
     assert.deepEqual(seen, ['snapshot', 'sandbox']);
+  });
+
+  it('names the ids of its forks, chosen ahead, in its hold; cutShortForks finds those made after a crash', async () => {
+    const { store, layers, snap } = setup();
+    const given: SandboxId[] = [];
+    let holder = '';
+    await forkOf(store, snap, { count: 3 }, { ...hooks(), create: async (_cmd, id) => {
+      given.push(id);
+      holder = layers.refsOf(snap).find((r) => r.kind === 'sandbox')?.holder ?? '';
+      return { id } as SandboxRecord; // Cast: only the id is read.
+    } });
+    assert.equal(holder, `${FORK_IN_FLIGHT}${given.join(',')}`);
+    // As a crash would leave it: the hold, and two of the three sandboxes made.
+    layers.addRef({ layer: snap, kind: 'sandbox', holder });
+    const rows = new Set(given.slice(0, 2));
+    // Cast: cutShortForks reads only the layer store and sandboxes.get.
+    const crashed = { ...store, layers, sandboxes: { get: (id: SandboxId) => (rows.has(id) ? {} : undefined) } } as unknown as Persistence;
+    assert.deepEqual(cutShortForks(crashed), given.slice(0, 2));
   });
 
   it('is all or none: a failed create deletes the forks already made', async () => {

@@ -15,6 +15,7 @@ import { rename, rm } from 'node:fs/promises';
 import type { DriverHandles } from './driver.js';
 import { ShedError, asShedError } from './errors.js';
 import { faultPoint } from './faults.js';
+import { collectLayers } from './layer-gc.js';
 import type { LayerRecord } from './layers.js';
 import type { OperationRecord, SandboxRecord } from './sandboxes.js';
 import { getSnapshot, layerRepoOf, snapshotsOf, type SnapshotContext } from './snapshots.js';
@@ -72,6 +73,8 @@ export async function rollbackTo(ctx: SnapshotContext, rec: SandboxRecord, handl
     throw e;
   }
   await rm(aside, { recursive: true, force: true });
+  // The layer it left may have had no other holder.
+  await collectLayers(ctx);
   const next = await hooks.start();
   ctx.events.publish('rolled_back', next, { layerId: target.id });
   return next;

@@ -24,6 +24,7 @@ import { buildSpec, parseLabelFilters, type CreateSandboxCommand } from './sandb
 import type { OperationKind, OperationRecord, Persistence, SandboxRecord, SandboxSpec } from './sandboxes.js';
 import { transition } from './state.js';
 import { cutShortForks } from './fork.js';
+import { collectLayers, LayerScratch } from './layer-gc.js';
 import { SandboxLayers } from './sandbox-layers.js';
 import {
   holdLayer, releaseLayer, sandboxLowers, snapshotsOf, sweepLayers, thawCutShortSnapshots, type SnapshotContext, type UpperSource,
@@ -77,6 +78,8 @@ export class SandboxService {
   /** Ids of creates in flight: the orphan sweep must not take their half-made sandboxes for orphans. */
   readonly #creating = new Set<SandboxId>();
   readonly #activity: ActivityTracker;
+  /** Layer directories being written (core/layer-gc.ts). */
+  readonly #layerScratch = new LayerScratch();
   /** Every change of state and operation outcome, in order (core/events.ts). */
   readonly events: EventBus;
   /** Snapshot, fork, diff, changes tar, rollback (core/sandbox-layers.ts). */
@@ -290,6 +293,7 @@ export class SandboxService {
         });
         this.#d.log.info({ sandbox: id }, 'sandbox deleted');
         this.events.publish('deleted', rec, {});
+        if (rec.spec.fromLayer !== undefined) await this.#collectLayers();
       } catch (err) {
         throw this.#failed(op, id, asShedError(err, `delete sandbox ${id}`), 'delete_failed');
       }
@@ -322,6 +326,7 @@ export class SandboxService {
       });
     }
     report.swept.push(...(await sweepLayers(this.#d.store, this.#snapshotContext().layersRoot)));
+    await this.#collectLayers();
     return report;
   }
 
@@ -348,7 +353,9 @@ export class SandboxService {
   }
 
   #snapshotContext(): SnapshotContext {
-    return { driver: this.#d.driver, store: this.#d.store, layersRoot: join(this.#d.dataDir, 'layers'), events: this.events, log: this.#d.log };
+    return {
+      driver: this.#d.driver, store: this.#d.store, layersRoot: join(this.#d.dataDir, 'layers'), events: this.events, log: this.#d.log, scratch: this.#layerScratch,
+    };
   }
 
   /**
@@ -369,7 +376,16 @@ export class SandboxService {
    * from the start of its create. With `images`, also prunes images no sandbox uses.
    */
   async prune(opts: SystemPruneOptions = {}): Promise<SystemPruneResult> {
-    return pruneSystem(this.#d, this.#dirs.roots, this.#knownIds(), opts);
+    return pruneSystem({ ...this.#d, collectLayers: () => collectLayers(this.#snapshotContext(), { orphans: true }) }, this.#dirs.roots, this.#knownIds(), opts);
+  }
+
+  /** Frees layers nothing holds any more; a failure is logged, never the caller's (the next prune retries). */
+  async #collectLayers(): Promise<void> {
+    const r = await collectLayers(this.#snapshotContext()).catch((err: unknown) => {
+      this.#d.log.warn({ err: asShedError(err, 'layer gc').message }, 'freeing unheld layers failed');
+      return { removed: [], freedBytes: 0 };
+    });
+    if (r.removed.length > 0) this.#d.log.info({ layers: r.removed, freedBytes: r.freedBytes }, 'freed unheld layers');
   }
 
   /** Processes in a running sandbox besides its PID 1 (the idle timeout's other half). */

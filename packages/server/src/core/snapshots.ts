@@ -8,6 +8,7 @@ import type { CopyMethod, Driver, DriverHandles, DriverSnapshots, SnapshotUpperO
 import { ShedError, asShedError, notFound } from './errors.js';
 import type { EventSink } from './events.js';
 import { faultPoint } from './faults.js';
+import { collectLayers, type LayerScratch } from './layer-gc.js';
 import { isSandboxId, type ImageDigest, type SandboxId } from './ids.js';
 import { PhaseTimer } from './phase-timer.js';
 import { isLayerId, lowersOf, needsFlatten, newLayerId, type LayerId, type LayerRecord, type LayerRepo } from './layers.js';
@@ -40,6 +41,8 @@ export interface SnapshotContext {
   readonly events: EventSink;
   /** Where a background flush that failed is reported. @default not reported */
   readonly log?: { warn(obj: object, msg: string): void };
+  /** Names under layersRoot being written now: the layer GC leaves them alone. */
+  readonly scratch: LayerScratch;
 }
 
 export function layerRepoOf(store: Persistence): LayerRepo {
@@ -96,6 +99,7 @@ export async function takeSnapshot(
   const timer = new PhaseTimer();
   // `running` tells the next shedd, should this one die mid-capture, to thaw the sandbox.
   const op = ctx.store.operations.begin({ kind: 'snapshot', sandboxId: rec.id, request: { layerId, flatten, running: src.running } });
+  const released = [ctx.scratch.claim(layerId), ctx.scratch.claim(`${layerId}.upper`)];
   try {
     await mkdir(ctx.layersRoot, { recursive: true, mode: 0o711 });
     // The flush (syncfs) runs after the row is written: see "Durability" in docs/snapshots.md.
@@ -129,6 +133,8 @@ export async function takeSnapshot(
     await Promise.all([rm(dir, { recursive: true, force: true }), rm(upper, { recursive: true, force: true })]);
     ctx.store.operations.fail(op.id, { code: e.code, message: e.message });
     throw e;
+  } finally {
+    for (const release of released) release();
   }
 }
 
@@ -172,6 +178,8 @@ export async function deleteSnapshot(ctx: SnapshotContext, ref: string): Promise
     layers.removeLayer(snap.layerId);
   });
   await rm(layerDirOf(ctx.layersRoot, snap.layerId), { recursive: true, force: true });
+  // Whatever below it nothing else holds now (a pool's hold is dropped on its own).
+  await collectLayers(ctx);
 }
 
 /**

@@ -8,6 +8,6 @@ export function systemRoutes(app: Api, deps: ApiDeps): void {
   app.get(ROUTES.openapi, { schema: { hide: true } }, async () => app.swagger());
   app.post(ROUTES.systemPrune, { schema: { body: PruneSystemRequest, response: { 200: PruneSystemResponse } } }, async (req) => {
     const r = await deps.sandboxes.prune(req.body);
-    return { swept: r.swept, images: r.images === null ? null : pruneResult(r.images) };
+    return { swept: r.swept, layers: { removed: [...r.layers.removed], freedBytes: r.layers.freedBytes }, images: r.images === null ? null : pruneResult(r.images) };
   });
 }
