@@ -107,9 +107,9 @@ describe('e2e: warm pools', { skip }, () => {
     assert.equal(a.info.pool, undefined);
     assert.equal(typeof a.info.timings.create?.['configure'], 'number', 'the claim timings show its configure round trip');
     assert.equal(a.info.timings.create?.['driver'], undefined, 'no driver phase on the warm path');
-    assert.equal((await a.exec(['hostname'])).stdout, `${a.id}\n`, 'a claim keeps its member\'s hostname: its own id');
-    assert.equal(a.info.hostname, a.id);
-    assert.equal(a.info.name, 'warm-a');
+    assert.equal((await a.exec(['hostname'])).stdout, 'warm-a\n', 'the name becomes the hostname, as on a cold create');
+    assert.equal(a.info.hostname, 'warm-a');
+    assert.equal(typeof a.info.timings.create?.['hostname'], 'number', 'renamed from the host');
     assert.equal((await a.exec(['sh', '-c', 'echo $GREETING'])).stdout, 'hi\n');
     assert.deepEqual(a.info.labels, { team: 'x' });
     assert.ok(a.info.expiresAt !== null && Date.parse(a.info.expiresAt) - Date.now() > 590_000, 'the TTL counts from the claim');
@@ -117,6 +117,7 @@ describe('e2e: warm pools', { skip }, () => {
     assert.equal(b.info.createPath, 'warm');
     assert.notEqual(b.id, a.id);
     assert.equal((await b.exec(['hostname'])).stdout, `${b.id}\n`, 'a later claim gets its own hostname');
+    assert.equal(b.info.timings.create?.['hostname'], undefined, 'the member\'s hostname was already its id: no rename');
     assert.equal((await b.exec(['sh', '-c', 'echo ${GREETING:-unset}'])).stdout, 'unset\n', 'and not the first claim\'s env');
     assert.deepEqual((await shed.sandboxes.list()).map((s) => s.id).sort(), [a.id, b.id].sort());
     const inspect = await runCli(dirs, 'inspect', 'warm-a');
@@ -141,7 +142,7 @@ describe('e2e: warm pools', { skip }, () => {
     const cold = await shed.sandboxes.create({ memoryMiB: 256 });
     assert.equal(cold.info.createPath, 'cold', 'a profile no pool has is created cold');
     const named = await shed.sandboxes.create({ memoryMiB: 128, hostname: 'box' });
-    assert.equal(named.info.createPath, 'cold', 'a hostname asked for is made cold');
+    assert.equal(named.info.createPath, 'warm', 'a hostname asked for is served warm too');
     assert.equal((await named.exec(['hostname'])).stdout, 'box\n');
     for (const s of [a, b, cold, named]) await s.delete();
     const before = await members('py');

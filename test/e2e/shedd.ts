@@ -58,6 +58,13 @@ export async function daemonDirs(prefix: string): Promise<DaemonDirs> {
 export interface StartExtras {
   readonly args?: readonly string[];
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * Run shedd in this network namespace (`ip netns add NAME`), so network 'nat' sets up its
+   * bridge and rules there and no sandbox traffic can leave the machine (test/helpers/netns.ts).
+   * Entered with nsenter --net only: unlike `ip netns exec`, it keeps the host's mount
+   * namespace, which the sandboxes' mounts and the leak check share.
+   */
+  readonly netns?: string;
 }
 
 /** Starts shedd on `dirs` and resolves once it serves (its READY line). */
@@ -65,7 +72,9 @@ export async function startShedd(dirs: DaemonDirs, extras: StartExtras = {}): Pr
   const log = await open(dirs.logPath, 'a');
   let child: ChildProcess;
   try {
-    child = spawn(process.execPath, [SHEDD, '--data-dir', dirs.dataDir, '--run-dir', dirs.runDir, '--ready-fd', '3', ...(extras.args ?? [])], {
+    const argv = [SHEDD, '--data-dir', dirs.dataDir, '--run-dir', dirs.runDir, '--ready-fd', '3', ...(extras.args ?? [])];
+    const [cmd, args] = extras.netns === undefined ? [process.execPath, argv] : ['nsenter', [`--net=/run/netns/${extras.netns}`, '--', process.execPath, ...argv]];
+    child = spawn(cmd, args, {
       env: { ...process.env, ...dirs.env, ...extras.env },
       stdio: ['ignore', log.fd, log.fd, 'pipe'],
     });

@@ -5,7 +5,9 @@
 //  - mounts under a tracked temp dir, or whose source/options name one (overlay lowers);
 //  - OCI runtime containers in runtime roots under a tracked temp dir;
 //  - cgroups in the cgroup scope of a tracked run root (the container driver's sandboxes);
-//  - the tracked temp dirs themselves.
+//  - the tracked temp dirs themselves;
+//  - network namespaces a test made (trackNetns), and shed veths (sh<hex>) in the host's netns;
+//    inside a test's netns, shedNetworkLeftovers lists veths, nftables chains and elements.
 // Each leak is reported with what it is. Scoped to what this test tracked, so tests running
 // in parallel elsewhere on the host (other worktrees, other daemons) never trip it.
 //
@@ -27,9 +29,10 @@ import { allPids, cmdline, isRunning, pidNamespace } from './procs.js';
 export const RUN_TAG = 'SHED_TEST_RUN';
 const tempDirs = new Set<string>();
 const runRoots = new Set<string>();
+const netnsNames = new Set<string>();
 
 export interface Leak {
-  readonly kind: 'process' | 'mount' | 'container' | 'cgroup' | 'temp dir';
+  readonly kind: 'process' | 'mount' | 'container' | 'cgroup' | 'temp dir' | 'netns' | 'veth';
   readonly what: string;
   /** What cleanAfterLeaks acts on: a pid, a path, or a runtime container. */
   readonly pid?: number;
@@ -45,6 +48,11 @@ export function trackTempDir(dir: string): void {
 /** Remembers a daemon/driver run root: its sandboxes' cgroups live in a scope derived from it. */
 export function trackRunRoot(runRoot: string): void {
   runRoots.add(runRoot);
+}
+
+/** Remembers a network namespace (`ip netns add NAME`) the test made: it must be gone at the end. */
+export function trackNetns(name: string): void {
+  netnsNames.add(name);
 }
 
 /**
@@ -177,9 +185,43 @@ async function tempDirLeaks(): Promise<Leak[]> {
   return found;
 }
 
+async function netnsLeaks(): Promise<Leak[]> {
+  const names = new Set(await readdir('/run/netns').catch(() => []));
+  return [...netnsNames].filter((n) => names.has(n)).map((n) => ({ kind: 'netns', what: `/run/netns/${n}` }));
+}
+
+/** Veths named like shed's host ends (sh + 12 hex) in the host's own netns: only a shedd outside a test netns makes them. */
+async function hostVethLeaks(): Promise<Leak[]> {
+  if (netnsNames.size === 0) return [];
+  const names = await readdir('/sys/class/net').catch(() => []);
+  return names.filter((n) => /^sh[0-9a-f]{12}$/.test(n)).map((n) => ({ kind: 'veth', what: n }));
+}
+
+/**
+ * What of shed's network is left inside network namespace `ns` (a test's daemon netns):
+ * host veths (sh<hex>), sandbox chains of table inet shed and the elements of its maps and
+ * of table bridge shed's sets. Asked before the test deletes the namespace, which would hide them.
+ */
+export async function shedNetworkLeftovers(ns: string): Promise<string[]> {
+  const run = (args: string[]): Promise<string> => new Promise((resolve) => {
+    const c = spawn('ip', ['netns', 'exec', ns, ...args], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    c.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
+    c.once('error', () => resolve(''));
+    c.once('close', () => resolve(out));
+  });
+  const found: string[] = [];
+  const links = await run(['ip', '-o', 'link', 'show', 'type', 'veth']);
+  for (const m of links.matchAll(/^\d+: (sh[0-9a-f]{12})[@:]/gm)) found.push(`veth ${m[1]}`);
+  const rules = (await run(['nft', 'list', 'table', 'inet', 'shed'])) + (await run(['nft', 'list', 'table', 'bridge', 'shed']));
+  for (const m of rules.matchAll(/chain (sb-[0-9a-f]{12})/g)) found.push(`nft chain ${m[1]}`);
+  for (const m of rules.matchAll(/elements = \{([^}]*)\}/g)) found.push(`nft elements ${(m[1] ?? '').trim()}`);
+  return found;
+}
+
 /** Everything this test file tracked that is still there. */
 export async function findLeaks(): Promise<Leak[]> {
-  const all = await Promise.all([processLeaks(), mountLeaks(), containerLeaks(), cgroupLeaks(), tempDirLeaks()]);
+  const all = await Promise.all([processLeaks(), mountLeaks(), containerLeaks(), cgroupLeaks(), tempDirLeaks(), netnsLeaks(), hostVethLeaks()]);
   return all.flat();
 }
 
@@ -224,5 +266,6 @@ export async function cleanAfterLeaks(leaks: readonly Leak[]): Promise<void> {
   for (const m of deepestFirst('mount')) await quietly('umount', ['-l', m]);
   await sleep(100); // killed processes leave their cgroups as the kernel reaps them
   for (const c of deepestFirst('cgroup')) await rmdir(c).catch(() => undefined);
+  for (const l of leaks) if (l.kind === 'netns') await quietly('ip', ['netns', 'del', l.what.slice('/run/netns/'.length)]);
   await cleanupTempDirs();
 }

@@ -46,7 +46,8 @@ export {
   RemoveImageRequest,
 } from './api/images.js';
 export {
-  ENV_NAME_PATTERN, EXPIRE_ACTIONS, HOSTNAME_PATTERN, LABEL_KEY_PATTERN, LIMITS, SANDBOX_ID_PATTERN, SANDBOX_NAME_PATTERN,
+  EGRESS_RULE_PATTERN, EGRESS_RULES_MAX, ENV_NAME_PATTERN, EXPIRE_ACTIONS, HOSTNAME_PATTERN, LABEL_KEY_PATTERN, LIMITS,
+  NETWORK_MODES, SANDBOX_ID_PATTERN, SANDBOX_NAME_PATTERN,
 } from './api/limits.js';
 export {
   OUTPUT_CONTENT_TYPE, OUTPUT_HEADER_BYTES, OUTPUT_MAX_RECORD_BYTES, OutputRecordDecoder, OutputStreamError, encodeOutputRecord,
@@ -63,7 +64,8 @@ export { FORWARDED_PREFIX_HEADER, SHED_ERROR_HEADER, TCP_UPGRADE_PROTOCOL } from
 export { ListPoolsResponse, MAX_POOL_MEMBERS, PoolInfo, PoolParams, SetPoolRequest } from './api/pools.js';
 export { API_PREFIX, DEFAULT_SOCKET_PATH, ROUTES, routePath, type RouteName } from './api/routes.js';
 export {
-  CreateSandboxRequest, ListSandboxesQuery, ListSandboxesResponse, SANDBOX_STATE_NAMES, SandboxInfo, StopSandboxRequest,
+  CreateSandboxRequest, EgressPolicy, ListSandboxesQuery, ListSandboxesResponse, SANDBOX_STATE_NAMES, SandboxInfo,
+  StopSandboxRequest,
 } from './api/sandboxes.js';
 export {
   CommitRequest, DiffQuery, DiffResponse, ForkRequest, ForkResponse, LAYER_ID_PATTERN, ListSnapshotsResponse, MAX_FORK_COUNT, RollbackRequest, SnapshotInfo, SnapshotParams,

@@ -1,6 +1,6 @@
 // The public surface of @shed/sdk.
 export type {
-  DirListEntry, PoolInfo, DoctorCheck, DoctorResponse, DoctorStatus, EventType, FileKind, FileStatResponse, HealthResponse, ImageInfo, ProcessEntry, ProcessExit,
+  DirListEntry, PoolInfo, DoctorCheck, DoctorResponse, DoctorStatus, EgressPolicy, EventType, FileKind, FileStatResponse, HealthResponse, ImageInfo, ProcessEntry, ProcessExit,
   PruneImagesResponse, PruneSystemResponse, SandboxInfo, ShedEvent, SnapshotInfo, SnapshotResponse,
 } from '@shed/protocol';
 export { formatSeconds, type ErrorCode } from '@shed/protocol/client';

@@ -1,3 +1,4 @@
+import type { EgressPolicy } from '@shed/protocol';
 import type { CallOptions } from './transport.js';
 
 /**
@@ -28,8 +29,10 @@ export interface CreateOptions extends CallOptions {
   cpuMillis?: number;
   /** @default 512 */
   pidsMax?: number;
-  /** @default 'none' (loopback only) */
-  network?: 'none';
+  /** 'none': loopback only; 'nat': an address on the host's bridge, out through NAT. @default 'none' */
+  network?: 'none' | 'nat';
+  /** With 'nat': what it may reach (allow/deny `CIDR[:PORT]`, allowHost, allowSandboxes). @default anywhere but the host and other sandboxes */
+  egress?: EgressPolicy;
   /** Environment of every command. @default {} */
   env?: Record<string, string>;
   /** @default {} */

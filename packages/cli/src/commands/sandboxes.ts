@@ -1,4 +1,4 @@
-import { formatSeconds, type SandboxInfo } from '@shed/sdk';
+import { formatSeconds, type EgressPolicy, type SandboxInfo } from '@shed/sdk';
 import { connect, type GlobalOptions } from '../connect.js';
 import { expiryOptions, type ExpiryFlags } from '../expiry-flags.js';
 import { UsageError, ago, pairs, printJson, table } from '../output.js';
@@ -14,6 +14,11 @@ export interface CreateFlags extends ExpiryFlags {
   env?: string[];
   label?: string[];
   publish?: string[];
+  network?: string;
+  allow?: string[];
+  deny?: string[];
+  allowHost?: boolean;
+  allowSandboxes?: boolean;
 }
 
 
@@ -39,6 +44,7 @@ export async function createCommand(image: string, f: CreateFlags, g: GlobalOpti
       labels: pairs(f.label, 'label'),
       ...expiryOptions(f),
       ...(f.publish === undefined ? {} : { ports: f.publish.map(parsePublish) }),
+      ...networkOptions(f),
     });
     if (g.json === true) printJson(sb.info);
     else process.stdout.write(`${sb.id}\n`);
@@ -46,6 +52,19 @@ export async function createCommand(image: string, f: CreateFlags, g: GlobalOpti
   } finally {
     shed.close();
   }
+}
+
+/** --network and the egress flags; the server checks them (a policy without 'nat' is refused there). */
+function networkOptions(f: CreateFlags): { network?: 'none' | 'nat'; egress?: EgressPolicy } {
+  // The server's schema rejects any other mode by name; the cast only carries the string there.
+  const network = f.network as 'none' | 'nat' | undefined;
+  const egress: EgressPolicy = {
+    ...(f.allow === undefined ? {} : { allow: f.allow }),
+    ...(f.deny === undefined ? {} : { deny: f.deny }),
+    ...(f.allowHost === true ? { allowHost: true } : {}),
+    ...(f.allowSandboxes === true ? { allowSandboxes: true } : {}),
+  };
+  return { ...(network === undefined ? {} : { network }), ...(Object.keys(egress).length === 0 ? {} : { egress }) };
 }
 
 export async function execCommand(ref: string, argv: string[], f: { env?: string[]; interactive?: boolean; cwd?: string }, g: GlobalOptions): Promise<number> {
@@ -93,11 +112,21 @@ export function expiry(s: SandboxInfo): string {
   return parts.length === 0 ? '-' : parts.join(', ');
 }
 
+function network(s: SandboxInfo): string {
+  if (s.network !== 'nat') return s.network;
+  const e = s.egress;
+  const policy = e === null ? [] : [
+    ...(e.allow.length > 0 ? [`allow ${e.allow.join(' ')}`] : []), ...(e.deny.length > 0 ? [`deny ${e.deny.join(' ')}`] : []),
+    ...(e.allowHost ? ['host allowed'] : []), ...(e.allowSandboxes ? ['sandboxes allowed'] : []),
+  ];
+  return [`nat, address ${s.address ?? '-'}`, ...policy].join('; ');
+}
+
 function describe(s: SandboxInfo): string {
   const lines = [
     `id:         ${s.id}`, `name:       ${s.name ?? '-'}`, `image:      ${s.image} (${s.imageDigest})`, `driver:     ${s.driver}`,
     `state:      ${s.state}${s.stateReason === null ? '' : ` (${s.stateReason})`}`, `hostname:   ${s.hostname}`,
-    `resources:  ${s.memoryMiB} MiB, ${s.cpuMillis / 1000} CPU, ${s.pidsMax} pids`, `network:    ${s.network}`,
+    `resources:  ${s.memoryMiB} MiB, ${s.cpuMillis / 1000} CPU, ${s.pidsMax} pids`, `network:    ${network(s)}`,
     `created:    ${s.createdAt} (${ago(s.createdAt)})`, `expires:    ${expiry(s)}`,
   ];
   if (s.fromSnapshot !== undefined) lines.push(`forked:     from snapshot ${s.fromSnapshot}`);

@@ -36,5 +36,12 @@ export const LIMITS = {
   terminalSize: { max: 65_535 },
 } as const;
 
+/** How a sandbox reaches the network: loopback only, or NAT through the host's bridge. */
+export const NETWORK_MODES = ['none', 'nat'] as const;
+/** An egress rule: an IPv4 address or CIDR, optionally `:PORT` (TCP and UDP), e.g. `10.0.0.0/8`, `192.0.2.7:443`. */
+export const EGRESS_RULE_PATTERN = '^(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(\\.(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])){3}(/([12]?[0-9]|3[0-2]))?(:[1-9][0-9]{0,4})?$';
+/** Most rules in a sandbox's allow or deny list. */
+export const EGRESS_RULES_MAX = 64;
+
 /** What a sandbox's expiry (TTL or idle timeout) does to it. */
 export const EXPIRE_ACTIONS = ['stop', 'delete'] as const;

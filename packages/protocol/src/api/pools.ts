@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { ERROR_CODES } from '../errors.js';
 import { Closed, Nullable, Time } from './common.js';
-import { LIMITS, SANDBOX_NAME_PATTERN } from './limits.js';
+import { LIMITS, SANDBOX_NAME_PATTERN, NETWORK_MODES } from './limits.js';
 import { LAYER_ID_PATTERN } from './snapshots.js';
 
 // Warm pools: sandboxes kept running ahead of demand, per image (or snapshot) and resource
@@ -23,7 +23,7 @@ export const SetPoolRequest = Closed({
   memoryMiB: Type.Optional(int(LIMITS.memoryMiB, 'Memory limit of each member, MiB')),
   cpuMillis: Type.Optional(int(LIMITS.cpuMillis, 'CPU limit of each member, thousandths of a core')),
   pidsMax: Type.Optional(int(LIMITS.pidsMax, 'Most processes and threads in each member')),
-  network: Type.Optional(Type.Literal('none', { description: "Only 'none' (loopback) for now" })),
+  network: Type.Optional(Type.Union(NETWORK_MODES.map((m) => Type.Literal(m)), { description: "'none' or 'nat' (members get the default egress policy)" })),
   min: Type.Optional(members('Free members restored first; the budget must cover them (default 0)')),
   targetFree: Type.Optional(members('Free members the replenisher keeps, from min to max (default max(1, min))')),
   max: Type.Optional(members('Most members at once, free and being made (default max(4, targetFree))')),
@@ -39,7 +39,7 @@ export const PoolInfo = Closed({
   memoryMiB: Type.Integer(),
   cpuMillis: Type.Integer(),
   pidsMax: Type.Integer(),
-  network: Type.Literal('none'),
+  network: Type.Union(NETWORK_MODES.map((m) => Type.Literal(m))),
   min: Type.Integer(),
   targetFree: Type.Integer(),
   max: Type.Integer(),

@@ -2,12 +2,25 @@ import { Type, type Static } from '@sinclair/typebox';
 import { ERROR_CODES } from '../errors.js';
 import { Closed, Env, Labels, Nullable, Time, Timings } from './common.js';
 import { PublishedPorts } from './ports.js';
-import { EXPIRE_ACTIONS, HOSTNAME_PATTERN, LIMITS, SANDBOX_NAME_PATTERN } from './limits.js';
+import { EGRESS_RULE_PATTERN, EGRESS_RULES_MAX, EXPIRE_ACTIONS, HOSTNAME_PATTERN, LIMITS, NETWORK_MODES, SANDBOX_NAME_PATTERN } from './limits.js';
 
 const int = (l: { min: number; max: number; default: number }, description: string) =>
   Type.Integer({ minimum: l.min, maximum: l.max, default: l.default, description });
 const seconds = (description: string) => Type.Integer({ minimum: LIMITS.expirySeconds.min, maximum: LIMITS.expirySeconds.max, description });
 const ExpireAction = Type.Union(EXPIRE_ACTIONS.map((a) => Type.Literal(a)));
+const NetworkMode = Type.Union(NETWORK_MODES.map((m) => Type.Literal(m)), {
+  description: "'none': loopback only; 'nat': an address on the host's bridge, out through NAT, under the egress policy",
+});
+const EgressRules = (description: string) => Type.Array(Type.String({ pattern: EGRESS_RULE_PATTERN }), { maxItems: EGRESS_RULES_MAX, description });
+
+/** What a 'nat' sandbox may reach. Other sandboxes and the host itself are unreachable unless asked for. */
+export const EgressPolicy = Closed({
+  allow: Type.Optional(EgressRules('IPv4 CIDR[:PORT] it may reach; empty: anywhere not denied')),
+  deny: Type.Optional(EgressRules('IPv4 CIDR[:PORT] it may never reach (checked first)')),
+  allowHost: Type.Optional(Type.Boolean({ description: "The host's own addresses (shedd's API included); default false" })),
+  allowSandboxes: Type.Optional(Type.Boolean({ description: 'Other sandboxes that allow it too; default false' })),
+});
+export type EgressPolicy = Static<typeof EgressPolicy>;
 
 export const CreateSandboxRequest = Closed(
   {
@@ -17,7 +30,8 @@ export const CreateSandboxRequest = Closed(
     memoryMiB: Type.Optional(int(LIMITS.memoryMiB, 'Memory limit in MiB')),
     cpuMillis: Type.Optional(int(LIMITS.cpuMillis, 'CPU limit in thousandths of a core')),
     pidsMax: Type.Optional(int(LIMITS.pidsMax, 'Most processes and threads')),
-    network: Type.Optional(Type.Literal('none', { description: "Only 'none' (loopback) for now" })),
+    network: Type.Optional(NetworkMode),
+    egress: Type.Optional(EgressPolicy),
     env: Type.Optional(Env),
     labels: Type.Optional(Labels),
     idempotencyKey: Type.Optional(Type.String({
@@ -53,7 +67,11 @@ export const SandboxInfo = Closed(
     memoryMiB: Type.Integer(),
     cpuMillis: Type.Integer(),
     pidsMax: Type.Integer(),
-    network: Type.Literal('none'),
+    network: NetworkMode,
+    egress: Nullable(Closed({
+      allow: Type.Array(Type.String()), deny: Type.Array(Type.String()), allowHost: Type.Boolean(), allowSandboxes: Type.Boolean(),
+    })),
+    address: Nullable(Type.String({ description: "Its IPv4 address on the bridge while running with network 'nat'" })),
     env: Env,
     labels: Labels,
     ttlSeconds: Nullable(Type.Integer()),

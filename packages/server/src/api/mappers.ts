@@ -23,6 +23,8 @@ export function sandboxInfo(rec: SandboxRecord, lastExec?: PhaseTimings): Sandbo
     cpuMillis: rec.spec.resources.cpuMillis,
     pidsMax: rec.spec.resources.pidsMax,
     network: rec.spec.network,
+    egress: rec.spec.egress === undefined ? null : { ...rec.spec.egress, allow: [...rec.spec.egress.allow], deny: [...rec.spec.egress.deny] },
+    address: rec.address ?? null,
     env: { ...rec.spec.env },
     labels: { ...rec.spec.labels },
     ttlSeconds: rec.spec.ttlSeconds ?? null,

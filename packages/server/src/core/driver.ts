@@ -1,6 +1,7 @@
 import type { Writable } from 'node:stream';
 import type { AgentClient } from '@shed/protocol';
 import type { SandboxId } from './ids.js';
+import type { EgressPolicy } from './network.js';
 import type { PhaseTimer } from './phase-timer.js';
 
 /** Resource limits of one sandbox, enforced with cgroups (v2, or v1 on hybrid/legacy hosts). */
@@ -19,7 +20,8 @@ export interface IdMap {
   size: number;
 }
 
-export type NetworkMode = 'none';
+/** 'none': loopback only. 'nat': a veth on the host's bridge, out through NAT (core/network.ts). */
+export type NetworkMode = 'none' | 'nat';
 
 /** What a driver needs to start a sandbox. Everything here is decided by core before the driver runs. */
 export interface DriverCreateSpec {
@@ -29,6 +31,8 @@ export interface DriverCreateSpec {
   readonly hostname: string;
   readonly resources: Resources;
   readonly network: NetworkMode;
+  /** With network 'nat': what it may reach. */
+  readonly egress?: EgressPolicy;
   readonly idMap: IdMap;
   /**
    * A directory owned by shed for this sandbox (writable layer, work dir, runtime files). It
@@ -151,6 +155,12 @@ export interface Driver {
   sweep(req: SweepRequest): Promise<string[]>;
   /** Filesystem snapshots (layers); absent when the driver cannot take them. */
   readonly snapshots?: DriverSnapshots;
+  /**
+   * Renames a running sandbox's hostname from the host: a warm pool claim gives a member its
+   * new identity this way, since the agent may not call sethostname(2) itself. Absent: the
+   * driver cannot, and a claim keeps the member's hostname (its id).
+   */
+  setHostname?(handles: DriverHandles, hostname: string, opts?: DriverOpOptions): Promise<void>;
 }
 
 /** How a layer's file data was captured: shared extents (FICLONE, no data copied) or copied. */

@@ -27,6 +27,8 @@ export const FAULT_POINTS = [
   'teardown.after-kill',
   /** Stop: the driver stopped the sandbox; the row still says 'stopping'. */
   'stop.after-driver',
+  /** Create with network 'nat': the netns, veth, lease and rules are all made; attach has not returned. */
+  'net.after-attach',
   /** Rollback: stopped, its upper set aside; the row still names the old lowers. */
   'rollback.after-aside',
   /** Snapshot: the running sandbox is frozen; nothing is copied yet. */

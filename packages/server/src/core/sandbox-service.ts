@@ -97,6 +97,7 @@ export class SandboxService {
       stopLocked: (id, reason) => this.#stopLocked(id, { reason }), startLocked: (id) => this.#startLocked(id),
       create: (cmd, id) => this.create(cmd, { id }), remove: (id) => this.delete(id), forked: (rec, layerId) => this.events.publish('forked', rec, { layerId }),
     });
+    const rename = deps.driver.setHostname?.bind(deps.driver);
     this.pools = new PoolService({
       store: deps.store, log: deps.log, events: this.events,
       hooks: {
@@ -105,6 +106,7 @@ export class SandboxService {
         runLocked: (id, fn) => this.#locks.run(id, fn),
         live: (id) => this.#live.get(id),
         relink: (id, live) => this.#register(id, live),
+        ...(rename === undefined ? {} : { setHostname: (live, hostname) => rename(live.handles, hostname) }),
         claimName: (name) => this.#claimName(name),
         releaseName: (name) => (name === null ? undefined : void this.#claimedNames.delete(name)),
       },
@@ -202,7 +204,8 @@ export class SandboxService {
       this.#register(id, running);
       this.#d.log.info({ sandbox: id, timings: record.timings.create }, 'sandbox created');
       this.events.publish('created', record, { image: spec.image, imageDigest: record.imageDigest, timings: record.timings.create ?? {}, ...(pool === undefined ? {} : { pool }) });
-      return record;
+      // Read back: the stored record also carries what other tables hold (the address lease).
+      return this.#d.store.sandboxes.get(id) ?? record;
     } catch (err) {
       const e = asShedError(err, `create sandbox ${id}`);
       await this.#undo(cleanup, id);
@@ -425,7 +428,7 @@ export class SandboxService {
       this.#d.driver.create(
         {
           id, lowerDirs: sandboxLowers(this.#d.store, this.#snapshotContext().layersRoot, spec.fromLayer, image.rootfs),
-          hostname: spec.hostname, resources: spec.resources, network: spec.network,
+          hostname: spec.hostname, resources: spec.resources, network: spec.network, ...(spec.egress === undefined ? {} : { egress: spec.egress }),
           idMap: this.#d.idMap, stateDir: this.#dirs.stateDirOf(id), runDir,
         },
         { signal, timer },

@@ -1,6 +1,7 @@
 import { ENV_NAME_PATTERN, EXPIRE_ACTIONS, HOSTNAME_PATTERN, LABEL_KEY_PATTERN, LIMITS, SANDBOX_NAME_PATTERN } from '@shed/protocol';
 import type { NetworkMode } from './driver.js';
 import { invalidArgument } from './errors.js';
+import { buildEgress, type EgressPolicy } from './network.js';
 import type { SandboxId } from './ids.js';
 import type { LayerId } from './layers.js';
 import { buildPublished, type PublishPortCommand } from './published-port-spec.js';
@@ -22,6 +23,8 @@ export interface CreateSandboxCommand {
   pidsMax?: number;
   /** @default 'none' */
   network?: NetworkMode;
+  /** Only with network 'nat'. @default open: anywhere but the host and other sandboxes */
+  egress?: Partial<EgressPolicy>;
   /** @default {} */
   env?: Readonly<Record<string, string>>;
   /** @default {} */
@@ -67,7 +70,7 @@ export function buildSpec(id: SandboxId, cmd: CreateSandboxCommand): { name: str
         cpuMillis: bounded('cpuMillis', cmd.cpuMillis, LIMITS.cpuMillis),
         pidsMax: bounded('pidsMax', cmd.pidsMax, LIMITS.pidsMax),
       },
-      network: cmd.network ?? 'none',
+      ...network(cmd),
       env: checkedMap('env', cmd.env, ENV_NAME, LIMITS.envMax, LIMITS.envValueChars),
       labels: checkedMap('labels', cmd.labels, LABEL_KEY, LIMITS.labelsMax, LIMITS.labelValueChars),
       ...expiry(cmd),
@@ -75,6 +78,16 @@ export function buildSpec(id: SandboxId, cmd: CreateSandboxCommand): { name: str
       ...(ports.length === 0 ? {} : { ports }),
     },
   };
+}
+
+function network(cmd: CreateSandboxCommand): Pick<SandboxSpec, 'network' | 'egress'> {
+  const mode = cmd.network ?? 'none';
+  if (mode !== 'none' && mode !== 'nat') throw invalidArgument(`network must be 'none' or 'nat'; got '${String(mode)}'`, { network: mode });
+  if (mode === 'none') {
+    if (cmd.egress !== undefined) throw invalidArgument("egress needs network 'nat': a sandbox with network 'none' reaches nothing");
+    return { network: mode };
+  }
+  return { network: mode, egress: buildEgress(cmd.egress) };
 }
 
 /** Only the expiry fields given are stored: a spec without them is one that never expires. */

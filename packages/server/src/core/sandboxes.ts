@@ -1,5 +1,6 @@
 import type { NetworkMode, Resources } from './driver.js';
 import type { ErrorCode } from './errors.js';
+import type { EgressPolicy } from './network.js';
 import type { ImageDigest, OperationId, SandboxId } from './ids.js';
 import type { LayerId, LayerRepo } from './layers.js';
 import type { PhaseTimings } from './phase-timer.js';
@@ -16,6 +17,8 @@ export interface SandboxSpec {
   readonly hostname: string;
   readonly resources: Resources;
   readonly network: NetworkMode;
+  /** With network 'nat': what it may reach (absent with 'none'). */
+  readonly egress?: EgressPolicy;
   /** Environment of every command, on top of the image's. */
   readonly env: Readonly<Record<string, string>>;
   /** Free-form key/value tags; `list` filters on them. */
@@ -77,6 +80,8 @@ export interface SandboxRecord {
    * most about once a second per sandbox (core/activity.ts).
    */
   readonly lastActiveAt: number | null;
+  /** Its IPv4 address while it runs with network 'nat' (from its lease). Absent otherwise. */
+  readonly address?: string;
   /** A free member of this warm pool: not the user's yet, hidden from `shed ls` (core/pools/). Absent: not a member. */
   readonly pool?: string;
   /** Claimed from this warm pool (its create took the warm path). Absent: created cold. */

@@ -2,7 +2,10 @@ import type { IdMap } from '../core/driver.js';
 import { ContainerDriver, type ContainerDriverOptions } from '../drivers/container/driver.js';
 import { scopeMemoryReader } from '../drivers/container/memory-usage.js';
 import { ImageStore } from '../images/image-store.js';
+import { NatNetworks } from '../net/nat-networks.js';
+import type { NetworkSettings } from '../net/settings.js';
 import type { Db } from '../store/db.js';
+import { SqliteLeaseRepo } from '../store/leases-repo.js';
 import { SqliteImageRepo } from '../store/images-repo.js';
 import { sqlitePersistence } from '../store/persistence.js';
 import type { ImageSettings } from './config.js';
@@ -15,6 +18,8 @@ export interface BackendSettings {
   readonly container: ContainerDriverOptions;
   /** The image store's knobs (the cap is applied by the daemon: image-cap.ts). */
   readonly images: Omit<ImageSettings, 'maxCacheBytes'>;
+  readonly network: NetworkSettings;
+  readonly log?: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
 }
 
 /** The real implementations: SQLite, the image store on the data dir, the container driver. */
@@ -30,7 +35,10 @@ export async function createBackends(db: Db, settings: BackendSettings): Promise
     inUse: (digest) => store.sandboxes.list().some((s) => s.imageDigest === digest)
       || (store.layers?.heldBy('snapshot').some((l) => l.imageDigest === digest) ?? false),
   });
-  return { driver: new ContainerDriver(settings.container), images, store, idMap, sandboxMemoryReader: scopeMemoryReader };
+  const network = new NatNetworks({ settings: settings.network, leases: new SqliteLeaseRepo(db), ...(settings.log === undefined ? {} : { log: settings.log }) });
+  // Sandboxes adopted at start keep their network; the base rules and DNS come back with it.
+  await network.resume();
+  return { driver: new ContainerDriver({ ...settings.container, network }), images, store, idMap, network, sandboxMemoryReader: scopeMemoryReader };
 }
 
 function imageStoreKnobs(s: BackendSettings['images']): Omit<ImageSettings, 'maxCacheBytes'> {

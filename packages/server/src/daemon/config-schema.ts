@@ -41,6 +41,13 @@ const ImagesSection = Type.Object({
   skopeoPath: Type.Optional(AbsPath),
 }, { additionalProperties: false });
 
+const NetworkSection = Type.Object({
+  bridge: Type.Optional(Type.String({ pattern: '^[a-zA-Z0-9_.-]{1,15}$', description: "an interface name (1-15 letters, digits, '_', '.', '-')" })),
+  subnet: Type.Optional(Type.String({ pattern: '^\\d{1,3}(\\.\\d{1,3}){3}/\\d{1,2}$', description: 'an IPv4 CIDR such as 10.88.0.0/16' })),
+  dns: Type.Optional(Type.Boolean()),
+  resolvConf: Type.Optional(AbsPath),
+}, { additionalProperties: false });
+
 // hostId ≥ 65536 keeps sandbox ids clear of the host's system and login users (which
 // /etc/login.defs starts at 1000 and usually keeps below 60000).
 const IdMapSection = Type.Object({
@@ -62,6 +69,7 @@ export const ConfigFileSchema = Type.Object({
   container: Type.Optional(ContainerSection),
   images: Type.Optional(ImagesSection),
   idMap: Type.Optional(IdMapSection),
+  network: Type.Optional(NetworkSection),
   livenessIntervalMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 3_600_000, description: 'milliseconds, 100-3600000' })),
   sweepIntervalMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 86_400_000, description: 'milliseconds, 0 (never) to 86400000' })),
   // [pools.NAME] tables, the same fields as PUT /v1/pools/NAME (core/pools/pool-spec.ts checks the rest).

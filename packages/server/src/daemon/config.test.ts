@@ -112,7 +112,8 @@ describe('daemon config: rejections', () => {
   it('unknown keys, named, at the top and in sections', async () => {
     await rejects(load('dataDir = "/x"\ndatadir = "/y"'), /unknown key 'datadir'/);
     await rejects(load('[container]\nruntim = "crun"'), /unknown key 'container\.runtim'/);
-    await rejects(load('[network]\nmode = "nat"'), /unknown key 'network'/);
+    await rejects(load('[network]\nmode = "nat"'), /unknown key 'network.mode'/);
+    await rejects(load('[network]\nsubnet = "10.88.0.0"'), /network.subnet/);
   });
 
   it('warm pools: [pools.NAME] tables checked by the API\'s rules', async () => {

@@ -4,6 +4,7 @@ import type { IdMap } from '../core/driver.js';
 import { ShedError, invalidArgument } from '../core/errors.js';
 import { buildPoolSpec, type PoolSpec } from '../core/pools/pool-spec.js';
 import type { ContainerDriverOptions } from '../drivers/container/driver.js';
+import { DEFAULT_NETWORK, type NetworkSettings } from '../net/settings.js';
 import { DEFAULT_CONFIG_PATH, readConfigFile, type ConfigFileRef } from './config-file.js';
 import { validateLayer, type ConfigLayer } from './config-schema.js';
 
@@ -54,6 +55,8 @@ export interface DaemonConfig {
   sweepIntervalMs: number;
   /** The image store's knobs and the cache cap. @default no cap, the store's defaults */
   images: ImageSettings;
+  /** Network 'nat': bridge, subnet, DNS. @default net/settings.ts DEFAULT_NETWORK */
+  network: NetworkSettings;
   /** Warm pools of the config file ([pools.NAME]; file only); read-only through the API. @default none */
   pools: PoolSpec[];
 }
@@ -176,10 +179,12 @@ function merge(layers: readonly ConfigLayer[], configPath: string | undefined, r
   const socketGroup = pick('socketGroup');
   const container: ContainerDriverOptions = {};
   const images: ImageSettings = {};
+  const network: Partial<NetworkSettings> = {};
   // Section keys merge one by one: a flag for the runtime keeps the file's runtimePath.
   for (const l of [...layers].reverse()) {
     Object.assign(container, l.container);
     Object.assign(images, l.images);
+    Object.assign(network, l.network);
   }
   return {
     configPath,
@@ -194,6 +199,7 @@ function merge(layers: readonly ConfigLayer[], configPath: string | undefined, r
     readyFd,
     container,
     images,
+    network: { ...DEFAULT_NETWORK, ...network },
     idMap: { ...(pick('idMap') ?? DEFAULT_ID_MAP) },
     livenessIntervalMs: pick('livenessIntervalMs') ?? 5000,
     sweepIntervalMs: pick('sweepIntervalMs') ?? 600_000,

@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   const dbPath = await prepareDirs(config);
   await lockDirs([config.dataDir, config.runDir]);
   const db = openDb({ path: dbPath });
-  const backends = await createBackends(db, config);
+  const backends = await createBackends(db, { ...config, log });
   const stopImageCap = await startImageCap(backends.images, config.images.maxCacheBytes, log);
   const opts: ServeOptions = { dataDir: config.dataDir, runDir: config.runDir, socketPath: config.socketPath, log, socketAccess, ...(tcp === undefined ? {} : { tcp }),
     schedule: { livenessCheckMs: config.livenessIntervalMs, sweepIntervalMs: config.sweepIntervalMs }, pools: config.pools,

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { buildApi, type Api } from '../api/app.js';
 import { ShedMetrics } from '../api/metrics.js';
 import type { Driver, IdMap } from '../core/driver.js';
+import type { SandboxNetworks } from '../core/network.js';
 import type { ImageService } from '../core/images.js';
 import { SandboxCommands } from '../core/sandbox-commands.js';
 import { SandboxFiles } from '../core/sandbox-files.js';
@@ -26,6 +27,8 @@ export interface Backends {
   readonly images: ImageService;
   readonly store: Persistence;
   readonly idMap: IdMap;
+  /** Network 'nat' (also handed to the driver); stopped with the daemon, sandboxes keep it. @default none */
+  readonly network?: SandboxNetworks;
   /** A reader of the memory charged to all sandboxes of a run root together, for /metrics. @default not exported */
   readonly sandboxMemoryReader?: (runRoot: string) => () => Promise<number | undefined>;
 }
@@ -95,7 +98,7 @@ export async function serve(b: Backends, opts: ServeOptions): Promise<Running> {
       status: 'ok', version: SHED_VERSION, pid: process.pid, uptimeMs: Date.now() - started,
       driver: { name: b.driver.name, usable: probe.usable, notes: [...probe.notes], problems: [...probe.problems] },
     }),
-    doctor: () => runDoctor({ driver: b.driver, idMap: b.idMap }),
+    doctor: () => runDoctor({ driver: b.driver, idMap: b.idMap, ...(b.network === undefined ? {} : { network: b.network }) }),
   });
   await listenOnSocket(api, opts.socketPath, opts.socketAccess);
   const tcp = await listenTcp(api, opts);
@@ -111,6 +114,7 @@ export async function serve(b: Backends, opts: ServeOptions): Promise<Running> {
       await api.close();
       await scheduler.close();
       await sandboxes.close();
+      await b.network?.close();
       metrics.close();
     },
   };

@@ -128,4 +128,16 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 5,
+    sql: `
+      -- IPv4 addresses of sandboxes with network 'nat', one per sandbox while it runs. No
+      -- foreign key: the lease is taken in create's parallel prefix, before the sandbox row.
+      CREATE TABLE net_leases (
+        address     TEXT PRIMARY KEY,            -- dotted quad, inside the bridge's subnet
+        sandbox_id  TEXT NOT NULL UNIQUE,
+        created_at  INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
 ];

@@ -24,7 +24,7 @@ const PoolColumn = Type.Object({
     Type.Object({ image: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
     Type.Object({ snapshot: Type.String({ pattern: '^ly-[0-9a-f]{16}$' }) }, { additionalProperties: false }),
   ]),
-  profile: Type.Object({ memoryMiB: count, cpuMillis: count, pidsMax: count, network: Type.Literal('none') }, { additionalProperties: false }),
+  profile: Type.Object({ memoryMiB: count, cpuMillis: count, pidsMax: count, network: Type.Union([Type.Literal('none'), Type.Literal('nat')]) }, { additionalProperties: false }),
   min: count, targetFree: count, max: count, memoryBudgetMiB: count,
 }, { additionalProperties: false });
 

@@ -14,7 +14,11 @@ export const SpecColumn = Type.Object(
     image: Type.String(),
     hostname: Type.String(),
     resources: Type.Object({ memoryMiB: Type.Number(), cpuMillis: Type.Number(), pidsMax: Type.Number() }, closed),
-    network: Type.Literal('none'),
+    network: Type.Union([Type.Literal('none'), Type.Literal('nat')]),
+    // Added with network 'nat'.
+    egress: Type.Optional(Type.Object({
+      allow: Type.Array(Type.String()), deny: Type.Array(Type.String()), allowHost: Type.Boolean(), allowSandboxes: Type.Boolean(),
+    }, closed)),
     env: StringMap,
     labels: StringMap,
     // Added with expiry; rows written before it simply lack them.

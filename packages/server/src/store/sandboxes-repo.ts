@@ -22,9 +22,13 @@ export interface SandboxRow {
   last_active_at: number | null;
   pool: string | null;
   claimed_from: string | null;
+  /** From net_leases: the address of a running 'nat' sandbox. */
+  address?: string | null;
 }
 
 export const SANDBOX_COLUMNS = 'id, name, image_digest, driver, spec, state, state_reason, last_error, timings, created_at, updated_at, last_active_at, pool, claimed_from';
+// Reads join the sandbox's address lease (network 'nat'), so every record shows it.
+const READ = `${SANDBOX_COLUMNS}, (SELECT address FROM net_leases WHERE sandbox_id = sandboxes.id) AS address`;
 
 /** Sandbox rows in SQLite. Statements are prepared once; every call is one short statement. */
 export class SqliteSandboxRepo implements SandboxRepo {
@@ -43,9 +47,9 @@ export class SqliteSandboxRepo implements SandboxRepo {
       last_error = @last_error, timings = @timings, updated_at = @updated_at, last_active_at = @last_active_at WHERE id = @id`);
     this.#touch = db.prepare<[number, string, number]>(`UPDATE sandboxes SET last_active_at = ?
       WHERE id = ? AND (last_active_at IS NULL OR last_active_at < ?)`);
-    this.#get = db.prepare<[string], SandboxRow>(`SELECT ${SANDBOX_COLUMNS} FROM sandboxes WHERE id = ?`);
-    this.#byName = db.prepare<[string], SandboxRow>(`SELECT ${SANDBOX_COLUMNS} FROM sandboxes WHERE name = ?`);
-    this.#list = db.prepare<[], SandboxRow>(`SELECT ${SANDBOX_COLUMNS} FROM sandboxes ORDER BY created_at, id`);
+    this.#get = db.prepare<[string], SandboxRow>(`SELECT ${READ} FROM sandboxes WHERE id = ?`);
+    this.#byName = db.prepare<[string], SandboxRow>(`SELECT ${READ} FROM sandboxes WHERE name = ?`);
+    this.#list = db.prepare<[], SandboxRow>(`SELECT ${READ} FROM sandboxes ORDER BY created_at, id`);
     this.#remove = db.prepare('DELETE FROM sandboxes WHERE id = ?');
   }
 
@@ -140,6 +144,7 @@ export function fromRow(row: SandboxRow): SandboxRecord {
     lastActiveAt: row.last_active_at,
     ...(row.pool === null ? {} : { pool: row.pool }),
     ...(row.claimed_from === null ? {} : { claimedFrom: row.claimed_from }),
+    ...(row.address === undefined || row.address === null ? {} : { address: row.address }),
   };
 }
 

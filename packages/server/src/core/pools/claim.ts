@@ -1,12 +1,13 @@
 // A claim: a free pool member becomes the user's sandbox with one agent round trip
-// (CONFIGURE: its environment) and one row update. No process is spawned and nothing is
-// mounted: the member is already running, ready for commands.
+// (CONFIGURE: its environment) and one row update. No process is spawned through the daemon
+// and nothing is mounted: the member is already running, ready for commands.
 //
-// The hostname stays the member's own: its id, which is also the claimed sandbox's id, so
-// every claim has a hostname of its own. It cannot be renamed at claim time: sethostname(2)
-// needs CAP_SYS_ADMIN over the sandbox's UTS namespace, which the agent does not have (the
-// runtime's default capability set; measured: EPERM). So a claim's hostname is its id even
-// when it has a name, and a create asking for a hostname is made cold (PoolService.#match).
+// The sandbox's id is the member's, and so is its default hostname (the id). A claim that
+// needs another hostname (a name, or one asked for) renames the member's UTS namespace from
+// the host in parallel with the configure (Driver.setHostname): sethostname(2) needs
+// CAP_SYS_ADMIN over that namespace, which the agent does not have (the runtime's default
+// capability set; measured: EPERM). A driver that cannot rename keeps the id as hostname
+// and a create asking for a hostname is made cold (PoolService.#match).
 import { ShedError, asShedError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import type { SandboxId } from '../ids.js';
@@ -23,6 +24,8 @@ export interface ClaimHooks {
   live(id: SandboxId): LiveSandbox | undefined;
   /** Replaces the live link's command defaults (the claim's env) and watches it again. */
   relink(id: SandboxId, live: LiveSandbox): void;
+  /** Renames the sandbox's hostname from the host; absent when the driver cannot. */
+  setHostname?: (live: LiveSandbox, hostname: string) => Promise<void>;
   /** Reserves a name for the claim (already_exists when taken); release it after. */
   claimName(name: string | null): void;
   releaseName(name: string | null): void;
@@ -44,7 +47,8 @@ export type ClaimOutcome = { readonly record: SandboxRecord } | { readonly unusa
  */
 export async function claimMember(ctx: ClaimContext, pool: string, id: SandboxId, cmd: CreateSandboxCommand): Promise<ClaimOutcome> {
   const timer = new PhaseTimer();
-  const { name, spec } = buildSpec(id, { ...cmd, hostname: id });
+  const rename = ctx.hooks.setHostname;
+  const { name, spec } = buildSpec(id, rename === undefined ? { ...cmd, hostname: id } : cmd);
   ctx.hooks.claimName(name);
   try {
     return await ctx.hooks.runLocked(id, async () => {
@@ -55,7 +59,10 @@ export async function claimMember(ctx: ClaimContext, pool: string, id: SandboxId
       });
       const defaults = { env: { ...live.defaults.env, ...spec.env }, cwd: live.defaults.cwd };
       try {
-        await timer.time('configure', () => live.agent.configure({ env: defaults.env }));
+        await Promise.all([
+          timer.time('configure', () => live.agent.configure({ env: defaults.env })),
+          spec.hostname === id || rename === undefined ? undefined : timer.time('hostname', () => rename(live, spec.hostname)),
+        ]);
       } catch (err) {
         const e = asShedError(err, `configure pool member ${id}`);
         ctx.store.operations.fail(op.id, { code: e.code, message: e.message });

@@ -188,8 +188,8 @@ export class PoolService {
   }
 
   #match(cmd: CreateSandboxCommand): PoolState | undefined {
-    // A member's hostname is fixed when it is made (see claim.ts): one asked for is made cold.
-    if (this.#pools.size === 0 || cmd.hostname !== undefined) return undefined;
+    // Without a driver that renames, a member keeps its hostname (see claim.ts): one asked for is made cold.
+    if (this.#pools.size === 0 || (cmd.hostname !== undefined && this.#d.hooks.setHostname === undefined)) return undefined;
     let profile: PoolProfile;
     try {
       profile = profileOf(cmd);

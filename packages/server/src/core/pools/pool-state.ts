@@ -1,6 +1,7 @@
 // One pool's in-memory state in a running shedd: its spec, its free members in claim order,
 // and how its last member create went. Rebuilt at start from the config, the stored pools
 // and the member rows (sandboxes with a pool column) that reconciliation adopted.
+import { isOpenEgress } from '../network.js';
 import type { ErrorCode } from '../errors.js';
 import type { ImageDigest, SandboxId } from '../ids.js';
 import { backoffMs, type PoolView } from './planner.js';
@@ -44,11 +45,11 @@ export class PoolState {
     this.updatedAt = updatedAt;
   }
 
-  /** Whether a member made to `spec` serves this pool: same source, same profile. */
-  fits(spec: Pick<SandboxSpec, 'image' | 'fromLayer' | 'resources' | 'network'>): boolean {
+  /** Whether a member made to `spec` serves this pool: same source, same profile (members of a 'nat' pool have the default egress policy). */
+  fits(spec: Pick<SandboxSpec, 'image' | 'fromLayer' | 'resources' | 'network' | 'egress'>): boolean {
     const src = this.spec.source;
     const sourceOk = 'snapshot' in src ? spec.fromLayer === src.snapshot : spec.fromLayer === undefined && spec.image === src.image;
-    return sourceOk && sameProfile(this.spec.profile, { ...spec.resources, network: spec.network });
+    return sourceOk && sameProfile(this.spec.profile, { ...spec.resources, network: spec.network }) && isOpenEgress(spec.egress);
   }
 
   /** Adds a new free member; older ones made from another image digest (re-pulled since) are retired. */

@@ -3,6 +3,7 @@
 // host tools. Checks run one after another: several spawn tools, and the host has 2 cores.
 import type { DoctorCheck, DoctorResponse } from '@shed/protocol';
 import type { Driver, IdMap } from '../../core/driver.js';
+import type { SandboxNetworks } from '../../core/network.js';
 import { memorySnapshotCapability } from '../../core/memory-snapshots.js';
 import { ContainerDriver } from '../../drivers/container/driver.js';
 import { criuCheck, kvmCheck, nftablesCheck, skopeoCheck } from './host-checks.js';
@@ -10,12 +11,15 @@ import { criuCheck, kvmCheck, nftablesCheck, skopeoCheck } from './host-checks.j
 export interface DoctorDeps {
   readonly driver: Driver;
   readonly idMap: IdMap;
+  /** Network 'nat', when this shedd offers it. */
+  readonly network?: SandboxNetworks;
 }
 
 export async function runDoctor(deps: DoctorDeps): Promise<DoctorResponse> {
   const checks: DoctorCheck[] = [...(await driverChecks(deps))];
   for (const check of [nftablesCheck, kvmCheck, criuCheck]) checks.push(await check());
   checks.push(await memorySnapshotsCheck(deps.driver), await skopeoCheck());
+  checks.push(...((await deps.network?.doctorChecks()) ?? []));
   return { ok: checks.every((c) => c.status !== 'fail'), checks };
 }
 

@@ -1,11 +1,12 @@
 // Creating one container sandbox: independent steps in parallel (overlay mount ∥ agent socket
-// ∥ config.json), then the runtime, then the agent's READY. Each step pushes its undo onto a
+// ∥ config.json ∥ network), then the runtime, then the agent's READY. Each step pushes its undo onto a
 // LIFO stack, so a failure or an abort at any point leaves nothing behind.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rm, writeFile } from 'node:fs/promises';
 import type { AgentClient, AgentListener } from '@shed/protocol';
 import type { DriverCreateSpec, DriverOpOptions } from '../../core/driver.js';
+import { OPEN_EGRESS, type NetworkAttachment, type SandboxNetworks } from '../../core/network.js';
 import { asShedError, ShedError } from '../../core/errors.js';
 import type { PhaseTimer } from '../../core/phase-timer.js';
 import { CleanupStack } from '../cleanup-stack.js';
@@ -23,7 +24,7 @@ import type { Spawner } from './spawner.js';
 import { checkAncestorsTraversable, makeTraversableSync } from './traverse.js';
 
 /** The steps of create, in order; `beforeStep` hooks see these names. */
-export const CREATE_STEPS = ['dirs', 'overlay', 'listen', 'config', 'runtime', 'ready', 'handles'] as const;
+export const CREATE_STEPS = ['dirs', 'overlay', 'listen', 'config', 'network', 'runtime', 'ready', 'handles'] as const;
 export type CreateStep = (typeof CREATE_STEPS)[number];
 
 export interface CreateContext {
@@ -34,6 +35,8 @@ export interface CreateContext {
   readonly beforeStep?: (step: CreateStep) => void | Promise<void>;
   /** Starts mount and the runtime faster than Node's spawn, when the helper is built. */
   readonly spawner?: Spawner;
+  /** Sets up network 'nat' (net/, wired by the daemon); absent: 'nat' is refused. */
+  readonly network?: SandboxNetworks;
 }
 
 export interface Created {
@@ -49,10 +52,11 @@ export async function createContainer(ctx: CreateContext, spec: DriverCreateSpec
   const run = new StepRunner(ctx, opts, stack);
   try {
     await run.step('dirs', async () => makeDirs(spec, layout, stack));
-    const [, listener] = await run.parallel(
+    const [, listener, , net] = await run.parallel(
       () => run.step('overlay', () => mountRootfs(ctx, spec, layout, stack, opts.signal)),
       () => run.step('listen', () => openSocket(spec, layout, stack)),
       () => run.step('config', () => writeConfig(ctx, spec, layout)),
+      () => run.step('network', () => attachNetwork(ctx, spec, layout, stack, opts.signal)),
     );
     const ready = new AbortController();
     const agentP = awaitAgent(listener, ctx.readyTimeoutMs, anySignal(ready.signal, opts.signal));
@@ -76,7 +80,7 @@ export async function createContainer(ctx: CreateContext, spec: DriverCreateSpec
       return a;
     });
     recordAgentTimings(opts.timer, agent);
-    const handles = await run.step('handles', async () => collectHandles(ctx, spec, layout, runtime));
+    const handles = await run.step('handles', async () => collectHandles(ctx, spec, layout, runtime, net));
     stack.release();
     return { handles, agent, listener };
   } catch (err) {
@@ -116,6 +120,20 @@ async function openSocket(spec: DriverCreateSpec, layout: SandboxLayout, stack: 
   return listener;
 }
 
+/** Network 'nat': netns, veth, lease, rules, resolv.conf (the paths are fixed, so config.json is written meanwhile). */
+async function attachNetwork(
+  ctx: CreateContext, spec: DriverCreateSpec, layout: SandboxLayout, stack: CleanupStack, signal?: AbortSignal,
+): Promise<NetworkAttachment | null> {
+  if (spec.network !== 'nat') return null;
+  const network = ctx.network;
+  if (network === undefined) throw new ShedError('failed_precondition', "network 'nat' is not set up in this shedd; use network 'none'");
+  // Pushed first: detach removes whatever attach got to, and attach undoes its own part on failure.
+  stack.push('network', () => network.detach(spec.id));
+  return network.attach({
+    id: spec.id, netnsPath: layout.netnsPath, resolvConfPath: layout.resolvConfPath, egress: spec.egress ?? OPEN_EGRESS, ...(signal === undefined ? {} : { signal }),
+  });
+}
+
 async function writeConfig(ctx: CreateContext, spec: DriverCreateSpec, layout: SandboxLayout): Promise<void> {
   const config = buildOciConfig({
     spec,
@@ -126,13 +144,16 @@ async function writeConfig(ctx: CreateContext, spec: DriverCreateSpec, layout: S
     nofileHard: ctx.facts.nofileHard,
     swapAccounting: ctx.facts.swapAccounting,
     agentOomScoreAdj: ctx.agentOomScoreAdj,
+    ...(spec.network === 'nat' ? { network: { netnsPath: layout.netnsPath, resolvConfPath: layout.resolvConfPath } } : {}),
   });
   // Lives in the run dir, removed with it by the 'run dir' undo.
   await writeFile(layout.configPath, JSON.stringify(config));
 }
 
 /** Synchronous /proc reads (no disk behind them): microseconds, at the tail of the critical path. */
-function collectHandles(ctx: CreateContext, spec: DriverCreateSpec, layout: SandboxLayout, runtime: OciRuntime): ContainerHandles {
+function collectHandles(
+  ctx: CreateContext, spec: DriverCreateSpec, layout: SandboxLayout, runtime: OciRuntime, net: NetworkAttachment | null,
+): ContainerHandles {
   const initPid = Number(readFileSync(layout.pidFile, 'utf8').trim());
   const stat = Number.isSafeInteger(initPid) && initPid > 0 ? readProcStatSync(initPid) : null;
   if (stat === null) {
@@ -155,6 +176,7 @@ function collectHandles(ctx: CreateContext, spec: DriverCreateSpec, layout: Sand
       socketPath: layout.socketPath,
       stateDir: spec.stateDir,
       runDir: spec.runDir,
+      ...(net === null ? {} : { network: { address: net.address, hostIface: net.hostIface, netnsPath: net.netnsPath } }),
     },
   };
 }
@@ -181,11 +203,11 @@ class StepRunner {
   }
 
   /** Runs independent steps together; waits for all (each pushed its own undo) before failing. */
-  async parallel<A, B, C>(a: () => Promise<A>, b: () => Promise<B>, c: () => Promise<C>): Promise<[A, B, C]> {
-    const results = await Promise.allSettled([a(), b(), c()]);
+  async parallel<T extends unknown[]>(...steps: { [K in keyof T]: () => Promise<T[K]> }): Promise<T> {
+    const results = await Promise.allSettled(steps.map((s) => s()));
     for (const r of results) if (r.status === 'rejected') throw r.reason;
-    // All three fulfilled (checked just above); the tuple order is the argument order.
-    return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [A, B, C];
+    // All fulfilled (checked just above); the tuple order is the argument order.
+    return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as T;
   }
 
   get size(): number {

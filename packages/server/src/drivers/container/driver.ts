@@ -1,13 +1,14 @@
 // The container driver: sandboxes as OCI containers (crun, runc or runsc) over overlayfs, in a
 // user namespace, with the shed agent injected read-only as PID 1.
 import { access, constants, readFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AgentClient, AgentListener, DoctorCheck } from '@shed/protocol';
 import type {
   Driver, DriverCreateSpec, DriverHandles, DriverOpOptions, DriverProbe, IdMap, Liveness, RunningSandbox, SweepRequest,
 } from '../../core/driver.js';
 import { ShedError } from '../../core/errors.js';
+import type { SandboxNetworks } from '../../core/network.js';
 import type { SandboxId } from '../../core/ids.js';
 import { awaitAgent, listenForAgent } from './agent-link.js';
 import { ContainerSnapshots } from './layers/container-snapshots.js';
@@ -19,7 +20,7 @@ import { probeHost, type HostFacts, type RuntimeChoice } from './host-probe.js';
 import { runRootOf } from './layout.js';
 import { containerLiveness, workloadCount } from './liveness.js';
 import { bootId } from './procfs.js';
-import { OciRuntime } from './runtime.js';
+import { OciRuntime, runLogged } from './runtime.js';
 import { checkSpec } from './spec-check.js';
 import { sweepOrphans } from './sweep.js';
 import { sharedSpawner, type Spawner } from './spawner.js';
@@ -54,6 +55,8 @@ export interface ContainerDriverOptions {
    * @default <repo>/packages/server/native/out/shed-spawn
    */
   spawnHelperPath?: string;
+  /** Network 'nat' (net/NatNetworks, wired by the daemon). @default none: creates with 'nat' fail */
+  network?: SandboxNetworks;
   /** Test seam: runs before each create step; throwing there exercises the cleanup path. */
   beforeStep?: (step: CreateStep) => void | Promise<void>;
 }
@@ -112,11 +115,24 @@ export class ContainerDriver implements Driver {
       agentOomScoreAdj: facts.canLowerOomScore ? AGENT_OOM_SCORE_ADJ : undefined,
       beforeStep: this.#opts.beforeStep,
       spawner: this.#spawner,
+      ...(this.#opts.network === undefined ? {} : { network: this.#opts.network }),
     };
     this.#creating++;
     const created = await createContainer(ctx, spec, opts).finally(() => this.#creating--);
     this.#links.set(spec.id, { listener: created.listener, agent: created.agent });
     return { handles: created.handles, agent: created.agent };
+  }
+
+  /**
+   * sethostname(2) in the sandbox's UTS namespace, through `nsenter` from the host: the agent
+   * runs without CAP_SYS_ADMIN (the runtime's default set), so it gets EPERM. Started through
+   * the spawn helper (a fork of a small process, not of the daemon); its output goes to
+   * hostname.log in the sandbox's run dir.
+   */
+  async setHostname(handles: DriverHandles, hostname: string, opts: DriverOpOptions = {}): Promise<void> {
+    const d = parseContainerHandles(handles).data;
+    // The hostname passed the create schema's pattern (it starts with a letter or digit): never an option.
+    await runLogged('nsenter', [`--uts=/proc/${d.initPid}/ns/uts`, 'hostname', hostname], join(d.runDir, 'hostname.log'), opts.signal, this.#spawner);
   }
 
   async adopt(handles: DriverHandles, opts: DriverOpOptions = {}): Promise<RunningSandbox | null> {
@@ -166,6 +182,7 @@ export class ContainerDriver implements Driver {
     await this.#closeLink(handles.id);
     if (t.initPid !== undefined) await terminateWorkload(t, opts.graceMs ?? 10_000);
     await releaseKernelState(t, { spawner: this.#spawner });
+    await this.#opts.network?.detach(handles.id);
     await this.#dropEmptyScope(t.runDir);
   }
 
@@ -174,6 +191,7 @@ export class ContainerDriver implements Driver {
     const t = await this.#teardownTarget(handles);
     await this.#closeLink(handles.id);
     await releaseKernelState(t, { spawner: this.#spawner });
+    await this.#opts.network?.detach(handles.id);
     await this.#dropEmptyScope(t.runDir);
     await removeSandboxDirs(t);
   }
@@ -205,7 +223,10 @@ export class ContainerDriver implements Driver {
 
   async sweep(req: SweepRequest): Promise<string[]> {
     const r = await sweepOrphans({ ...req, mayRemoveScope: () => this.#creating === 0 });
+    // After the containers: an orphan's netns mount went with its run dir, its veth with it.
+    const net = (await this.#opts.network?.sweep(req.knownIds)) ?? [];
     return [
+      ...net,
       ...r.containers.map((c) => `runtime container ${c}`),
       ...r.cgroups.map((c) => `cgroup ${c}`),
       ...r.mounts.map((m) => `mount ${m}`),

@@ -28,6 +28,16 @@ export type ContainerHandleData = {
   readonly socketPath: string;
   readonly stateDir: string;
   readonly runDir: string;
+  /** Network 'nat': what was set up (absent with 'none', and in handles from before 'nat'). */
+  readonly network?: NetworkHandle;
+};
+
+export type NetworkHandle = {
+  readonly address: string;
+  /** The host end of the veth pair, on the bridge. */
+  readonly hostIface: string;
+  /** The bind-mounted netns file the sandbox runs in. */
+  readonly netnsPath: string;
 };
 
 export interface ContainerHandles extends DriverHandles {
@@ -39,6 +49,9 @@ const absPath: Check = (v) => typeof v === 'string' && v.startsWith('/') && !v.i
 const posInt: Check = (v) => typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
 const nonNegInt: Check = (v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 const pathList: Check = (v) => Array.isArray(v) && v.every(absPath);
+const networkHandle: Check = (v) => v === undefined || (isRecord(v) && Object.keys(v).length === 3
+  && typeof v['address'] === 'string' && /^\d+\.\d+\.\d+\.\d+$/.test(v['address'])
+  && typeof v['hostIface'] === 'string' && /^[a-zA-Z0-9_.-]{1,15}$/.test(v['hostIface']) && absPath(v['netnsPath']));
 
 const DATA_FIELDS: Record<keyof ContainerHandleData, Check> = {
   runtime: isRuntimeName,
@@ -53,6 +66,7 @@ const DATA_FIELDS: Record<keyof ContainerHandleData, Check> = {
   socketPath: absPath,
   stateDir: absPath,
   runDir: absPath,
+  network: networkHandle,
 };
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -23,6 +23,10 @@ export interface SandboxLayout {
   readonly socketPath: string;
   readonly runtimeRoot: string;
   readonly cgroupsPath: string;
+  /** Network 'nat': the netns is bind-mounted here (the runtime joins it by path). */
+  readonly netnsPath: string;
+  /** Network 'nat': bound read-only at /etc/resolv.conf. */
+  readonly resolvConfPath: string;
 }
 
 // sockaddr_un.sun_path is 108 bytes including the terminating NUL.
@@ -52,5 +56,7 @@ export function sandboxLayout(spec: Pick<DriverCreateSpec, 'id' | 'stateDir' | '
     socketPath,
     runtimeRoot: runtimeRootFor(runRoot, runtime),
     cgroupsPath: `${cgroupScope(runRoot)}/${containerId}`,
+    netnsPath: join(spec.runDir, 'netns'),
+    resolvConfPath: join(spec.runDir, 'resolv.conf'),
   };
 }

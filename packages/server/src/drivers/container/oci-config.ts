@@ -44,6 +44,8 @@ export interface ConfigInput {
   readonly nofileHard: number;
   /** Whether the memory controller accounts swap; only then can "no swap" be asked for. */
   readonly swapAccounting: boolean;
+  /** Network 'nat': the netns to join and the resolv.conf to bind; absent: a fresh netns with loopback only. */
+  readonly network?: { readonly netnsPath: string; readonly resolvConfPath: string };
   /** Lowers the agent's OOM score so a workload, not PID 1, is the OOM victim; needs CAP_SYS_RESOURCE. */
   readonly agentOomScoreAdj?: number;
 }
@@ -71,7 +73,7 @@ export function buildOciConfig(input: ConfigInput): OciConfig {
     linux: {
       uidMappings: idMap,
       gidMappings: idMap,
-      namespaces: NAMESPACES.map((type) => ({ type })),
+      namespaces: NAMESPACES.map((type) => (type === 'network' && input.network !== undefined ? { type, path: input.network.netnsPath } : { type })),
       cgroupsPath: input.cgroupsPath,
       resources: resources(spec, input.swapAccounting),
       seccomp: seccompProfile(),
@@ -91,6 +93,9 @@ function mounts(input: ConfigInput): OciMount[] {
     { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
     { destination: AGENT_IN_SANDBOX, type: 'bind', source: input.agentPath, options: ['bind', 'ro', 'nosuid', 'nodev'] },
     { destination: SOCKET_DIR_IN_SANDBOX, type: 'bind', source: input.socketDir, options: ['bind', 'ro', 'nosuid', 'nodev', 'noexec'] },
+    ...(input.network === undefined ? [] : [
+      { destination: '/etc/resolv.conf', type: 'bind', source: input.network.resolvConfPath, options: ['bind', 'ro', 'nosuid', 'nodev', 'noexec'] },
+    ]),
   ];
 }
 

@@ -67,7 +67,8 @@ export interface OciSeccomp {
 export interface OciLinux {
   uidMappings: OciIdMapping[];
   gidMappings: OciIdMapping[];
-  namespaces: { type: OciNamespaceType }[];
+  /** `path`: join that namespace instead of making one. */
+  namespaces: { type: OciNamespaceType; path?: string }[];
   cgroupsPath: string;
   resources: OciResources;
   seccomp: OciSeccomp;

@@ -18,7 +18,7 @@ function cleanAbsolute(name: string, p: string): void {
 export function checkSpec(spec: DriverCreateSpec): void {
   if (!isSandboxId(spec.id)) throw invalidArgument(`'${spec.id}' is not a sandbox id`);
   if (!HOSTNAME.test(spec.hostname)) throw invalidArgument(`hostname '${spec.hostname}' must be 1-63 letters, digits or '-'`);
-  if (spec.network !== 'none') throw invalidArgument(`network mode '${String(spec.network)}' is not supported by the container driver yet; use 'none'`);
+  if (spec.network !== 'none' && spec.network !== 'nat') throw invalidArgument(`network mode '${String(spec.network)}' is not supported; use 'none' or 'nat'`);
   intIn('memoryMiB', spec.resources.memoryMiB, 16, 1_048_576, 'MiB');
   intIn('cpuMillis', spec.resources.cpuMillis, 10, 1_024_000, 'thousandths of a core');
   intIn('pidsMax', spec.resources.pidsMax, 8, 4_194_304, 'processes and threads');

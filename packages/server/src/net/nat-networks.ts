@@ -1,0 +1,159 @@
+// Sandbox networking in 'nat' mode: bridge, netns, veth pair, address lease, nftables rules
+// and resolv.conf for each sandbox; undone in reverse on failure, removed on detach, swept
+// when orphaned. Everything here lives in the kernel and survives shedd: a killed daemon's
+// sandboxes keep their network, and the next one re-applies only the base (idempotently).
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import type { DoctorCheck } from '@shed/protocol';
+import { ShedError, asShedError } from '../core/errors.js';
+import { faultPoint } from '../core/faults.js';
+import type { SandboxId } from '../core/ids.js';
+import type { LeaseRepo, NetworkAttachRequest, NetworkAttachment, SandboxNetworks } from '../core/network.js';
+import { DnsForwarder } from './dns-forwarder.js';
+import { hasAddress, hostClaimedAddresses } from './host-claims.js';
+import { networkDoctorChecks } from './doctor.js';
+import { hostIfaceOf } from './names.js';
+import { readNameservers, sandboxResolvConf } from './resolv.js';
+import { baseRules } from './rules.js';
+import { attachScript, detachScript } from './scripts.js';
+import { candidateAddresses, checkSettings, type NetworkSettings, type Subnet } from './settings.js';
+import { sweepNetwork } from './sweep.js';
+import { mustRun, runTool } from './tools.js';
+
+export interface NatNetworksOptions {
+  readonly settings: NetworkSettings;
+  readonly leases: LeaseRepo;
+  readonly log?: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+}
+
+const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
+
+export class NatNetworks implements SandboxNetworks {
+  readonly #opts: NatNetworksOptions;
+  readonly #subnet: Subnet;
+  #base: Promise<void> | undefined;
+  #dns: DnsForwarder | undefined;
+
+  constructor(opts: NatNetworksOptions) {
+    this.#opts = opts;
+    this.#subnet = checkSettings(opts.settings);
+  }
+
+  get subnet(): Subnet {
+    return this.#subnet;
+  }
+
+  /** At daemon start: when the bridge is already there (sandboxes to adopt), re-apply the base and serve DNS again. */
+  async resume(): Promise<void> {
+    if (await hasAddress(this.#opts.settings.bridge, this.#subnet.gateway)) await this.#ensureBase();
+  }
+
+  async attach(req: NetworkAttachRequest): Promise<NetworkAttachment> {
+    await this.#ensureBase();
+    const undo: (() => Promise<void>)[] = [];
+    try {
+      const address = await this.#lease(req.id);
+      undo.push(async () => this.#opts.leases.release(req.id));
+      const iface = hostIfaceOf(req.id);
+      undo.push(() => this.#removeKernelState(req.id, address, iface));
+      undo.push(() => unmountNetns(req.netnsPath));
+      const script = attachScript({
+        id: req.id, netnsPath: req.netnsPath, address, iface, bridge: this.#opts.settings.bridge, subnet: this.#subnet, egress: req.egress, daemonPid: process.pid,
+      });
+      await Promise.all([
+        this.#writeResolvConf(req.resolvConfPath),
+        mustRun('setting up the sandbox network', 'sh', ['-s'], script),
+      ]);
+      faultPoint('net.after-attach');
+      return { address, hostIface: iface, netnsPath: req.netnsPath };
+    } catch (err) {
+      for (const u of undo.reverse()) await u().catch((e: unknown) => this.#opts.log?.warn({ sandbox: req.id, err: asShedError(e, 'undo').message }, 'undoing a network attach failed'));
+      throw asShedError(err, `setting up the network of ${req.id}`);
+    }
+  }
+
+  async detach(id: SandboxId): Promise<void> {
+    const address = this.#opts.leases.addressOf(id);
+    // No lease: attach never got past its first step, or detach already ran (the lease goes last).
+    if (address === null) return;
+    await this.#removeKernelState(id, address, hostIfaceOf(id));
+    this.#opts.leases.release(id);
+  }
+
+  async sweep(knownIds: { has(id: SandboxId): boolean }): Promise<string[]> {
+    const done: string[] = [];
+    for (const l of this.#opts.leases.list()) {
+      if (knownIds.has(l.id)) continue;
+      await this.#removeKernelState(l.id, l.address, hostIfaceOf(l.id));
+      this.#opts.leases.release(l.id);
+      done.push(`address lease ${l.address} of ${l.id}`);
+    }
+    // Kernel state without a lease (a lease released by hand, a database restored): only when the bridge is ours to look at.
+    if (!(await hasAddress(this.#opts.settings.bridge, this.#subnet.gateway))) return done;
+    const unknown = (id: SandboxId): boolean => !knownIds.has(id) && this.#opts.leases.addressOf(id) === null;
+    return [...done, ...(await sweepNetwork(this.#opts.settings.bridge, unknown, (id, address) => this.#removeKernelState(id, address, hostIfaceOf(id))))];
+  }
+
+  async doctorChecks(): Promise<DoctorCheck[]> {
+    return networkDoctorChecks(this.#opts.settings, this.#subnet);
+  }
+
+  async close(): Promise<void> {
+    await this.#dns?.close();
+    this.#dns = undefined;
+    this.#base = undefined;
+  }
+
+  async #lease(id: SandboxId): Promise<string> {
+    const claimed = await hostClaimedAddresses();
+    const address = this.#opts.leases.lease(id, candidateAddresses(this.#subnet, claimed));
+    if (address === null) {
+      throw new ShedError('resource_exhausted', `no free address left in ${this.#subnet.cidr} for a 'nat' sandbox; delete some, or configure a larger network.subnet`);
+    }
+    return address;
+  }
+
+  async #writeResolvConf(path: string): Promise<void> {
+    const { dns, resolvConf } = this.#opts.settings;
+    const text = dns ? sandboxResolvConf(this.#subnet.gateway, []) : sandboxResolvConf(null, await readNameservers(resolvConf));
+    await writeFile(path, text, { mode: 0o644 });
+  }
+
+  async #removeKernelState(id: SandboxId, address: string | null, iface: string): Promise<void> {
+    await mustRun('removing the sandbox network', 'sh', ['-s'], detachScript(id, address, iface));
+  }
+
+  #ensureBase(): Promise<void> {
+    this.#base ??= this.#applyBase().catch((err: unknown) => {
+      this.#base = undefined; // the next create tries again
+      throw err;
+    });
+    return this.#base;
+  }
+
+  async #applyBase(): Promise<void> {
+    const { bridge, dns } = this.#opts.settings;
+    const s = this.#subnet;
+    if ((await readFile(IP_FORWARD, 'utf8')).trim() !== '1') {
+      await writeFile(IP_FORWARD, '1');
+      this.#opts.log?.info({}, 'enabled IPv4 forwarding (net.ipv4.ip_forward=1) for network "nat"');
+    }
+    if (!(await hasAddress(bridge, s.gateway))) {
+      // -force: `link add` fails when the bridge exists without the address; the rest still runs.
+      await runTool('ip', ['-force', '-batch', '-'], `link add ${bridge} type bridge\naddr replace ${s.gateway}/${s.prefix} dev ${bridge}\nlink set ${bridge} up\n`);
+      if (!(await hasAddress(bridge, s.gateway))) throw new ShedError('internal', `could not set up bridge ${bridge} with ${s.gateway}/${s.prefix}; see \`ip addr show ${bridge}\``);
+    }
+    await mustRun('applying the base nftables rules', 'nft', ['-f', '-'], baseRules(bridge, s, dns));
+    if (dns && this.#dns === undefined) {
+      this.#dns = await DnsForwarder.start({ address: s.gateway, resolvConf: this.#opts.settings.resolvConf, log: this.#opts.log });
+    }
+  }
+}
+
+/** The netns file is a bind mount of nsfs: unmount it (the netns dies with its last process), then remove the file. */
+export async function unmountNetns(path: string): Promise<void> {
+  const r = await runTool('umount', [path]);
+  if (r.exitCode !== 0 && !/not mounted|no mount point|No such file/.test(r.stderr)) {
+    throw new ShedError('internal', `unmounting the netns at ${path}: ${r.stderr.trim()}`);
+  }
+  await rm(path, { force: true });
+}

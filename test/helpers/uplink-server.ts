@@ -1,0 +1,65 @@
+// The uplink's servers for network tests, run inside the uplink netns by
+// test/helpers/netns.ts: argv = [address, JSON UplinkServices]. Prints READY once every
+// server listens, and QUERY <name> for each DNS question.
+import { createSocket } from 'node:dgram';
+import { createServer } from 'node:net';
+import dnsPacket from 'dns-packet';
+
+interface Services {
+  tcpPorts?: number[];
+  dns?: Record<string, string>;
+  sinkPort?: number;
+}
+
+const address = process.argv[2] ?? '';
+const parsed: unknown = JSON.parse(process.argv[3] ?? '{}');
+const services: Services = typeof parsed === 'object' && parsed !== null ? parsed : {}; // written by netns.ts from a typed value
+
+const listening: Promise<void>[] = [];
+for (const port of services.tcpPorts ?? []) {
+  const server = createServer((c) => {
+    c.on('error', () => undefined);
+    c.end(`port ${port}\n`);
+  });
+  listening.push(new Promise((done) => server.listen(port, address, () => done())));
+}
+
+if (services.sinkPort !== undefined) {
+  // Throughput: each connection sends a byte count (text line), gets that many bytes back.
+  const chunk = Buffer.alloc(1 << 16, 120);
+  const sink = createServer((c) => {
+    c.on('error', () => undefined);
+    c.once('data', (d) => {
+      let left = Number(d.toString().trim());
+      const pump = (): void => {
+        while (left > 0) {
+          const n = Math.min(left, chunk.length);
+          left -= n;
+          if (!c.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return void c.once('drain', pump);
+        }
+        c.end();
+      };
+      pump();
+    });
+  });
+  listening.push(new Promise((done) => sink.listen(services.sinkPort, address, () => done())));
+}
+
+if (services.dns !== undefined) {
+  const names = services.dns;
+  const udp = createSocket('udp4');
+  udp.on('message', (msg, peer) => {
+    const q = dnsPacket.decode(msg);
+    const question = q.questions?.[0];
+    if (question === undefined) return;
+    process.stdout.write(`QUERY ${question.name}\n`);
+    const ip = names[question.name];
+    const answers = ip !== undefined && question.type === 'A' ? [{ type: 'A' as const, name: question.name, ttl: 60, data: ip }] : [];
+    const flags = dnsPacket.RECURSION_AVAILABLE | (ip === undefined ? 3 : 0); // NXDOMAIN for unknown names
+    udp.send(dnsPacket.encode({ type: 'response', id: q.id ?? 0, flags, questions: q.questions ?? [], answers }), peer.port, peer.address);
+  });
+  listening.push(new Promise((done) => udp.bind(53, address, () => done())));
+}
+
+await Promise.all(listening);
+process.stdout.write('READY\n');

@@ -1,0 +1,191 @@
+// Network 'nat' end to end: a real shedd in a test netns, its sandboxes NAT'd to an uplink
+// netns where the test's servers run (test/helpers/netns.ts). Nothing leaves the machine.
+// Covers egress allow/deny, isolation from other sandboxes and from the host (the daemon's
+// TCP API included), DNS through the configured resolver, 100 distinct leases, and that
+// leases, veths and rules are gone after delete, a failed create and a kill -9.
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { openDb } from '@shed/server';
+import { Shed, ShedApiError, type Sandbox } from '@shed/sdk';
+import { shedNetworkLeftovers, useLeakCheck } from '../helpers/leaks.js';
+import { DAEMON_ADDR, UPLINK_ADDR, makeNetnsPair, startUplinkServers, type NetnsPair, type UplinkServers } from '../helpers/netns.js';
+import { daemonDirs, e2eUnavailable, startShedd, type DaemonDirs, type Shedd } from '../e2e/shedd.js';
+
+const skip = await e2eUnavailable();
+if (skip !== undefined) console.log(`# network tests skipped: ${skip}`);
+useLeakCheck();
+
+const SUBNET = '10.77.0.0/16';
+const GATEWAY = '10.77.0.1';
+const API_PORT = 7420;
+const TOKEN = 'b'.repeat(32);
+const small = { memoryMiB: 32, pidsMax: 64 } as const;
+
+/** `nc` from inside a sandbox: what it printed, and whether it connected. */
+async function connect(sb: Sandbox, host: string, port: number): Promise<{ ok: boolean; out: string }> {
+  const r = await sb.exec(['sh', '-c', `nc -w 2 ${host} ${port} < /dev/null`]);
+  return { ok: r.exitCode === 0, out: r.stdout + r.stderr };
+}
+
+describe('network nat', { skip }, () => {
+  let pair: NetnsPair;
+  let uplink: UplinkServers;
+  let dirs: DaemonDirs;
+  let d: Shedd;
+  let shed: Shed;
+  let config: string;
+
+  const start = async (env: Record<string, string> = {}): Promise<void> => {
+    d = await startShedd(dirs, { netns: pair.daemonNs, args: ['--config', config, '--listen-tcp', `0.0.0.0:${API_PORT}`], env: { SHED_TOKEN: TOKEN, ...env } });
+    shed = await Shed.connect({ socketPath: d.socketPath });
+  };
+  const restart = async (how: 'kill9' | 'stop', env: Record<string, string> = {}): Promise<void> => {
+    shed.close();
+    await d[how]();
+    await start(env);
+  };
+  const leases = (): { address: string; sandbox_id: string }[] => {
+    const db = openDb({ path: join(dirs.dataDir, 'shed.db') });
+    try {
+      return db.prepare('SELECT address, sandbox_id FROM net_leases').all() as { address: string; sandbox_id: string }[]; // the columns selected
+    } finally {
+      db.close();
+    }
+  };
+  const assertClean = async (): Promise<void> => {
+    assert.deepEqual(await shedNetworkLeftovers(pair.daemonNs), [], 'no veth, chain or element left in the daemon netns');
+    assert.deepEqual(leases(), [], 'no address lease left');
+  };
+
+  before(async () => {
+    pair = await makeNetnsPair();
+    uplink = await startUplinkServers(pair, { tcpPorts: [8080, 8081], dns: { 'svc.shed.test.': UPLINK_ADDR, 'svc.shed.test': UPLINK_ADDR } });
+    dirs = await daemonDirs('shed-net-');
+    const resolv = join(dirs.dir, 'resolv.conf');
+    await writeFile(resolv, `nameserver ${UPLINK_ADDR}\n`);
+    config = join(dirs.dir, 'shedd.toml');
+    await writeFile(config, `[network]\nsubnet = "${SUBNET}"\nresolvConf = "${resolv}"\n`);
+    await start();
+  });
+
+  after(async () => {
+    try {
+      if (shed !== undefined) {
+        for (const s of await shed.sandboxes.list()) await s.delete();
+        shed.close();
+      }
+    } finally {
+      await d?.stop();
+      await uplink?.stop();
+      await pair?.dispose();
+    }
+  });
+
+  it('a nat sandbox gets an address, reaches an allowed server and is refused by a denied one', async () => {
+    const sb = await shed.sandboxes.create({ ...small, network: 'nat', egress: { deny: [`${UPLINK_ADDR}/32:8081`] } });
+    assert.match(sb.info.address ?? '', /^10\.77\.\d+\.\d+$/);
+    assert.deepEqual(sb.info.egress, { allow: [], deny: [`${UPLINK_ADDR}/32:8081`], allowHost: false, allowSandboxes: false });
+    const allowed = await connect(sb, UPLINK_ADDR, 8080);
+    assert.ok(allowed.ok, allowed.out);
+    assert.match(allowed.out, /port 8080/);
+    const denied = await connect(sb, UPLINK_ADDR, 8081);
+    assert.equal(denied.ok, false);
+    assert.match(denied.out, /refused/, 'a TCP reset: refused at once, not a timeout');
+    await sb.delete();
+  });
+
+  it('with an allow list only what it names is reachable', async () => {
+    const sb = await shed.sandboxes.create({ ...small, network: 'nat', egress: { allow: [`${UPLINK_ADDR}:8081`] } });
+    assert.ok((await connect(sb, UPLINK_ADDR, 8081)).ok);
+    assert.equal((await connect(sb, UPLINK_ADDR, 8080)).ok, false);
+    await sb.delete();
+  });
+
+  it('two sandboxes cannot reach each other unless both allow it', async () => {
+    const [a, b] = await Promise.all([1, 2].map(() => shed.sandboxes.create({ ...small, network: 'nat' })));
+    assert.ok(a !== undefined && b !== undefined);
+    await b.spawn(['sh', '-c', 'while true; do echo from-b | nc -l -p 7000; done']);
+    assert.equal((await connect(a, b.info.address ?? '', 7000)).ok, false, 'a cannot reach b');
+    const [c, e] = await Promise.all([1, 2].map(() => shed.sandboxes.create({ ...small, network: 'nat', egress: { allowSandboxes: true } })));
+    assert.ok(c !== undefined && e !== undefined);
+    await e.spawn(['sh', '-c', 'while true; do echo from-e | nc -l -p 7000; done']);
+    const open = await connect(c, e.info.address ?? '', 7000);
+    assert.ok(open.ok, `both allow it: ${open.out}`);
+    assert.match(open.out, /from-e/);
+    assert.equal((await connect(c, b.info.address ?? '', 7000)).ok, false, 'b does not allow it');
+    await Promise.all([a, b, c, e].map((s) => s.delete()));
+  });
+
+  it("cannot reach the host: not the daemon's API on any host address, not other host ports", async () => {
+    const sb = await shed.sandboxes.create({ ...small, network: 'nat' });
+    for (const host of [GATEWAY, DAEMON_ADDR]) {
+      const r = await connect(sb, host, API_PORT);
+      assert.equal(r.ok, false, `${host}:${API_PORT} is the daemon's TCP API`);
+      assert.match(r.out, /refused/);
+    }
+    assert.equal((await connect(sb, GATEWAY, 22)).ok, false);
+    const open = await shed.sandboxes.create({ ...small, network: 'nat', egress: { allowHost: true } });
+    assert.ok((await connect(open, DAEMON_ADDR, API_PORT)).ok, 'allowHost reaches it (the check above can fail)');
+    await Promise.all([sb.delete(), open.delete()]);
+  });
+
+  it('resolves names through the configured resolver (forwarded by shedd on the bridge address)', async () => {
+    const sb = await shed.sandboxes.create({ ...small, network: 'nat' });
+    assert.equal(await sb.files.readText('/etc/resolv.conf').then((t) => /nameserver 10\.77\.0\.1/.test(t)), true);
+    const r = await sb.exec(['nslookup', 'svc.shed.test']);
+    assert.equal(r.exitCode, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, new RegExp(`Address:\\s+${UPLINK_ADDR.replaceAll('.', '\\.')}(\\s|$)`, 'm'));
+    assert.ok(uplink.dnsQueries().some((q) => q.startsWith('svc.shed.test')), 'the uplink resolver answered it');
+    await sb.delete();
+  });
+
+  it('100 sandboxes get 100 distinct addresses; deleting them leaves nothing', async () => {
+    const made: Sandbox[] = [];
+    const queue = Array.from({ length: 100 }, (_, i) => i);
+    await Promise.all(Array.from({ length: 6 }, async () => {
+      while (queue.shift() !== undefined) made.push(await shed.sandboxes.create({ ...small, network: 'nat' }));
+    }));
+    const addresses = new Set(made.map((s) => s.info.address));
+    assert.equal(addresses.size, 100);
+    assert.ok(![...addresses].includes(GATEWAY) && !addresses.has(null));
+    assert.equal(leases().length, 100);
+    const gone = [...made];
+    await Promise.all(Array.from({ length: 6 }, async () => {
+      for (let s = gone.shift(); s !== undefined; s = gone.shift()) await s.delete();
+    }));
+    await assertClean();
+  });
+
+  it('a failed create leaves no lease, veth or rule (fault after the network is attached)', async () => {
+    for (const fault of ['net.after-attach=throw', 'create.after-runtime=throw']) {
+      await restart('stop', { SHED_ALLOW_FAULTS: '1', SHED_FAULTS: fault });
+      await assert.rejects(shed.sandboxes.create({ ...small, network: 'nat' }), (e) => e instanceof ShedApiError && e.code === 'internal');
+      await assertClean();
+    }
+    await restart('stop');
+  });
+
+  it('kill -9 of shedd: a nat sandbox keeps working, is adopted, and its delete cleans up', async () => {
+    const sb = await shed.sandboxes.create({ ...small, network: 'nat', name: 'netsurvivor' });
+    const address = sb.info.address;
+    await restart('kill9');
+    const again = await shed.sandboxes.get('netsurvivor');
+    assert.equal(again.info.state, 'running');
+    assert.equal(again.info.address, address, 'the same lease');
+    assert.ok((await connect(again, UPLINK_ADDR, 8080)).ok, 'still NAT\'d out');
+    assert.equal((await connect(again, DAEMON_ADDR, API_PORT)).ok, false, 'and still kept from the host');
+    await again.delete();
+    await assertClean();
+  });
+
+  it('kill -9 in the middle of a create: the next shedd sweeps its netns, veth, rules and lease', async () => {
+    await restart('stop', { SHED_ALLOW_FAULTS: '1', SHED_FAULTS: 'create.after-runtime=kill' });
+    await assert.rejects(shed.sandboxes.create({ ...small, network: 'nat' }));
+    assert.equal(leases().length, 1, 'the crash left a lease');
+    await restart('kill9');
+    assert.deepEqual((await shed.sandboxes.list()).length, 0);
+    await assertClean();
+  });
+});
