@@ -11,7 +11,7 @@ import { openDb } from '@shed/server';
 import { Shed, ShedApiError, type Sandbox } from '@shed/sdk';
 import { shedNetworkLeftovers, useLeakCheck } from '../helpers/leaks.js';
 import { DAEMON_ADDR, UPLINK_ADDR, makeNetnsPair, startUplinkServers, type NetnsPair, type UplinkServers } from '../helpers/netns.js';
-import { daemonDirs, e2eUnavailable, startShedd, type DaemonDirs, type Shedd } from '../e2e/shedd.js';
+import { daemonDirs, e2eUnavailable, runCli, startShedd, type DaemonDirs, type Shedd } from '../e2e/shedd.js';
 
 const skip = await e2eUnavailable();
 if (skip !== undefined) console.log(`# network tests skipped: ${skip}`);
@@ -96,6 +96,18 @@ describe('network nat', { skip }, () => {
     await sb.delete();
   });
 
+  it('the CLI creates with --network nat and its policy flags; inspect shows the address and policy', async () => {
+    const made = await runCli(dirs, 'create', 'default', '--network', 'nat', '--deny', `${UPLINK_ADDR}:8081`, '--allow-host', '--memory-mib', '32');
+    assert.equal(made.code, 0, made.stderr);
+    const id = made.stdout.trim();
+    const shown = await runCli(dirs, 'inspect', id);
+    assert.match(shown.stdout, new RegExp(`network: +nat, address 10\\.77\\.\\d+\\.\\d+; deny ${UPLINK_ADDR.replaceAll('.', '\\.')}:8081; host allowed`));
+    const bad = await runCli(dirs, 'create', 'default', '--network', 'nat', '--allow', '10.0.0.1/8');
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /invalid_argument|pattern|CIDR/);
+    assert.equal((await runCli(dirs, 'rm', id)).code, 0);
+  });
+
   it('with an allow list only what it names is reachable', async () => {
     const sb = await shed.sandboxes.create({ ...small, network: 'nat', egress: { allow: [`${UPLINK_ADDR}:8081`] } });
     assert.ok((await connect(sb, UPLINK_ADDR, 8081)).ok);
@@ -139,6 +151,18 @@ describe('network nat', { skip }, () => {
     assert.match(r.stdout, new RegExp(`Address:\\s+${UPLINK_ADDR.replaceAll('.', '\\.')}(\\s|$)`, 'm'));
     assert.ok(uplink.dnsQueries().some((q) => q.startsWith('svc.shed.test')), 'the uplink resolver answered it');
     await sb.delete();
+  });
+
+  it("forks with network 'nat' each get their own address through the same set-up", async () => {
+    const src = await shed.sandboxes.create({ ...small, network: 'nat' });
+    const snap = await src.snapshot();
+    const forks = await shed.sandboxes.fork(snap, { count: 2, network: 'nat' });
+    const addresses = new Set([src, ...forks].map((s) => s.info.address));
+    assert.equal(addresses.size, 3, 'three sandboxes, three addresses');
+    for (const f of forks) assert.ok((await connect(f, UPLINK_ADDR, 8080)).ok, `fork ${f.id} reaches the uplink`);
+    await Promise.all([src, ...forks].map((s) => s.delete()));
+    await shed.snapshots.delete(snap);
+    await assertClean();
   });
 
   it('100 sandboxes get 100 distinct addresses; deleting them leaves nothing', async () => {
