@@ -117,7 +117,9 @@ describe('e2e: diff and rollback', { skip }, () => {
     await sb.stop();
     assert.ok(Array.isArray((await sb.diff()).added), 'a stopped sandbox is diffed from its layers on disk');
     const snap = await sb.snapshot();
-    await assert.rejects(sb.rollback(snap), isApiError('failed_precondition'), 'rollback still needs it running');
+    const other = await shed.sandboxes.create();
+    await assert.rejects(other.rollback(snap), isApiError('failed_precondition'), "another sandbox's snapshot");
+    await other.delete();
     await sb.delete();
     await shed.snapshots.delete(snap);
     await assert.rejects(sb.diff(), isApiError('not_found'));

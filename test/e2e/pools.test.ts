@@ -215,14 +215,31 @@ describe('e2e: warm pools', { skip }, () => {
     assert.match((await runCli(dirs, 'pool', 'ls')).stdout, /broken .*not_found: snapshot/);
   });
 
+  it('a member that died is never handed out: the create goes cold and the pool refills', async () => {
+    await shed.pools.set('fragile', { image: 'default', memoryMiB: 88, targetFree: 1, max: 1 });
+    await freeAt('fragile', 1);
+    const [member] = await members('fragile');
+    assert.ok(member !== undefined);
+    process.kill(await initPidOf(dirs, member), 'SIGKILL');
+    const sb = await shed.sandboxes.create({ memoryMiB: 88 });
+    assert.equal(sb.info.createPath, 'cold');
+    assert.notEqual(sb.id, member);
+    assert.equal((await sb.exec(['true'])).exitCode, 0);
+    await sb.delete();
+    await until('the dead member to be replaced', async () => {
+      const now = await members('fragile');
+      return now.length === 1 && !now.includes(member) && (await pool('fragile')).free === 1 ? true : undefined;
+    });
+    await until('the dead member row to go', async () => ((await rowCount(dirs, member)) === 0 ? true : undefined));
+    await shed.pools.delete('fragile');
+  });
+
   it('keeps members across kill -9 of shedd; dead ones are cleaned up and replaced', async () => {
     await shed.pools.set('crash', { image: 'default', memoryMiB: 72, targetFree: 2, max: 2 });
     await freeAt('crash', 2);
     const before = (await members('crash')).sort();
     const [dead, alive] = before as [string, string];
-    const handles = async (id: string): Promise<number> =>
-      parseContainerHandles(JSON.parse(await readFile(join(dirs.runDir, 'sandboxes', id, 'handles.json'), 'utf8'))).data.initPid;
-    const deadPid = await handles(dead);
+    const deadPid = await initPidOf(dirs, dead);
     shed.close();
     await d.kill9();
     process.kill(deadPid, 'SIGKILL');
@@ -263,6 +280,10 @@ async function metricsText(socketPath: string): Promise<string> {
       res.setEncoding('utf8').on('data', (c: string) => (text += c)).on('end', () => done(text));
     }).on('error', fail).end();
   });
+}
+
+async function initPidOf(dirs: DaemonDirs, id: string): Promise<number> {
+  return parseContainerHandles(JSON.parse(await readFile(join(dirs.runDir, 'sandboxes', id, 'handles.json'), 'utf8'))).data.initPid;
 }
 
 async function rowCount(dirs: DaemonDirs, id: string): Promise<number> {

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Shed, ShedApiError } from '@shed/sdk';
+import type { SnapshotResponse } from '@shed/protocol';
+import { Shed, ShedApiError, type Sandbox } from '@shed/sdk';
 import { useLeakCheck } from '../helpers/leaks.js';
 import { daemonDirs, e2eUnavailable, runCli, startShedd, type DaemonDirs, type Shedd } from './shedd.js';
 
@@ -90,6 +91,32 @@ describe('e2e: commit, memory snapshots, stopped sandboxes', { skip }, () => {
     assert.equal((await readdir(join(dirs.dataDir, 'images'))).includes(image.digest.slice(7)), false, 'its rootfs is gone');
   });
 
+  it('commits a flattened (standalone) snapshot: a whole rootfs, no base layers', async () => {
+    const made = [await shed.sandboxes.create()];
+    await made[0]?.exec(['sh', '-c', 'echo 0 > /root/f0 && rm /etc/group']);
+    const snaps = [await (made[0] as Sandbox).snapshot()];
+    for (let i = 1; i <= 8; i++) {
+      const [f] = await shed.sandboxes.fork(snaps[i - 1] as SnapshotResponse);
+      assert.ok(f !== undefined);
+      made.push(f);
+      await f.files.write(`/root/f${i}`, `${i}\n`);
+      snaps.push(await f.snapshot());
+    }
+    const flat = snaps.at(-1) as SnapshotResponse;
+    assert.equal(flat.parent, null, 'the ninth snapshot was flattened');
+    const image = await shed.snapshots.commit(flat, 'flat:v1');
+    const manifest = JSON.parse(await readFile(join(dirs.dataDir, 'blobs', 'sha256', image.digest.slice(7)), 'utf8')) as { layers: unknown[] };
+    assert.equal(manifest.layers.length, 1, 'one layer: the whole rootfs');
+    for (const sb of made.reverse()) await sb.delete();
+    for (const snap of snaps.reverse()) await shed.snapshots.delete(snap);
+    const sb = await shed.sandboxes.create({ image: 'flat:v1' });
+    const seen = await sb.exec(['sh', '-c', 'cat /root/f0 /root/f1 /root/f8; test -e /etc/group && echo group || echo no-group; test -x /bin/sh && echo sh']);
+    assert.equal(seen.stdout, '0\n1\n8\nno-group\nsh\n', seen.stderr);
+    await sb.delete();
+    await shed.images.remove('flat:v1');
+    assert.deepEqual(await layerDirs(dirs), []);
+  });
+
   it('commits through the CLI; bad names and unknown snapshots get stable codes', async () => {
     const sb = await shed.sandboxes.create();
     await sb.files.write('/root/cli.txt', 'from the cli');
@@ -148,6 +175,19 @@ describe('e2e: commit, memory snapshots, stopped sandboxes', { skip }, () => {
     assert.ok(tarBytes > 1024, 'the changes tar of a stopped sandbox streams');
     await sb.start();
     assert.equal(await sb.files.readText('/root/kept.txt'), 'kept\n', 'it starts with its files after');
+
+    // Rollback of a stopped sandbox: it stays stopped, changes nothing until started, then has the snapshot's files.
+    await sb.exec(['sh', '-c', 'echo later > /root/kept.txt && echo new > /root/new.txt']);
+    await sb.stop();
+    await sb.rollback(snap);
+    assert.equal(sb.info.state, 'stopped', 'a stopped sandbox stays stopped');
+    assert.equal(sb.info.fromSnapshot, snap.layerId);
+    assert.deepEqual(await sb.diff(), { added: [], modified: [], deleted: [], opaque: [] }, 'nothing over the snapshot yet');
+    const empty = await sb.snapshot();
+    assert.equal(empty.parent, snap.layerId);
+    await sb.start();
+    assert.equal((await sb.exec(['sh', '-c', 'cat /root/kept.txt; test -e /root/new.txt || echo no-new'])).stdout, 'kept\nno-new\n');
+    await shed.snapshots.delete(empty);
     await f.delete();
     await sb.delete();
     await shed.snapshots.delete(snap);

@@ -1,5 +1,6 @@
 // kill -9 of shedd in the middle of a snapshot (while the sandbox is frozen; after the copy,
-// before the layer row) and of a fork (one sandbox made, others in flight), against a real
+// before the layer row), of a commit (its tars written) and of a fork (one sandbox made,
+// others in flight), against a real
 // shedd with fault points armed: after a restart no half-made layer (directory or row) and no
 // half-made fork is left, the source sandbox runs (thawed) with its process alive, and the leak
 // check finds no stray mount, cgroup or process.
@@ -70,6 +71,34 @@ describe('e2e: kill -9 during snapshot and fork', { skip }, () => {
       await third.delete();
       await shed.snapshots.delete(snap);
       assert.deepEqual(await layerDirs(dirs), []);
+    } finally {
+      shed.close();
+      await d.stop();
+    }
+  });
+
+  it('a commit cut short leaves no image, scratch or hold; the snapshot commits and deletes afterwards', async () => {
+    const dirs = await daemonDirs('shed-e2e-commitcrash-');
+    let d = await startShedd(dirs, faults('commit.after-export=kill'));
+    let shed = await Shed.connect({ socketPath: d.socketPath });
+    try {
+      const sb = await shed.sandboxes.create();
+      await sb.files.write('/root/c', 'c');
+      const snap = await sb.snapshot();
+      const images = (await shed.images.list()).map((i) => i.digest);
+      await assert.rejects(shed.snapshots.commit(snap, 'cut-short'), 'the request dies with shedd');
+      ({ d, shed } = await restart(d, shed, dirs));
+      assert.deepEqual(await layerDirs(dirs), [snap.layerId], 'the scratch tars are gone');
+      assert.deepEqual(query<{ holder_kind: string }>(dirs, 'SELECT holder_kind FROM layer_refs').map((r) => r.holder_kind), ['snapshot'], 'the hold is dropped');
+      assert.deepEqual((await shed.images.list()).map((i) => i.digest), images, 'no image was made');
+      assert.deepEqual(await readdir(join(dirs.dataDir, 'tmp')), [], 'no staging left');
+      const image = await shed.snapshots.commit(snap, 'after-crash');
+      await sb.delete();
+      await shed.snapshots.delete(snap);
+      const made = await shed.sandboxes.create({ image: 'after-crash' });
+      assert.equal(await made.files.readText('/root/c'), 'c');
+      await made.delete();
+      await shed.images.remove(image.digest);
     } finally {
       shed.close();
       await d.stop();

@@ -105,7 +105,7 @@ program.command('commit').description('make a snapshot an image NAME (its files 
 program.command('diff').description("what a sandbox (running or stopped) changed over its image: lines 'A path', 'M path', 'D path'; --tar writes the changes as a tar to stdout").argument('<sandbox>')
   .option('--tar', 'the changes as an OCI layer tar on stdout (whiteouts for deletions)').option('--json', 'the paths as JSON')
   .action(act(async (ref: string, f) => (await import('./commands/diff.js')).diffCommand(ref, f, g())));
-program.command('rollback').description("stop a sandbox, make its files exactly a snapshot's (its own, or one it was forked from), start it again").argument('<sandbox>').argument('<snapshot>')
+program.command('rollback').description("make a sandbox's files exactly a snapshot's (its own, or one it was forked from); a running one is restarted").argument('<sandbox>').argument('<snapshot>')
   .action(act(async (ref: string, snap: string) => (await import('./commands/diff.js')).rollbackCommand(ref, snap, g())));
 program.command('fork').description('new sandboxes on a snapshot\'s files, each with its own writable layer; prints their ids').argument('<snapshot>')
   .option('-n, --count <n>', 'how many (1-32)').option('--name <name>', 'a name per fork (repeatable)', collect)

@@ -144,8 +144,9 @@ export class Sandbox {
   }
 
   /**
-   * Makes its files exactly a snapshot's (one taken of it, or one it was forked from): it is
-   * stopped gracefully, moved onto the snapshot, and started again.
+   * Makes its files exactly a snapshot's (one taken of it, or one it was forked from): a
+   * running sandbox is stopped gracefully, moved onto the snapshot, and started again; a
+   * stopped one is moved onto it and stays stopped.
    */
   async rollback(snapshotOrId: string | { readonly layerId: string }, opts: CallOptions = {}): Promise<void> {
     const snapshot = typeof snapshotOrId === 'string' ? snapshotOrId : snapshotOrId.layerId;

@@ -12,6 +12,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { IdMap } from './driver.js';
 import { asShedError } from './errors.js';
+import { faultPoint } from './faults.js';
 import type { ImageInfo, ImageService } from './images.js';
 import { lowersOf, type LayerRecord } from './layers.js';
 import { forkSource, layerDirOf, layerRepoOf, snapshotsOf, type SnapshotContext } from './snapshots.js';
@@ -47,6 +48,7 @@ export async function commitSnapshot(
       await exportLayer(ctx, chain, i, baseRootfs, join(scratch, 'empty'), tar, idMap, opts.signal);
       tars.push(tar);
     }
+    faultPoint('commit.after-export');
     return await images.commit({ base: layer.imageDigest, layers: tars, standalone, name, ...(opts.signal === undefined ? {} : { signal: opts.signal }) });
   } catch (err) {
     throw asShedError(err, `commit snapshot ${layer.id}`);

@@ -2,6 +2,7 @@
 // then the image rootfs). The driver walks with lstat and opens files O_NOFOLLOW, so a
 // symlink the sandbox made is reported as a symlink and never followed on the host.
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, type Writable } from 'node:stream';
@@ -30,7 +31,9 @@ export async function diffSandbox(
   const lowers = sandboxLowers(ctx.store, ctx.layersRoot, rec.spec.fromLayer, imageRootfs);
   const snapshots = snapshotsOf(ctx.driver);
   const o = opts.signal === undefined ? {} : { signal: opts.signal };
-  return summarize(src.running ? await snapshots.diffUpper(src.handles, lowers, o) : await snapshots.diffLayer(src.upperDir, lowers, o));
+  if (src.running) return summarize(await snapshots.diffUpper(src.handles, lowers, o));
+  // No upper: stopped since a rollback, before its next start makes a fresh one. Nothing changed.
+  return summarize(existsSync(src.upperDir) ? await snapshots.diffLayer(src.upperDir, lowers, o) : []);
 }
 
 /** Writes the tar of the changes to `out` and removes the capture it reads; call it once. */

@@ -37,6 +37,8 @@ export const FAULT_POINTS = [
   'snapshot.after-copy',
   /** Fork: one of its sandboxes is made (row and all); the others may still be creating. */
   'fork.after-one',
+  /** Commit: the snapshot's layer tars are written under layers/.commit-…; no image yet. */
+  'commit.after-export',
 ] as const;
 export type FaultPoint = (typeof FAULT_POINTS)[number];
 

@@ -12,13 +12,12 @@
 // (the flatten rule bounds the depth).
 import { existsSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
-import type { DriverHandles } from './driver.js';
 import { ShedError, asShedError } from './errors.js';
 import { faultPoint } from './faults.js';
 import { collectLayers } from './layer-gc.js';
 import type { LayerRecord } from './layers.js';
 import type { OperationRecord, SandboxRecord } from './sandboxes.js';
-import { getSnapshot, layerRepoOf, snapshotsOf, type SnapshotContext } from './snapshots.js';
+import { getSnapshot, layerRepoOf, snapshotsOf, type SnapshotContext, type UpperSource } from './snapshots.js';
 
 /** What rollback needs from the sandbox service; both run under the lock the caller holds. */
 export interface RollbackHooks {
@@ -42,21 +41,25 @@ export function rollbackTarget(ctx: SnapshotContext, rec: SandboxRecord, ref: st
 }
 
 /**
- * Rolls the running sandbox `rec` back to `snapshot`.
+ * Rolls the sandbox `rec` back to `snapshot`: a running one is stopped first and started
+ * after; a stopped one stays stopped (its next start mounts a fresh upper over the snapshot).
  * A crash after the upper is set aside and before the row is written leaves the operation
  * pending: restoreCutShortRollback, at the next start, puts the upper back.
  */
-export async function rollbackTo(ctx: SnapshotContext, rec: SandboxRecord, handles: DriverHandles, snapshot: string, hooks: RollbackHooks): Promise<SandboxRecord> {
+export async function rollbackTo(ctx: SnapshotContext, rec: SandboxRecord, src: UpperSource, snapshot: string, hooks: RollbackHooks): Promise<SandboxRecord> {
   const target = rollbackTarget(ctx, rec, snapshot);
-  const upperDir = snapshotsOf(ctx.driver).upperDirOf(handles);
+  const upperDir = src.running ? snapshotsOf(ctx.driver).upperDirOf(src.handles) : src.upperDir;
   const op = ctx.store.operations.begin({ kind: 'rollback', sandboxId: rec.id, request: { snapshot: target.id, from: rec.spec.fromLayer ?? null, upper: upperDir } });
   const aside = asideOf(upperDir);
   let setAside = false;
   try {
-    const stopped = await hooks.stop();
+    const stopped = src.running ? await hooks.stop() : rec;
     await rm(aside, { recursive: true, force: true });
-    await rename(upperDir, aside);
-    setAside = true;
+    // A stopped sandbox rolled back before and not started since has no upper: nothing to set aside.
+    if (src.running || existsSync(upperDir)) {
+      await rename(upperDir, aside);
+      setAside = true;
+    }
     faultPoint('rollback.after-aside');
     ctx.store.transaction(() => {
       const layers = layerRepoOf(ctx.store);
@@ -75,7 +78,7 @@ export async function rollbackTo(ctx: SnapshotContext, rec: SandboxRecord, handl
   await rm(aside, { recursive: true, force: true });
   // The layer it left may have had no other holder.
   await collectLayers(ctx);
-  const next = await hooks.start();
+  const next = src.running ? await hooks.start() : (ctx.store.sandboxes.get(rec.id) ?? rec);
   ctx.events.publish('rolled_back', next, { layerId: target.id });
   return next;
 }

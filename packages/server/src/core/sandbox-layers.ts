@@ -1,7 +1,7 @@
 // The layer operations on sandboxes — snapshot, fork, diff, changes tar, rollback — as
 // SandboxService exposes them (`service.layers`). SandboxService keeps the lock, the live
 // links and the lifecycle; it hands them over as the hooks below.
-import type { DriverHandles, IdMap } from './driver.js';
+import type { IdMap } from './driver.js';
 import { commitSnapshot } from './commit.js';
 import type { ImageInfo, ImageService } from './images.js';
 import { captureChanges, diffSandbox, type ChangesWriter, type SandboxDiff } from './diff.js';
@@ -12,8 +12,6 @@ import type { SandboxRecord } from './sandboxes.js';
 import { refuseMemorySnapshot } from './memory-snapshots.js';
 import { deleteSnapshot, listSnapshots, takeSnapshot, type SnapshotContext, type SnapshotInfo, type SnapshotResult, type UpperSource } from './snapshots.js';
 
-/** What a layer operation on a running sandbox gets, under the sandbox's lock. */
-export type WithLive = <T>(ref: string, fn: (rec: SandboxRecord, handles: DriverHandles, imageRootfs: string) => Promise<T>) => Promise<T>;
 /** What a layer operation on a running or stopped sandbox gets, under the sandbox's lock. */
 export type WithUpper = <T>(ref: string, fn: (rec: SandboxRecord, src: UpperSource, imageRootfs: string) => Promise<T>) => Promise<T>;
 
@@ -22,8 +20,10 @@ export interface SandboxLayersDeps extends ForkHooks {
   readonly images: ImageService;
   readonly idMap: IdMap;
   /** Resolves `ref`, takes its lock, and runs `fn` on it while running (failed_precondition otherwise). */
-  readonly withLive: WithLive;
-  /** As withLive, for a running or a stopped sandbox (failed_precondition in any other state). */
+  /**
+   * Resolves `ref`, takes its lock, and runs `fn` on it while running (read through its
+   * handles) or stopped (its upper on disk); failed_precondition in any other state.
+   */
   readonly withUpper: WithUpper;
   /** Graceful stop and start of a sandbox whose lock the caller already holds. */
   stopLocked(id: SandboxId, reason: string): Promise<SandboxRecord>;
@@ -79,9 +79,12 @@ export class SandboxLayers {
     return this.#d.withUpper(ref, (rec, src, rootfs) => captureChanges(this.#d.ctx, rec, src, rootfs, this.#d.idMap, opts));
   }
 
-  /** Stops the sandbox, makes its files exactly `snapshot`'s (its own, or one in its chain), starts it again. */
+  /**
+   * Makes the sandbox's files exactly `snapshot`'s (its own, or one in its chain): a running
+   * one is stopped and started again, a stopped one stays stopped.
+   */
   async rollback(ref: string, snapshot: string): Promise<SandboxRecord> {
-    return this.#d.withLive(ref, (rec, handles) => rollbackTo(this.#d.ctx, rec, handles, snapshot, {
+    return this.#d.withUpper(ref, (rec, src) => rollbackTo(this.#d.ctx, rec, src, snapshot, {
       stop: () => this.#d.stopLocked(rec.id, `rolling back to ${snapshot}`),
       start: () => this.#d.startLocked(rec.id),
     }));

@@ -90,7 +90,7 @@ export class SandboxService {
     this.events = deps.events ?? new EventBus();
     this.#activity = new ActivityTracker(deps.store.sandboxes);
     this.layers = new SandboxLayers({
-      ctx: this.#snapshotContext(), images: deps.images, idMap: deps.idMap, withLive: (ref, fn) => this.#withLive(ref, fn), withUpper: (ref, fn) => this.#withUpper(ref, fn),
+      ctx: this.#snapshotContext(), images: deps.images, idMap: deps.idMap, withUpper: (ref, fn) => this.#withUpper(ref, fn),
       stopLocked: (id, reason) => this.#stopLocked(id, { reason }), startLocked: (id) => this.#startLocked(id),
       create: (cmd, id) => this.create(cmd, { id }), remove: (id) => this.delete(id), forked: (rec, layerId) => this.events.publish('forked', rec, { layerId }),
     });
@@ -325,14 +325,6 @@ export class SandboxService {
     report.swept.push(...(await sweepLayers(this.#d.store, this.#snapshotContext().layersRoot)));
     await this.#collectLayers();
     return report;
-  }
-
-  async #withLive<T>(ref: string, fn: (rec: SandboxRecord, handles: DriverHandles, imageRootfs: string) => Promise<T>): Promise<T> {
-    const id = this.get(ref).id;
-    return this.#locks.run(id, async () => {
-      const { record, live } = this.live(id);
-      return fn(record, live.handles, (await this.#d.images.resolve(record.imageDigest)).rootfs);
-    });
   }
 
   async #withUpper<T>(ref: string, fn: (rec: SandboxRecord, src: UpperSource, imageRootfs: string) => Promise<T>): Promise<T> {

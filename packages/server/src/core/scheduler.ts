@@ -58,7 +58,8 @@ export class LifecycleScheduler {
 
   /** Checks every sandbox that should be running; gone ones end up stopped with why. */
   async checkLiveness(): Promise<void> {
-    const ids = this.#svc.list().filter(shouldBeRunning).map((r) => r.id);
+    // Free warm pool members too: a dead one must leave its pool.
+    const ids = this.#svc.list([], { all: true }).filter(shouldBeRunning).map((r) => r.id);
     await Promise.all(ids.map((id) => this.#svc.checkSandbox(id, 'found by the periodic liveness check')));
   }
 

@@ -170,7 +170,8 @@ export async function deleteSnapshot(ctx: SnapshotContext, ref: string): Promise
   ctx.store.transaction(() => {
     const others = layers.refsOf(snap.layerId).filter((r) => r.kind !== 'snapshot');
     if (others.length > 0 || layers.refCount(snap.layerId) > layers.refsOf(snap.layerId).length) {
-      throw new ShedError('failed_precondition', `snapshot ${snap.layerId} is still in use by ${others.length} sandbox(es) forked from it or by snapshots taken on top of it; delete those first`, {
+      const who = others.map((r) => `${r.kind} ${r.holder}`).join(', ');
+      throw new ShedError('failed_precondition', `snapshot ${snap.layerId} is still in use (${who || 'snapshots taken on top of it'}): sandboxes on it, warm pools, a fork or commit in progress, or newer snapshots; delete those first`, {
         details: { layer: snap.layerId, forks: others.map((r) => r.holder) },
       });
     }
@@ -248,7 +249,8 @@ export function releaseLayer(store: Persistence, layer: LayerId, sandbox: Sandbo
 function describe(layers: LayerRepo, l: LayerRecord): SnapshotInfo {
   const refs = layers.refsOf(l.id);
   const source = refs.find((r) => r.kind === 'snapshot')?.holder ?? '';
-  return infoOf(l, source, refs.filter((r) => r.kind === 'sandbox').map((r) => r.holder));
+  // Only sandboxes: the in-flight holds of a fork or a commit are not forks.
+  return infoOf(l, source, refs.filter((r) => r.kind === 'sandbox' && isSandboxId(r.holder)).map((r) => r.holder));
 }
 
 function infoOf(l: LayerRecord, sandbox: string, forks: readonly string[]): SnapshotInfo {

@@ -188,8 +188,11 @@ export class PoolService {
   }
 
   #match(cmd: CreateSandboxCommand): PoolState | undefined {
+    if (this.#pools.size === 0) return undefined;
     // Without a driver that renames, a member keeps its hostname (see claim.ts): one asked for is made cold.
-    if (this.#pools.size === 0 || (cmd.hostname !== undefined && this.#d.hooks.setHostname === undefined)) return undefined;
+    if (cmd.hostname !== undefined && this.#d.hooks.setHostname === undefined) return undefined;
+    // Members run with the default egress policy, set when they were made: a create with its own is made cold.
+    if (cmd.egress !== undefined) return undefined;
     let profile: PoolProfile;
     try {
       profile = profileOf(cmd);

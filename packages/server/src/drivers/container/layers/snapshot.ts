@@ -41,8 +41,12 @@ export async function snapshotUpper(d: ContainerHandleData, destDir: string, opt
  */
 export async function captureStoppedUpper(upperDir: string, destDir: string, opts: CaptureOptions = {}): Promise<UpperSnapshot> {
   if (existsSync(destDir)) throw new ShedError('already_exists', `layer directory ${destDir} already exists; a layer is written once`);
-  if (!existsSync(upperDir)) throw new ShedError('failed_precondition', `the sandbox's writable layer ${upperDir} is missing; start the sandbox once to recreate it`);
   mkdirSync(dirname(destDir), { recursive: true, mode: 0o711 });
+  if (!existsSync(upperDir)) {
+    // Stopped since a rollback, before its next start makes a fresh upper: it changed nothing.
+    mkdirSync(destDir, { mode: 0o755 });
+    return finishLayer(destDir, 'copy', { freeze: 0, copy: 0, thaw: 0, frozen: 0 }, opts);
+  }
   const t0 = performance.now();
   const method = await copyTree(upperDir, destDir, toolOptions(opts));
   return finishLayer(destDir, method, { freeze: 0, copy: performance.now() - t0, thaw: 0, frozen: 0 }, opts);
