@@ -23,9 +23,14 @@ const API_PORT = 7420;
 const TOKEN = 'b'.repeat(32);
 const small = { memoryMiB: 32, pidsMax: 64 } as const;
 
-/** `nc` from inside a sandbox: what it printed, and whether it connected. */
-async function connect(sb: Sandbox, host: string, port: number): Promise<{ ok: boolean; out: string }> {
-  const r = await sb.exec(['sh', '-c', `nc -w 2 ${host} ${port} < /dev/null`]);
+/**
+ * `nc` from inside a sandbox: what it printed, and whether it connected. `holdMs`: keep nc's
+ * stdin open that long, for servers slower to answer than busybox nc is to quit at stdin's EOF.
+ */
+async function connect(sb: Sandbox, host: string, port: number, holdMs = 0): Promise<{ ok: boolean; out: string }> {
+  const stdin = holdMs === 0 ? '< /dev/null' : '';
+  const feed = holdMs === 0 ? '' : `sleep ${holdMs / 1000} | `;
+  const r = await sb.exec(['sh', '-c', `${feed}nc -w 2 ${host} ${port} ${stdin}`]);
   return { ok: r.exitCode === 0, out: r.stdout + r.stderr };
 }
 
@@ -116,18 +121,24 @@ describe('network nat', { skip }, () => {
   });
 
   it('two sandboxes cannot reach each other unless both allow it', async () => {
-    const [a, b] = await Promise.all([1, 2].map(() => shed.sandboxes.create({ ...small, network: 'nat' })));
-    assert.ok(a !== undefined && b !== undefined);
-    await b.spawn(['sh', '-c', 'while true; do echo from-b | nc -l -p 7000; done']);
-    assert.equal((await connect(a, b.info.address ?? '', 7000)).ok, false, 'a cannot reach b');
-    const [c, e] = await Promise.all([1, 2].map(() => shed.sandboxes.create({ ...small, network: 'nat', egress: { allowSandboxes: true } })));
-    assert.ok(c !== undefined && e !== undefined);
-    await e.spawn(['sh', '-c', 'while true; do echo from-e | nc -l -p 7000; done']);
-    const open = await connect(c, e.info.address ?? '', 7000);
-    assert.ok(open.ok, `both allow it: ${open.out}`);
-    assert.match(open.out, /from-e/);
-    assert.equal((await connect(c, b.info.address ?? '', 7000)).ok, false, 'b does not allow it');
-    await Promise.all([a, b, c, e].map((s) => s.delete()));
+    const made: Sandbox[] = [];
+    try {
+      const [a, b] = await Promise.all([1, 2].map(() => shed.sandboxes.create({ ...small, network: 'nat' })));
+      assert.ok(a !== undefined && b !== undefined);
+      made.push(a, b);
+      await b.spawn(['sh', '-c', 'while true; do echo from-b | nc -l -p 7000; done']);
+      assert.equal((await connect(a, b.info.address ?? '', 7000)).ok, false, 'a cannot reach b');
+      const [c, e] = await Promise.all([1, 2].map(() => shed.sandboxes.create({ ...small, network: 'nat', egress: { allowSandboxes: true } })));
+      assert.ok(c !== undefined && e !== undefined);
+      made.push(c, e);
+      await e.spawn(['sh', '-c', 'while true; do echo from-e | nc -l -p 7000; done']);
+      const open = await connect(c, e.info.address ?? '', 7000, 500);
+      assert.ok(open.ok, `both allow it: ${open.out}`);
+      assert.match(open.out, /from-e/);
+      assert.equal((await connect(c, b.info.address ?? '', 7000)).ok, false, 'b does not allow it');
+    } finally {
+      await Promise.all(made.map((s) => s.delete()));
+    }
   });
 
   it("cannot reach the host: not the daemon's API on any host address, not other host ports", async () => {
@@ -183,12 +194,15 @@ describe('network nat', { skip }, () => {
   });
 
   it('a failed create leaves no lease, veth or rule (fault after the network is attached)', async () => {
-    for (const fault of ['net.after-attach=throw', 'create.after-runtime=throw']) {
-      await restart('stop', { SHED_ALLOW_FAULTS: '1', SHED_FAULTS: fault });
-      await assert.rejects(shed.sandboxes.create({ ...small, network: 'nat' }), (e) => e instanceof ShedApiError && e.code === 'internal');
-      await assertClean();
+    try {
+      for (const fault of ['net.after-attach=throw', 'create.after-runtime=throw']) {
+        await restart('stop', { SHED_ALLOW_FAULTS: '1', SHED_FAULTS: fault });
+        await assert.rejects(shed.sandboxes.create({ ...small, network: 'nat' }), (e) => e instanceof ShedApiError && e.code === 'internal');
+        await assertClean();
+      }
+    } finally {
+      await restart('stop');
     }
-    await restart('stop');
   });
 
   it('kill -9 of shedd: a nat sandbox keeps working, is adopted, and its delete cleans up', async () => {

@@ -53,11 +53,15 @@ wait $rules
 `;
 }
 
-/** Rules first (one transaction that succeeds from any partial state), then the veth if it is still there. */
+/**
+ * Rules first (one transaction that succeeds from any partial state), then the veth. The pair
+ * also goes by itself when the netns is released (asynchronously, after the sandbox's last
+ * process): a failed delete is fine when the device is gone.
+ */
 export function detachScript(id: string, address: string | null, iface: string): string {
   return `set -e
 nft -f - <<'SHED_NFT'
 ${removalRules(id, address, iface)}SHED_NFT
-if ip link show ${iface} > /dev/null 2>&1; then ip link del ${iface}; fi
+ip link del ${iface} 2> /dev/null || ! ip link show ${iface} > /dev/null 2>&1
 `;
 }
