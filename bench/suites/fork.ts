@@ -14,11 +14,13 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { ensureDebianTarball } from '@shed/server';
-import { Shed, type Sandbox } from '@shed/sdk';
+import { Shed, ShedApiError, type Sandbox } from '@shed/sdk';
 import { cleanupTempDirs } from '../../test/helpers/leaks.js';
 import { daemonDirs, startShedd, type DaemonDirs, type Shedd } from '../../test/e2e/shedd.js';
 import { stats, type Row } from '../report.js';
 import { check, timeMs, type Suite, type SuiteOptions } from '../suite.js';
+
+type SnapshotTaken = Awaited<ReturnType<Sandbox['snapshot']>>;
 
 const SUITE = 'fork';
 const FANOUT = 10;
@@ -171,44 +173,62 @@ async function gitImage(c: Ctx): Promise<string> {
   return 'debian-git';
 }
 
+/**
+ * A snapshot of the running sandbox, or, when that fails `unavailable` — copying ~10,000 files
+ * frozen can pass the 10 s frozen-time budget on this shared 2-core host (1–2 s frozen when it
+ * is busy, 0.8 s when quieter) —, a note, and a snapshot of it stopped (no freeze, no budget).
+ */
+async function gitSnapshot(c: Ctx, sb: Sandbox, stopped: { yes: boolean }): Promise<{ snap: SnapshotTaken; ms: number }> {
+  const take = async (): Promise<{ snap: SnapshotTaken; ms: number }> => {
+    const t0 = performance.now();
+    const snap = await sb.snapshot();
+    return { snap, ms: performance.now() - t0 };
+  };
+  try {
+    return await take();
+  } catch (err) {
+    if (stopped.yes || !(err instanceof ShedApiError) || err.code !== 'unavailable') throw err;
+    c.opts.note(`a git repo snapshot of the running sandbox failed (${err.message}); later ones are of it stopped`);
+    await sb.stop();
+    stopped.yes = true;
+    return take();
+  }
+}
+
 /** A git repository snapshotted and forked 10 times: time and allocated disk. */
 async function gitRepo(c: Ctx): Promise<Row[]> {
   const image = await gitImage(c);
   const sb = await c.shed.sandboxes.create({ image });
   check((await out(sb, GIT_SETUP)) === `1\n${GIT_FILES}\n`, `git committed ${GIT_FILES} files`);
-  const snapMs: number[] = [];
-  const frozenMs: number[] = [];
-  const forkMs: number[] = [];
-  const layerMiB: number[] = [];
-  const forksMiB: number[] = [];
-  const sourceMiB: number[] = [];
-  for (let i = 0; i < c.n(3, 1); i++) {
-    const t0 = performance.now();
-    const snap = await sb.snapshot();
+  const stopped = { yes: false };
+  const v = { running: [] as number[], frozen: [] as number[], stopped: [] as number[], fork: [] as number[], layer: [] as number[], forks: [] as number[], source: [] as number[] };
+  for (let i = 0; i < c.n(3, 2); i++) {
+    const { snap, ms: snapMs } = await gitSnapshot(c, sb, stopped);
     const t1 = performance.now();
     const forks = await c.shed.sandboxes.fork(snap, { count: FANOUT });
-    forkMs.push(performance.now() - t1);
-    snapMs.push(t1 - t0);
-    frozenMs.push(snap.timings['frozen'] ?? Number.NaN);
-    layerMiB.push((await duBytes([layerDir(c, snap.layerId)])) / MiB);
-    forksMiB.push((await duBytes(forks.map((f) => upperDir(c, f.id)))) / MiB);
-    sourceMiB.push((await duBytes([upperDir(c, sb.id)])) / MiB);
+    v.fork.push(performance.now() - t1);
+    (stopped.yes ? v.stopped : v.running).push(snapMs);
+    if (!stopped.yes) v.frozen.push(snap.timings['frozen'] ?? Number.NaN);
+    v.layer.push((await duBytes([layerDir(c, snap.layerId)])) / MiB);
+    v.forks.push((await duBytes(forks.map((f) => upperDir(c, f.id)))) / MiB);
+    v.source.push((await duBytes([upperDir(c, sb.id)])) / MiB);
     const status = await Promise.all(forks.map((f) => out(f, 'cd /work/repo && git status --porcelain | wc -l && git log --format=%s')));
     check(status.every((s) => s === '0\n5000 files\n'), 'git in every fork finds the commit and a clean work tree');
     for (const f of forks) await f.delete();
     await c.shed.snapshots.delete(snap);
   }
   await sb.delete();
-  const mib = (name: string, v: number[]): Row => ({ suite: SUITE, name, unit: 'MiB', higherIsBetter: false, stats: stats(v) });
+  const mib = (name: string, x: number[]): Row => ({ suite: SUITE, name, unit: 'MiB', higherIsBetter: false, stats: stats(x) });
   return [
-    ms(SUITE, `git repo (${GIT_FILES} files committed, debian): snapshot`, snapMs),
-    ms(SUITE, '  frozen', frozenMs),
-    ms(SUITE, `  then ${FANOUT} forks at once → exec-ready`, forkMs),
-    mib('  disk: the layer (allocated, shared by the forks)', layerMiB),
-    mib(`  disk: the ${FANOUT} forks' own uppers, right after the fork`, forksMiB),
-    mib(`  disk: ${FANOUT} full copies would take`, layerMiB.map((v) => v * FANOUT)),
-    mib('  disk: the source sandbox\'s upper', sourceMiB),
-  ];
+    ms(SUITE, `git repo (${GIT_FILES} files committed, debian): snapshot, running`, v.running),
+    ms(SUITE, '  frozen', v.frozen),
+    ms(SUITE, '  snapshot, stopped (after a running one failed)', v.stopped),
+    ms(SUITE, `  then ${FANOUT} forks at once → exec-ready`, v.fork),
+    mib('  disk: the layer (allocated, shared by the forks)', v.layer),
+    mib(`  disk: the ${FANOUT} forks' own uppers, right after the fork`, v.forks),
+    mib(`  disk: ${FANOUT} full copies would take`, v.layer.map((x) => x * FANOUT)),
+    mib('  disk: the source sandbox\'s upper', v.source),
+  ].filter((r) => r.stats.n > 0);
 }
 
 export const forkSuite: Suite = {

@@ -41,6 +41,7 @@ program.command('create').description('create a sandbox and print its id').argum
   .option('--ttl <duration>', 'lifetime from creation, e.g. 10m (then deleted, unless --on-expire stop)')
   .option('--idle-timeout <duration>', 'expire after this long with no API activity and no process but PID 1 (then stopped, unless --on-expire delete)')
   .option('--on-expire <action>', "what expiry does: 'stop' or 'delete'")
+  .option('-p, --publish <[HOSTIP:]HOSTPORT:PORT>', 'listen on the host (127.0.0.1 unless HOSTIP) and forward to PORT in the sandbox', collect)
   .option('--network <mode>', "'none' (loopback only, the default) or 'nat'")
   .option('--allow <CIDR[:PORT]>', "with --network nat: reachable only what is allowed (repeatable)", collect)
   .option('--deny <CIDR[:PORT]>', 'with --network nat: never reachable (repeatable)', collect)

@@ -45,6 +45,12 @@ export interface CreateOptions extends CallOptions {
   idleTimeoutSeconds?: number;
   /** What expiry does. @default 'delete' when the TTL ends, 'stop' when idle */
   onExpire?: 'stop' | 'delete';
+  /**
+   * Host ports shedd listens on while the sandbox runs, each forwarded to `port` in the
+   * sandbox. `hostIp` defaults to 127.0.0.1; another address exposes the port to that network.
+   * A host port in use fails the create with `failed_precondition`. @default none
+   */
+  ports?: { hostPort: number; port: number; hostIp?: string }[];
 }
 
 /** Options of shed.prune. */

@@ -1,7 +1,7 @@
 import { formatSeconds, type EgressPolicy, type SandboxInfo } from '@shed/sdk';
 import { connect, type GlobalOptions } from '../connect.js';
 import { expiryOptions, type ExpiryFlags } from '../expiry-flags.js';
-import { ago, pairs, printJson, table } from '../output.js';
+import { UsageError, ago, pairs, printJson, table } from '../output.js';
 import { phasesTable } from '../phases.js';
 import { streamCommand } from './run.js';
 
@@ -13,6 +13,7 @@ export interface CreateFlags extends ExpiryFlags {
   pidsMax?: string;
   env?: string[];
   label?: string[];
+  publish?: string[];
   network?: string;
   allow?: string[];
   deny?: string[];
@@ -20,6 +21,14 @@ export interface CreateFlags extends ExpiryFlags {
   allowSandboxes?: boolean;
 }
 
+
+/** `[HOSTIP:]HOSTPORT:PORT`; an IPv6 HOSTIP goes in brackets: `[::1]:8080:80`. */
+export function parsePublish(spec: string): { hostPort: number; port: number; hostIp?: string } {
+  const m = /^(?:(\[[0-9a-fA-F:.]+\]|[0-9.]+):)?([0-9]{1,5}):([0-9]{1,5})$/.exec(spec);
+  if (m === null) throw new UsageError(`--publish '${spec}' is not [HOSTIP:]HOSTPORT:PORT (e.g. 8080:80 or 0.0.0.0:8080:80)`);
+  const hostIp = m[1]?.replace(/^\[|\]$/g, '');
+  return { hostPort: Number(m[2]), port: Number(m[3]), ...(hostIp === undefined ? {} : { hostIp }) };
+}
 
 export async function createCommand(image: string, f: CreateFlags, g: GlobalOptions): Promise<number> {
   const shed = await connect(g);
@@ -34,6 +43,7 @@ export async function createCommand(image: string, f: CreateFlags, g: GlobalOpti
       env: pairs(f.env, 'env'),
       labels: pairs(f.label, 'label'),
       ...expiryOptions(f),
+      ...(f.publish === undefined ? {} : { ports: f.publish.map(parsePublish) }),
       ...networkOptions(f),
     });
     if (g.json === true) printJson(sb.info);
@@ -120,6 +130,7 @@ function describe(s: SandboxInfo): string {
     `created:    ${s.createdAt} (${ago(s.createdAt)})`, `expires:    ${expiry(s)}`,
   ];
   if (s.fromSnapshot !== undefined) lines.push(`forked:     from snapshot ${s.fromSnapshot}`);
+  for (const p of s.ports ?? []) lines.push(`published:  ${p.hostIp ?? '127.0.0.1'}:${p.hostPort} -> ${p.port}`);
   lines.push(`created by: ${s.createPath === 'warm' ? `a warm claim from pool ${s.claimedFrom ?? '?'}` : 'a cold create'}`);
   if (s.pool !== undefined) lines.push(`pool:       free member of ${s.pool}`);
   if (s.lastError !== null) lines.push(`last error: ${s.lastError.code}: ${s.lastError.message}`);

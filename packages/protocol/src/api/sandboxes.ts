@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { ERROR_CODES } from '../errors.js';
 import { Closed, Env, Labels, Nullable, Time, Timings } from './common.js';
+import { PublishedPorts } from './ports.js';
 import { EGRESS_RULE_PATTERN, EGRESS_RULES_MAX, EXPIRE_ACTIONS, HOSTNAME_PATTERN, LIMITS, NETWORK_MODES, SANDBOX_NAME_PATTERN } from './limits.js';
 
 const int = (l: { min: number; max: number; default: number }, description: string) =>
@@ -44,6 +45,7 @@ export const CreateSandboxRequest = Closed(
     onExpire: Type.Optional(Type.Union(EXPIRE_ACTIONS.map((a) => Type.Literal(a)), {
       description: "What expiry does; default 'delete' when the TTL ends and 'stop' when idle",
     })),
+    ports: Type.Optional(PublishedPorts),
   },
 
 );
@@ -79,6 +81,7 @@ export const SandboxInfo = Closed(
     lastActiveAt: Nullable(Time),
     fromSnapshot: Type.Optional(Type.String({ description: 'A fork: the snapshot (layer id) its files start from' })),
     createPath: Type.Union([Type.Literal('cold'), Type.Literal('warm')], { description: "'warm': its create claimed a warm pool member (see claimedFrom)" }),
+    ports: Type.Optional(PublishedPorts),
     claimedFrom: Type.Optional(Type.String({ description: 'The warm pool its create claimed it from' })),
     pool: Type.Optional(Type.String({ description: 'A free member of this warm pool, not yet claimed (listed only with all=true)' })),
     timings: Closed({

@@ -33,6 +33,7 @@ export function sandboxInfo(rec: SandboxRecord, lastExec?: PhaseTimings): Sandbo
     expiresAt: nullableIso(expiresAt(rec)),
     lastActiveAt: nullableIso(rec.lastActiveAt),
     ...(rec.spec.fromLayer === undefined ? {} : { fromSnapshot: rec.spec.fromLayer }),
+    ...(rec.spec.ports === undefined ? {} : { ports: rec.spec.ports.map((p) => ({ ...p })) }),
     createPath: rec.claimedFrom === undefined ? 'cold' : 'warm',
     ...(rec.claimedFrom === undefined ? {} : { claimedFrom: rec.claimedFrom }),
     ...(rec.pool === undefined ? {} : { pool: rec.pool }),

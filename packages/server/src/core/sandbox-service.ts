@@ -14,6 +14,7 @@ import { LiveSandbox, commandDefaults } from './live-sandbox.js';
 import type { Liveness } from './liveness.js';
 import { KeyedMutex } from './locks.js';
 import { PhaseTimer, type PhaseTimings } from './phase-timer.js';
+import type { PortPublishing } from './published-ports.js';
 import { PoolService } from './pools/pool-service.js';
 import { pruneSystem, type SystemPruneOptions, type SystemPruneResult } from './prune.js';
 import { recheckSandbox } from './recheck.js';
@@ -51,6 +52,8 @@ export interface SandboxServiceDeps {
   readonly agentOf?: (running: RunningSandbox) => AgentPort;
   /** Where lifecycle events are published. @default a bus of its own */
   readonly events?: EventBus;
+  /** Listens on published host ports while a sandbox runs. @default none (ports are not published) */
+  readonly publisher?: PortPublishing;
 }
 
 export interface StopOptions {
@@ -159,7 +162,8 @@ export class SandboxService {
       if (prior !== undefined && !undone(prior)) return replayCreate(prior, (id) => this.get(id));
       if (prior !== undefined) this.#d.store.operations.releaseKey(prior.id);
     }
-    const warm = opts.poolMember === undefined ? await this.pools.claim(cmd) : undefined;
+    // Pool members publish nothing; a create that publishes ports is made cold.
+    const warm = opts.poolMember === undefined && (cmd.ports ?? []).length === 0 ? await this.pools.claim(cmd) : undefined;
     if (warm !== undefined) return warm;
     const id = opts.id ?? newSandboxId();
     const { name, spec } = buildSpec(id, cmd);
@@ -256,6 +260,7 @@ export class SandboxService {
     this.#d.store.sandboxes.update(id, { state: stopping });
     try {
       faultPoint('stop.after-intent');
+      await this.#d.publisher?.close(id);
       const handles = await this.#takeHandles(id);
       await this.#d.driver.stop(handles, { graceMs: opts.graceMs ?? 10_000 });
       faultPoint('stop.after-driver');
@@ -279,6 +284,7 @@ export class SandboxService {
       this.#d.store.sandboxes.update(id, { state: deleting, ...(opts.reason === undefined ? {} : { stateReason: opts.reason }) });
       try {
         faultPoint('delete.after-intent');
+        await this.#d.publisher?.close(id);
         await this.#d.driver.destroy(await this.#takeHandles(id));
         faultPoint('delete.after-destroy');
         await this.#dirs.remove(id);
@@ -396,6 +402,7 @@ export class SandboxService {
   /** Detaches from every sandbox's agent. Sandboxes keep running; a new daemon adopts them. */
   async close(): Promise<void> {
     await this.pools.close();
+    await this.#d.publisher?.closeAll();
     const live = [...this.#live.values()];
     this.#live.clear();
     await Promise.all(live.map(async (l) => {
@@ -408,6 +415,7 @@ export class SandboxService {
     id: SandboxId, spec: SandboxSpec, image: ResolvedImage, timer: PhaseTimer, cleanup: CleanupStack, signal?: AbortSignal,
   ): Promise<LiveSandbox> {
     const runDir = this.#dirs.runDirOf(id);
+    await this.#publish(id, spec, timer, cleanup);
     const running = await timer.time('driver', () =>
       this.#d.driver.create(
         {
@@ -422,6 +430,15 @@ export class SandboxService {
     faultPoint('create.after-runtime');
     timer.timeSync('handles', () => saveHandles(runDir, running.handles));
     return new LiveSandbox(running.handles, this.#agentOf(running), commandDefaults(image.info.config, spec));
+  }
+
+  /** Binds the sandbox's published host ports first: a port in use fails the create before anything runs. */
+  async #publish(id: SandboxId, spec: SandboxSpec, timer: PhaseTimer, cleanup: CleanupStack): Promise<void> {
+    const publisher = this.#d.publisher;
+    const ports = spec.ports ?? [];
+    if (publisher === undefined || ports.length === 0) return;
+    await timer.time('publish', () => publisher.open(id, ports));
+    cleanup.push('release the published ports', () => publisher.close(id));
   }
 
   async #liveOf(rec: SandboxRecord, running: RunningSandbox): Promise<LiveSandbox> {

@@ -4,6 +4,7 @@ import { invalidArgument } from './errors.js';
 import { buildEgress, type EgressPolicy } from './network.js';
 import type { SandboxId } from './ids.js';
 import type { LayerId } from './layers.js';
+import { buildPublished, type PublishPortCommand } from './published-port-spec.js';
 import type { ExpireAction, SandboxSpec } from './sandboxes.js';
 
 /** What a caller asks for when creating a sandbox. Fields left out take the documented defaults. */
@@ -38,6 +39,8 @@ export interface CreateSandboxCommand {
   onExpire?: ExpireAction;
   /** A fork: the snapshot layer its filesystem starts from (set by core's fork, not by users). @default none */
   fromLayer?: LayerId;
+  /** Host ports to listen on and forward to the sandbox's ports. @default none */
+  ports?: readonly PublishPortCommand[];
 }
 
 const NAME = new RegExp(SANDBOX_NAME_PATTERN);
@@ -54,6 +57,7 @@ export function buildSpec(id: SandboxId, cmd: CreateSandboxCommand): { name: str
     throw invalidArgument(`name '${cmd.name}' must be 1-63 letters, digits, '_', '.' or '-', and not start with 'sb-'`, { name: cmd.name });
   }
   if (cmd.image.length === 0) throw invalidArgument("image is empty; use 'default' for the built-in image");
+  const ports = buildPublished(cmd.ports);
   const hostname = cmd.hostname ?? (cmd.name !== undefined && HOSTNAME.test(cmd.name) ? cmd.name : id);
   if (!HOSTNAME.test(hostname)) throw invalidArgument(`hostname '${hostname}' is not a valid host name (letters, digits, '-')`, { hostname });
   return {
@@ -71,6 +75,7 @@ export function buildSpec(id: SandboxId, cmd: CreateSandboxCommand): { name: str
       labels: checkedMap('labels', cmd.labels, LABEL_KEY, LIMITS.labelsMax, LIMITS.labelValueChars),
       ...expiry(cmd),
       ...(cmd.fromLayer === undefined ? {} : { fromLayer: cmd.fromLayer }),
+      ...(ports.length === 0 ? {} : { ports }),
     },
   };
 }

@@ -34,6 +34,15 @@ export interface SandboxSpec {
    * rootfs, are its lowers). Kept so start after stop and adoption rebuild the same lowers.
    */
   readonly fromLayer?: LayerId;
+  /** Host ports shedd listens on and forwards to the sandbox's ports. Absent: none. */
+  readonly ports?: readonly PublishedPortSpec[];
+}
+
+/** `--publish HOSTIP:HOSTPORT:PORT`. */
+export interface PublishedPortSpec {
+  readonly hostIp: string;
+  readonly hostPort: number;
+  readonly port: number;
 }
 
 export type ExpireAction = 'stop' | 'delete';

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { buildApi, type Api } from '../api/app.js';
 import { ShedMetrics } from '../api/metrics.js';
@@ -8,6 +9,7 @@ import type { ImageService } from '../core/images.js';
 import { SandboxCommands } from '../core/sandbox-commands.js';
 import { SandboxFiles } from '../core/sandbox-files.js';
 import { SandboxPorts } from '../core/sandbox-ports.js';
+import { PortPublisher, restorePublished } from '../core/published-ports.js';
 import { LifecycleScheduler, type SchedulerOptions } from '../core/scheduler.js';
 import { SandboxService } from '../core/sandbox-service.js';
 import type { PoolSpec } from '../core/pools/pool-spec.js';
@@ -60,9 +62,12 @@ export async function serve(b: Backends, opts: ServeOptions): Promise<Running> {
   const started = Date.now();
   const probe = await b.driver.probe();
   const log = opts.log === false ? silentLog : opts.log;
+  // Published ports connect through SandboxPorts, which needs the service: bound after it exists.
+  const publisher: PortPublisher = new PortPublisher({ log, connect: (id, port): Promise<Duplex> => ports.connect(id, port) });
   const sandboxes = new SandboxService({
-    driver: b.driver, images: b.images, store: b.store, dataDir: opts.dataDir, runDir: opts.runDir, idMap: b.idMap, log,
+    driver: b.driver, images: b.images, store: b.store, dataDir: opts.dataDir, runDir: opts.runDir, idMap: b.idMap, log, publisher,
   });
+  const ports = new SandboxPorts(sandboxes);
   // Before reconciling, so adoptions and deaths at start are counted too.
   const metrics = new ShedMetrics({ sandboxes, ...memoryReader(b, opts.runDir) });
   if (probe.usable) log.info({ driver: b.driver.name, notes: probe.notes }, 'driver ready');
@@ -76,13 +81,15 @@ export async function serve(b: Backends, opts: ServeOptions): Promise<Running> {
     },
     `reconciled: ${r.adopted.length} adopted, ${r.stopped.length} marked stopped, ${r.rolledBack.length} creates rolled back, ${r.swept.length} orphans swept`,
   );
+  // After adoption: running sandboxes listen on their published ports again.
+  await restorePublished(publisher, sandboxes.list([], { all: true }), log);
   // After adoption: the adopted members go back to their pools; the replenisher starts.
   sandboxes.pools.start(opts.pools ?? []);
   const api = await buildApi({
     sandboxes,
     commands: new SandboxCommands(sandboxes),
     files: new SandboxFiles(sandboxes),
-    ports: new SandboxPorts(sandboxes),
+    ports,
     images: b.images,
     version: SHED_VERSION,
     logger: opts.log,

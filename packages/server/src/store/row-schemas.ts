@@ -27,6 +27,8 @@ export const SpecColumn = Type.Object(
     onExpire: Type.Optional(Type.Union([Type.Literal('stop'), Type.Literal('delete')])),
     // Added with forks: the snapshot layer a fork's lowers start from.
     fromLayer: Type.Optional(Type.String({ pattern: '^ly-[0-9a-f]{16}$' })),
+    // Added with published ports.
+    ports: Type.Optional(Type.Array(Type.Object({ hostIp: Type.String(), hostPort: Type.Integer(), port: Type.Integer() }, closed))),
   },
   closed,
 );
