@@ -110,6 +110,7 @@ program.command('rollback').description("make a sandbox's files exactly a snapsh
   .action(act(async (ref: string, snap: string) => (await import('./commands/diff.js')).rollbackCommand(ref, snap, g())));
 program.command('fork').description('new sandboxes on a snapshot\'s files, each with its own writable layer; prints their ids').argument('<snapshot>')
   .option('-n, --count <n>', 'how many (1-32)').option('--name <name>', 'a name per fork (repeatable)', collect)
+  .option('--network <mode>', "'none' (the default) or 'nat' (each fork its own address)")
   .action(act(async (snap: string, f) => (await import('./commands/snapshots.js')).forkCommand(snap, f, g())));
 
 const pool = program.command('pool').description('warm pools: sandboxes kept running so a matching create is a claim');

@@ -108,6 +108,10 @@ export interface ForkOptions extends CallOptions {
   count?: number;
   /** One name per fork. @default none */
   names?: string[];
+  /** Each fork's network; 'nat' forks each get their own address. @default 'none' */
+  network?: 'none' | 'nat';
+  /** With 'nat': what the forks may reach. @default anywhere but the host and other sandboxes */
+  egress?: EgressPolicy;
 }
 
 /** Options of sandboxes.list. */
