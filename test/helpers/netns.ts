@@ -28,6 +28,7 @@ function run(cmd: string, args: readonly string[], input = ''): Promise<{ code: 
     c.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
     c.once('error', (err) => done({ code: -1, stdout, stderr: err.message }));
     c.once('close', (code) => done({ code: code ?? -1, stdout, stderr }));
+    c.stdin.on('error', () => undefined); // a command that reads no stdin may exit first: EPIPE is no failure
     c.stdin.end(input);
   });
 }

@@ -27,7 +27,8 @@ for (const port of services.tcpPorts ?? []) {
 if (services.sinkPort !== undefined) {
   // Throughput: each connection sends a byte count (text line), gets that many bytes back.
   const chunk = Buffer.alloc(1 << 16, 120);
-  const sink = createServer((c) => {
+  // Half-open: busybox nc half-closes after sending the count; the answer must still flow.
+  const sink = createServer({ allowHalfOpen: true }, (c) => {
     c.on('error', () => undefined);
     c.once('data', (d) => {
       let left = Number(d.toString().trim());

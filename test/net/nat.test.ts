@@ -11,7 +11,7 @@ import { openDb } from '@shed/server';
 import { Shed, ShedApiError, type Sandbox } from '@shed/sdk';
 import { shedNetworkLeftovers, useLeakCheck } from '../helpers/leaks.js';
 import { DAEMON_ADDR, UPLINK_ADDR, makeNetnsPair, startUplinkServers, type NetnsPair, type UplinkServers } from '../helpers/netns.js';
-import { daemonDirs, e2eUnavailable, startShedd, type DaemonDirs, type Shedd } from '../e2e/shedd.js';
+import { daemonDirs, e2eUnavailable, runCli, startShedd, type DaemonDirs, type Shedd } from '../e2e/shedd.js';
 
 const skip = await e2eUnavailable();
 if (skip !== undefined) console.log(`# network tests skipped: ${skip}`);
@@ -23,9 +23,14 @@ const API_PORT = 7420;
 const TOKEN = 'b'.repeat(32);
 const small = { memoryMiB: 32, pidsMax: 64 } as const;
 
-/** `nc` from inside a sandbox: what it printed, and whether it connected. */
-async function connect(sb: Sandbox, host: string, port: number): Promise<{ ok: boolean; out: string }> {
-  const r = await sb.exec(['sh', '-c', `nc -w 2 ${host} ${port} < /dev/null`]);
+/**
+ * `nc` from inside a sandbox: what it printed, and whether it connected. `holdMs`: keep nc's
+ * stdin open that long, for servers slower to answer than busybox nc is to quit at stdin's EOF.
+ */
+async function connect(sb: Sandbox, host: string, port: number, holdMs = 0): Promise<{ ok: boolean; out: string }> {
+  const stdin = holdMs === 0 ? '< /dev/null' : '';
+  const feed = holdMs === 0 ? '' : `sleep ${holdMs / 1000} | `;
+  const r = await sb.exec(['sh', '-c', `${feed}nc -w 2 ${host} ${port} ${stdin}`]);
   return { ok: r.exitCode === 0, out: r.stdout + r.stderr };
 }
 
@@ -96,6 +101,18 @@ describe('network nat', { skip }, () => {
     await sb.delete();
   });
 
+  it('the CLI creates with --network nat and its policy flags; inspect shows the address and policy', async () => {
+    const made = await runCli(dirs, 'create', 'default', '--network', 'nat', '--deny', `${UPLINK_ADDR}:8081`, '--allow-host', '--memory-mib', '32');
+    assert.equal(made.code, 0, made.stderr);
+    const id = made.stdout.trim();
+    const shown = await runCli(dirs, 'inspect', id);
+    assert.match(shown.stdout, new RegExp(`network: +nat, address 10\\.77\\.\\d+\\.\\d+; deny ${UPLINK_ADDR.replaceAll('.', '\\.')}:8081; host allowed`));
+    const bad = await runCli(dirs, 'create', 'default', '--network', 'nat', '--allow', '10.0.0.1/8');
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /invalid_argument|pattern|CIDR/);
+    assert.equal((await runCli(dirs, 'rm', id)).code, 0);
+  });
+
   it('with an allow list only what it names is reachable', async () => {
     const sb = await shed.sandboxes.create({ ...small, network: 'nat', egress: { allow: [`${UPLINK_ADDR}:8081`] } });
     assert.ok((await connect(sb, UPLINK_ADDR, 8081)).ok);
@@ -104,18 +121,24 @@ describe('network nat', { skip }, () => {
   });
 
   it('two sandboxes cannot reach each other unless both allow it', async () => {
-    const [a, b] = await Promise.all([1, 2].map(() => shed.sandboxes.create({ ...small, network: 'nat' })));
-    assert.ok(a !== undefined && b !== undefined);
-    await b.spawn(['sh', '-c', 'while true; do echo from-b | nc -l -p 7000; done']);
-    assert.equal((await connect(a, b.info.address ?? '', 7000)).ok, false, 'a cannot reach b');
-    const [c, e] = await Promise.all([1, 2].map(() => shed.sandboxes.create({ ...small, network: 'nat', egress: { allowSandboxes: true } })));
-    assert.ok(c !== undefined && e !== undefined);
-    await e.spawn(['sh', '-c', 'while true; do echo from-e | nc -l -p 7000; done']);
-    const open = await connect(c, e.info.address ?? '', 7000);
-    assert.ok(open.ok, `both allow it: ${open.out}`);
-    assert.match(open.out, /from-e/);
-    assert.equal((await connect(c, b.info.address ?? '', 7000)).ok, false, 'b does not allow it');
-    await Promise.all([a, b, c, e].map((s) => s.delete()));
+    const made: Sandbox[] = [];
+    try {
+      const [a, b] = await Promise.all([1, 2].map(() => shed.sandboxes.create({ ...small, network: 'nat' })));
+      assert.ok(a !== undefined && b !== undefined);
+      made.push(a, b);
+      await b.spawn(['sh', '-c', 'while true; do echo from-b | nc -l -p 7000; done']);
+      assert.equal((await connect(a, b.info.address ?? '', 7000)).ok, false, 'a cannot reach b');
+      const [c, e] = await Promise.all([1, 2].map(() => shed.sandboxes.create({ ...small, network: 'nat', egress: { allowSandboxes: true } })));
+      assert.ok(c !== undefined && e !== undefined);
+      made.push(c, e);
+      await e.spawn(['sh', '-c', 'while true; do echo from-e | nc -l -p 7000; done']);
+      const open = await connect(c, e.info.address ?? '', 7000, 500);
+      assert.ok(open.ok, `both allow it: ${open.out}`);
+      assert.match(open.out, /from-e/);
+      assert.equal((await connect(c, b.info.address ?? '', 7000)).ok, false, 'b does not allow it');
+    } finally {
+      await Promise.all(made.map((s) => s.delete()));
+    }
   });
 
   it("cannot reach the host: not the daemon's API on any host address, not other host ports", async () => {
@@ -141,6 +164,18 @@ describe('network nat', { skip }, () => {
     await sb.delete();
   });
 
+  it("forks with network 'nat' each get their own address through the same set-up", async () => {
+    const src = await shed.sandboxes.create({ ...small, network: 'nat' });
+    const snap = await src.snapshot();
+    const forks = await shed.sandboxes.fork(snap, { count: 2, network: 'nat' });
+    const addresses = new Set([src, ...forks].map((s) => s.info.address));
+    assert.equal(addresses.size, 3, 'three sandboxes, three addresses');
+    for (const f of forks) assert.ok((await connect(f, UPLINK_ADDR, 8080)).ok, `fork ${f.id} reaches the uplink`);
+    await Promise.all([src, ...forks].map((s) => s.delete()));
+    await shed.snapshots.delete(snap);
+    await assertClean();
+  });
+
   it('100 sandboxes get 100 distinct addresses; deleting them leaves nothing', async () => {
     const made: Sandbox[] = [];
     const queue = Array.from({ length: 100 }, (_, i) => i);
@@ -159,12 +194,15 @@ describe('network nat', { skip }, () => {
   });
 
   it('a failed create leaves no lease, veth or rule (fault after the network is attached)', async () => {
-    for (const fault of ['net.after-attach=throw', 'create.after-runtime=throw']) {
-      await restart('stop', { SHED_ALLOW_FAULTS: '1', SHED_FAULTS: fault });
-      await assert.rejects(shed.sandboxes.create({ ...small, network: 'nat' }), (e) => e instanceof ShedApiError && e.code === 'internal');
-      await assertClean();
+    try {
+      for (const fault of ['net.after-attach=throw', 'create.after-runtime=throw']) {
+        await restart('stop', { SHED_ALLOW_FAULTS: '1', SHED_FAULTS: fault });
+        await assert.rejects(shed.sandboxes.create({ ...small, network: 'nat' }), (e) => e instanceof ShedApiError && e.code === 'internal');
+        await assertClean();
+      }
+    } finally {
+      await restart('stop');
     }
-    await restart('stop');
   });
 
   it('kill -9 of shedd: a nat sandbox keeps working, is adopted, and its delete cleans up', async () => {

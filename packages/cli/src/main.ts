@@ -110,13 +110,14 @@ program.command('rollback').description("make a sandbox's files exactly a snapsh
   .action(act(async (ref: string, snap: string) => (await import('./commands/diff.js')).rollbackCommand(ref, snap, g())));
 program.command('fork').description('new sandboxes on a snapshot\'s files, each with its own writable layer; prints their ids').argument('<snapshot>')
   .option('-n, --count <n>', 'how many (1-32)').option('--name <name>', 'a name per fork (repeatable)', collect)
+  .option('--network <mode>', "'none' (the default) or 'nat' (each fork its own address)")
   .action(act(async (snap: string, f) => (await import('./commands/snapshots.js')).forkCommand(snap, f, g())));
 
 const pool = program.command('pool').description('warm pools: sandboxes kept running so a matching create is a claim');
 pool.command('ls').description('list pools, their free members and last error').action(act(async () => (await import('./commands/pools.js')).poolLs(g())));
 pool.command('set').description('create or change a pool (kept across restarts)').argument('<name>')
   .option('--image <ref>', 'members run this image').option('--snapshot <id>', 'members are forks of this snapshot')
-  .option('--memory-mib <n>').option('--cpu-millis <n>').option('--pids-max <n>')
+  .option('--memory-mib <n>').option('--cpu-millis <n>').option('--pids-max <n>').option('--network <mode>', "'none' (default) or 'nat'")
   .option('--min <n>', 'free members restored first').option('--target-free <n>', 'free members kept ready').option('--max <n>', 'most members at once')
   .option('--memory-budget-mib <n>', "the members' memory limits together never exceed it")
   .action(act(async (name: string, f) => (await import('./commands/pools.js')).poolSet(name, f, g())));

@@ -108,6 +108,10 @@ export interface ForkOptions extends CallOptions {
   count?: number;
   /** One name per fork. @default none */
   names?: string[];
+  /** Each fork's network; 'nat' forks each get their own address. @default 'none' */
+  network?: 'none' | 'nat';
+  /** With 'nat': what the forks may reach. @default anywhere but the host and other sandboxes */
+  egress?: EgressPolicy;
 }
 
 /** Options of sandboxes.list. */
@@ -130,8 +134,8 @@ export interface PoolOptions extends CallOptions {
   cpuMillis?: number;
   /** @default 512 */
   pidsMax?: number;
-  /** @default 'none' */
-  network?: 'none';
+  /** 'nat': members get the default egress policy. @default 'none' */
+  network?: 'none' | 'nat';
   /** Free members restored first; the budget must cover them. @default 0 */
   min?: number;
   /** Free members kept ready. @default max(1, min) */

@@ -53,7 +53,7 @@ async function snapshotRm(ids: string[], g: GlobalOptions): Promise<number> {
   }
 }
 
-export async function forkCommand(snapshot: string, f: { count?: string; name?: string[] }, g: GlobalOptions): Promise<number> {
+export async function forkCommand(snapshot: string, f: { count?: string; name?: string[]; network?: string }, g: GlobalOptions): Promise<number> {
   const count = f.count === undefined ? undefined : Number(f.count);
   if (count !== undefined && !Number.isInteger(count)) throw new UsageError(`--count must be a whole number; got '${f.count}'`);
   const shed = await connect(g);
@@ -61,6 +61,8 @@ export async function forkCommand(snapshot: string, f: { count?: string; name?: 
     const made = await shed.sandboxes.fork(snapshot, {
       ...(count === undefined ? {} : { count }),
       ...(f.name === undefined ? {} : { names: f.name }),
+      // The server's schema rejects any other mode by name; the cast only carries the string there.
+      ...(f.network === undefined ? {} : { network: f.network as 'none' | 'nat' }),
     });
     if (g.json === true) printJson(made.map((s) => s.info));
     else for (const s of made) process.stdout.write(`${s.id}\n`);

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Closed, Nullable, SandboxParams, Time, Timings } from './common.js';
-import { SANDBOX_NAME_PATTERN } from './limits.js';
-import { SandboxInfo } from './sandboxes.js';
+import { NETWORK_MODES, SANDBOX_NAME_PATTERN } from './limits.js';
+import { EgressPolicy, SandboxInfo } from './sandboxes.js';
 
 // Filesystem snapshots (layers) of running sandboxes and forks made from them (docs/snapshots.md).
 
@@ -45,6 +45,8 @@ export const ForkRequest = Closed({
   names: Type.Optional(Type.Array(Type.String({ pattern: SANDBOX_NAME_PATTERN }), {
     minItems: 1, maxItems: MAX_FORK_COUNT, description: 'One name per fork',
   })),
+  network: Type.Optional(Type.Union(NETWORK_MODES.map((m) => Type.Literal(m)), { description: "Each fork's network; 'nat' forks each get their own address" })),
+  egress: Type.Optional(EgressPolicy),
 });
 export type ForkRequest = Static<typeof ForkRequest>;
 

@@ -3,7 +3,9 @@
 import { ShedError, asShedError } from './errors.js';
 import { faultPoint } from './faults.js';
 import { isSandboxId, newSandboxId, type SandboxId } from './ids.js';
+import type { NetworkMode } from './driver.js';
 import type { LayerId } from './layers.js';
+import type { EgressPolicy } from './network.js';
 import type { CreateSandboxCommand } from './sandbox-spec.js';
 import type { Persistence, SandboxRecord } from './sandboxes.js';
 import { FORK_IN_FLIGHT, forkSource, layerRepoOf } from './snapshots.js';
@@ -15,6 +17,10 @@ export interface ForkOptions {
   count?: number;
   /** Their names, one per sandbox when given. @default none */
   names?: readonly string[];
+  /** Each fork's network ('nat': each its own address, through the same create path). @default 'none' */
+  network?: NetworkMode;
+  /** With network 'nat'. @default open (core/network.ts) */
+  egress?: Partial<EgressPolicy>;
   signal?: AbortSignal;
 }
 
@@ -43,7 +49,10 @@ export async function forkOf(store: Persistence, snapshot: string, opts: ForkOpt
   const hold = { layer: layer.id, kind: 'sandbox' as const, holder: `${FORK_IN_FLIGHT}${ids.join(',')}` };
   layerRepoOf(store).addRef(hold);
   const results = await Promise.allSettled(ids.map(async (id, i) => {
-    const rec = await hooks.create({ image: layer.imageDigest, fromLayer: layer.id, ...(opts.names === undefined ? {} : { name: opts.names[i] }) }, id);
+    const rec = await hooks.create({
+      image: layer.imageDigest, fromLayer: layer.id, ...(opts.names === undefined ? {} : { name: opts.names[i] }),
+      ...(opts.network === undefined ? {} : { network: opts.network }), ...(opts.egress === undefined ? {} : { egress: opts.egress }),
+    }, id);
     faultPoint('fork.after-one');
     return rec;
   })).finally(() => layerRepoOf(store).removeRef(hold));

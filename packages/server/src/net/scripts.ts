@@ -29,7 +29,9 @@ export interface AttachScriptInput {
 /**
  * The netns is made by unshare, bound to `netnsPath` (the runtime joins it by path), and
  * configured from inside: the veth is created there and its host end pushed out into
- * shedd's netns (`netns <pid>`), so the sandbox end never needs a name on the host.
+ * shedd's netns (`netns <pid>`), so the sandbox end never needs a name on the host. The bridge
+ * port and the rules are independent: they run side by side (until the rules are in, the
+ * base chain drops the sandbox's traffic: it fails closed).
  */
 export function attachScript(a: AttachScriptInput): string {
   return `set -e
@@ -41,17 +43,25 @@ link set lo up
 link set eth0 up
 route add default via ${a.subnet.gateway}
 SHED_IP
-ip link set ${a.iface} master ${a.bridge} up
-nft -f - <<'SHED_NFT'
+ip link set ${a.iface} master ${a.bridge} up &
+link=$!
+nft -f - <<'SHED_NFT' &
 ${sandboxRules(a.id, a.address, a.iface, a.egress)}SHED_NFT
+rules=$!
+wait $link
+wait $rules
 `;
 }
 
-/** Rules first (one transaction that succeeds from any partial state), then the veth if it is still there. */
+/**
+ * Rules first (one transaction that succeeds from any partial state), then the veth. The pair
+ * also goes by itself when the netns is released (asynchronously, after the sandbox's last
+ * process): a failed delete is fine when the device is gone.
+ */
 export function detachScript(id: string, address: string | null, iface: string): string {
   return `set -e
 nft -f - <<'SHED_NFT'
 ${removalRules(id, address, iface)}SHED_NFT
-if ip link show ${iface} > /dev/null 2>&1; then ip link del ${iface}; fi
+ip link del ${iface} 2> /dev/null || ! ip link show ${iface} > /dev/null 2>&1
 `;
 }

@@ -38,6 +38,8 @@ export function snapshotRoutes(app: Api, { sandboxes }: ApiDeps): void {
     const made = await sandboxes.layers.fork(req.params.id, {
       ...(req.body.count === undefined ? {} : { count: req.body.count }),
       ...(req.body.names === undefined ? {} : { names: req.body.names }),
+      ...(req.body.network === undefined ? {} : { network: req.body.network }),
+      ...(req.body.egress === undefined ? {} : { egress: req.body.egress }),
     });
     return reply.status(201).send({ sandboxes: made.map((r) => sandboxInfo(r)) });
   });
