@@ -132,13 +132,14 @@ class Walk {
     const names = listNames(join(this.src, rel));
     if (names === null) return false;
     const inSrc = new Set(names);
-    for (const name of readdirSync(join(this.dest, rel))) {
+    const inDest = new Set(readdirSync(join(this.dest, rel)));
+    for (const name of inDest) {
       if (inSrc.has(name)) continue;
       rmSync(join(this.dest, rel, name), { recursive: true, force: true });
+      inDest.delete(name);
       this.removed++;
       this.touched.add(rel);
     }
-    const inDest = new Set(readdirSync(join(this.dest, rel)));
     for (const name of names) {
       if (performance.now() > this.deadline) throw new ShedError('unavailable', `bringing the copy of ${this.src} up to date took too long frozen and was stopped`);
       const r = join(rel, name);
