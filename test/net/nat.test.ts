@@ -113,6 +113,19 @@ describe('network nat', { skip }, () => {
     assert.equal((await runCli(dirs, 'rm', id)).code, 0);
   });
 
+  it('stop releases the address, start leases one again and the network works', async () => {
+    const sb = await shed.sandboxes.create({ ...small, network: 'nat' });
+    await sb.stop();
+    const stopped = await shed.sandboxes.get(sb.id);
+    assert.equal(stopped.info.address, null);
+    assert.equal(leases().some((l) => l.sandbox_id === sb.id), false);
+    await stopped.start();
+    const again = await shed.sandboxes.get(sb.id);
+    assert.match(again.info.address ?? '', /^10\.77\./);
+    assert.ok((await connect(again, UPLINK_ADDR, 8080)).ok);
+    await again.delete();
+  });
+
   it('with an allow list only what it names is reachable', async () => {
     const sb = await shed.sandboxes.create({ ...small, network: 'nat', egress: { allow: [`${UPLINK_ADDR}:8081`] } });
     assert.ok((await connect(sb, UPLINK_ADDR, 8081)).ok);
