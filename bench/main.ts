@@ -12,10 +12,11 @@ import { daemonSuite } from './suites/daemon.js';
 import { forkSuite } from './suites/fork.js';
 import { imagesSuite } from './suites/images.js';
 import { networkSuite } from './suites/network.js';
+import { portsSuite } from './suites/ports.js';
 import { sandboxSuite } from './suites/sandbox.js';
 import { snapshotSuite } from './suites/snapshot.js';
 
-const SUITES: readonly Suite[] = [sandboxSuite, daemonSuite, containerSuite, agentSuite, imagesSuite, snapshotSuite, forkSuite, networkSuite];
+const SUITES: readonly Suite[] = [sandboxSuite, daemonSuite, containerSuite, agentSuite, imagesSuite, snapshotSuite, forkSuite, networkSuite, portsSuite];
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const RESULTS = join(repo, 'build/bench-results.json');
 

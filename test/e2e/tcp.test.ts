@@ -137,6 +137,30 @@ describe('e2e: config file, socket group, TCP listener with a bearer token', { s
     assert.match(upgrade.body, /"code":"unauthenticated"/);
   });
 
+  it('the port proxy over TCP needs the token, and the token never reaches the sandbox', async () => {
+    const shed = await Shed.connect({ url, token: TOKEN });
+    const sb = await shed.sandboxes.create({});
+    try {
+      // Answers one request with its own request head as the body.
+      const script = '#!/bin/sh\nh=""\nwhile IFS= read -r l; do l=$(printf "%s" "$l" | tr -d "\\r"); [ -z "$l" ] && break; h="$h$l\n"; done\n' +
+        'printf "HTTP/1.1 200 OK\\r\\nContent-Length: %s\\r\\nConnection: close\\r\\n\\r\\n%s" "${#h}" "$h"\n';
+      await sb.files.write('/head.sh', script, { mode: 0o755 });
+      await sb.spawn(['busybox', 'nc', '-ll', '-p', '9000', '-e', '/head.sh']);
+      const path = `${url}/v1/sandboxes/${sb.id}/ports/9000/x?y=1`;
+      assert.equal((await rawGet(path, undefined)).status, 401);
+      assert.equal((await rawGet(path, `Bearer ${WRONG}`)).status, 401);
+      let r = await rawGet(path, `Bearer ${TOKEN}`, { 'x-other': 'kept' });
+      for (let i = 0; i < 100 && r.status === 503; i++) r = await rawGet(path, `Bearer ${TOKEN}`, { 'x-other': 'kept' }); // nc starting
+      assert.equal(r.status, 200, r.body);
+      assert.match(r.body, /^GET \/x\?y=1 HTTP\/1\.1\n/);
+      assert.match(r.body, /x-other: kept/i);
+      assert.doesNotMatch(r.body, /authorization|e2e-right-token/i);
+    } finally {
+      await sb.delete();
+      shed.close();
+    }
+  });
+
   it('keeps the unix socket free of tokens', async () => {
     const shed = await Shed.connect({ socketPath: d.socketPath });
     assert.equal((await shed.health()).status, 'ok');

@@ -117,7 +117,7 @@ const pool = program.command('pool').description('warm pools: sandboxes kept run
 pool.command('ls').description('list pools, their free members and last error').action(act(async () => (await import('./commands/pools.js')).poolLs(g())));
 pool.command('set').description('create or change a pool (kept across restarts)').argument('<name>')
   .option('--image <ref>', 'members run this image').option('--snapshot <id>', 'members are forks of this snapshot')
-  .option('--memory-mib <n>').option('--cpu-millis <n>').option('--pids-max <n>')
+  .option('--memory-mib <n>').option('--cpu-millis <n>').option('--pids-max <n>').option('--network <mode>', "'none' (default) or 'nat'")
   .option('--min <n>', 'free members restored first').option('--target-free <n>', 'free members kept ready').option('--max <n>', 'most members at once')
   .option('--memory-budget-mib <n>', "the members' memory limits together never exceed it")
   .action(act(async (name: string, f) => (await import('./commands/pools.js')).poolSet(name, f, g())));

@@ -134,8 +134,8 @@ export interface PoolOptions extends CallOptions {
   cpuMillis?: number;
   /** @default 512 */
   pidsMax?: number;
-  /** @default 'none' */
-  network?: 'none';
+  /** 'nat': members get the default egress policy. @default 'none' */
+  network?: 'none' | 'nat';
   /** Free members restored first; the budget must cover them. @default 0 */
   min?: number;
   /** Free members kept ready. @default max(1, min) */

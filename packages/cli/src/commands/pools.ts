@@ -8,6 +8,7 @@ export interface PoolSetFlags {
   memoryMib?: string;
   cpuMillis?: string;
   pidsMax?: string;
+  network?: string;
   min?: string;
   targetFree?: string;
   max?: string;
@@ -39,6 +40,7 @@ export async function poolSet(name: string, f: PoolSetFlags, g: GlobalOptions): 
   const opts: PoolOptions = {
     ...(f.image === undefined ? {} : { image: f.image }),
     ...(f.snapshot === undefined ? {} : { snapshot: f.snapshot }),
+    ...network(f.network),
     ...num('memoryMiB', f.memoryMib), ...num('cpuMillis', f.cpuMillis), ...num('pidsMax', f.pidsMax),
     ...num('min', f.min), ...num('targetFree', f.targetFree), ...num('max', f.max), ...num('memoryBudgetMiB', f.memoryBudgetMib),
   };
@@ -62,6 +64,12 @@ export async function poolRm(names: string[], g: GlobalOptions): Promise<number>
   } finally {
     shed.close();
   }
+}
+
+function network(v: string | undefined): Pick<PoolOptions, 'network'> {
+  if (v === undefined) return {};
+  if (v !== 'none' && v !== 'nat') throw new UsageError(`--network must be 'none' or 'nat'; got '${v}'`);
+  return { network: v };
 }
 
 type Count = 'memoryMiB' | 'cpuMillis' | 'pidsMax' | 'min' | 'targetFree' | 'max' | 'memoryBudgetMiB';
