@@ -99,6 +99,27 @@ describe('snapshots (crun)', () => {
     assert.equal(check.trim(), '0', 'every captured file is complete');
   });
 
+  it('a big upper is copied unfrozen first: the frozen span is a fraction of the copy, and the capture is as of the freeze', async () => {
+    const sb = await create();
+    // 2,000 small files (a git checkout's worth of objects), then writers that change them all
+    // the time: whole files by rename, in-place rewrites with the mtime set back, chmods.
+    await sh(sb, 'mkdir -p /repo && cd /repo && for d in $(seq 1 20); do mkdir $d; (cd $d && seq 1 100 | xargs touch); done && echo v0 > /repo/1/1');
+    // Paced (sleep 0.01): flat out, two shell loops on this 2-core host outrun cp itself.
+    await sh(sb, 'mkdir /w; (i=0; while :; do i=$((i+1)); { seq 1 3000; echo END $i; } > /w/.tmp; mv /w/.tmp /w/f$i; sleep 0.01; done) >/dev/null 2>&1 &');
+    await sh(sb, '(i=0; while :; do i=$((i+1)); printf %08d $i > /repo/1/.n; touch -d @1000000000 /repo/1/.n; mv /repo/1/.n /repo/1/1; chmod 600 /repo/2/1; chmod 644 /repo/2/1; sleep 0.01; done) >/dev/null 2>&1 &');
+    await sleep(300);
+    const snap = await snaps.snapshotUpper(sb.handles, layer('big'), { maxFrozenMs: 10_000 });
+    const prepass = snap.timings.prepass ?? 0;
+    assert.ok(prepass > 0, `the big upper went through two passes: ${JSON.stringify(snap.timings)}`);
+    assert.ok(snap.timings.frozen < prepass / 2, `frozen ${snap.timings.frozen} ms is well under the unfrozen copy's ${prepass} ms`);
+    const fork = await create([layer('big'), env.rootfs]);
+    assert.equal((await sh(fork, 'find /repo -type f ! -name .n | wc -l')).trim(), '2000', 'every repository file is in the capture');
+    assert.equal((await sh(fork, 'stat -c %a /repo/3/1')).trim(), '644');
+    assert.match(await sh(fork, 'cat /repo/1/1; echo; stat -c %Y /repo/1/1'), /^\d{8}\n1000000000\n$/, 'a file replaced with its mtime set back is whole');
+    const check = await sh(fork, 'cd /w; bad=0; for f in f*; do n=${f#f}; [ "$(tail -n1 $f)" = "END $n" ] && [ $(wc -l < $f) -eq 3001 ] || bad=$((bad+1)); done; echo $bad');
+    assert.equal(check.trim(), '0', 'every captured file is complete');
+  });
+
   it('a capture past its frozen-time budget fails, leaves no layer, and thaws the sandbox', async () => {
     const sb = await create();
     await sh(sb, 'mkdir /big && for i in $(seq 1 200); do echo $i > /big/$i; done');

@@ -192,9 +192,10 @@ export interface LayerWrite {
 export interface UpperSnapshot extends LayerWrite {
   /**
    * Milliseconds spent in each phase (freeze, copy, thaw, then `size`: counting the layer's
-   * blocks) and `frozen`, their frozen span; `sync` when the flush was waited for.
+   * blocks) and `frozen`, their frozen span; `sync` when the flush was waited for; `prepass`
+   * when a big upper was first copied unfrozen (its `copy` is then the frozen catch-up).
    */
-  readonly timings: Readonly<Record<'freeze' | 'copy' | 'thaw' | 'frozen' | 'size', number> & { sync?: number }>;
+  readonly timings: Readonly<Record<'freeze' | 'copy' | 'thaw' | 'frozen' | 'size', number> & { sync?: number; prepass?: number }>;
   /** Settles when the layer is flushed (at once unless `flush` was `background`); never rejects. */
   readonly flushed: Promise<{ syncMs: number } | { error: unknown }>;
 }

@@ -91,13 +91,13 @@ function plan(src: string, limits: SmallTreeLimits): Entry[] | null {
   return out;
 }
 
-function qualifies(st: Stats): boolean {
+export function qualifies(st: Stats): boolean {
   if (st.isDirectory() || st.isSymbolicLink()) return true;
   // Fewer blocks than bytes: a hole (a file's blocks include its delayed allocations).
   return st.isFile() && st.blocks * 512 >= st.size;
 }
 
-function copyEntry(from: string, to: string, st: Stats, links: Map<number, string>): void {
+export function copyEntry(from: string, to: string, st: Stats, links: Map<number, string>): void {
   if (st.isDirectory()) mkdirSync(to);
   else if (st.isSymbolicLink()) symlinkSync(readlinkSync(from, { encoding: 'buffer' }), to);
   else {

@@ -54,6 +54,12 @@ export interface CopyTreeOptions {
    * at a daemon's heap (~100 MB), measured here. @default Node's spawn
    */
   spawner?: Spawner;
+  /**
+   * Copy a tree that changes under cp (a running sandbox's upper, pass 1 of a two-pass
+   * capture): a file deleted between cp's readdir and its open is skipped, not an error.
+   * @default false
+   */
+  live?: boolean;
 }
 
 /**
@@ -75,6 +81,7 @@ export async function copyTree(src: string, dest: string, opts: CopyTreeOptions 
     else await runThroughHelper(opts.spawner, 'cp', args, `${dest}.cp-log`, opts);
     return method;
   } catch (err) {
+    if (opts.live === true && onlyVanished(err)) return method;
     rmSync(dest, { recursive: true, force: true });
     if (opts.signal?.aborted) throw opts.signal.reason;
     if (err instanceof CommandError && err.exitCode === null) {
@@ -82,6 +89,23 @@ export async function copyTree(src: string, dest: string, opts: CopyTreeOptions 
     }
     throw err;
   }
+}
+
+/** cp exited 1 having only found entries gone (`cp: cannot stat '…': No such file or directory`). */
+function onlyVanished(err: unknown): boolean {
+  if (!(err instanceof CommandError) || err.exitCode !== 1) return false;
+  const lines = err.stderr.trim().split('\n');
+  return lines.length > 0 && lines.every((l) => l.endsWith(': No such file or directory'));
+}
+
+/**
+ * Copies entries (each with everything below it) into the existing directory `destDir` with
+ * `cp -a`, as copyTree does: what Node cannot create (whiteouts, fifos, sparse files).
+ */
+export async function copyInto(srcs: readonly string[], destDir: string, opts: CopyTreeOptions = {}): Promise<void> {
+  const args = ['-a', '--reflink=auto', '--sparse=auto', '-t', destDir, '--', ...srcs];
+  if (opts.spawner === undefined) await runCommand('cp', args, { signal: opts.signal, timeoutMs: opts.timeoutMs ?? 600_000 });
+  else await runThroughHelper(opts.spawner, 'cp', args, `${destDir}.cp-log`, opts);
 }
 
 /**
