@@ -120,18 +120,23 @@ describe('e2e: sandbox life cycle while shedd runs', { skip }, () => {
 
   it('an idle timeout through the CLI: shown by ls, held off by activity and running processes, then stops', async () => {
     const id = (await cli('create', 'default', '--name', 'idler', '--idle-timeout', '3s')).trim();
-    const busy = (await cli('create', 'default', '--name', 'busy', '--idle-timeout', '1s')).trim();
+    // The busy one gets its background process through the SDK right after create, before
+    // any slow CLI call, so its 2 s can only pass while the process runs.
+    const busy = (await shed.sandboxes.create({ image: 'default', name: 'busy', idleTimeoutSeconds: 2 })).id;
     try {
-      assert.match(await cli('ls'), /idler .* idle 3s \(stop\)/);
       const b = await shed.sandboxes.get(busy);
       await b.exec(['sh', '-c', 'sleep 1000 >/dev/null 2>&1 &']);
       // An exec every 300 ms (through the SDK: a CLI start can take seconds on a loaded host)
-      // keeps the 3 s timeout away for 4.5 s.
+      // keeps the 3 s timeout away for 4.5 s, while the CLI lists it.
       const idler = await shed.sandboxes.get(id);
-      for (let i = 0; i < 15; i++) {
-        await idler.exec(['true']);
-        await sleep(300);
-      }
+      const active = (async () => {
+        for (let i = 0; i < 15; i++) {
+          await idler.exec(['true']);
+          await sleep(300);
+        }
+      })();
+      assert.match(await cli('ls'), /idler .* idle 3s \(stop\)/);
+      await active;
       assert.equal((await stateOf(id))?.state, 'running', 'activity holds the idle timeout off');
       const s = await waitFor('idler to stop', async () => ((await stateOf(id))?.state === 'stopped' ? stateOf(id) : undefined));
       assert.match(s?.reason ?? '', /^expired: idle for 3s/);

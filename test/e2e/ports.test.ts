@@ -171,29 +171,6 @@ describe('e2e: sandbox ports through shedd', { skip }, () => {
     assert.ok(back.equals(data));
   });
 
-  it("works the same for a 'nat' sandbox (the agent connects inside its namespace)", async (t) => {
-    let nat: Sandbox;
-    try {
-      nat = await shed.sandboxes.create({ image: 'default', network: 'nat' });
-    } catch (err) {
-      if (err instanceof ShedApiError && (err.code === 'failed_precondition' || err.code === 'unimplemented')) {
-        t.skip(`no nat networking on this host: ${err.message}`);
-        return;
-      }
-      throw err;
-    }
-    try {
-      await nat.exec(['sh', '-c', 'mkdir -p /www && echo nat >/www/index.html']);
-      // Bound to every address: reached on 127.0.0.1 inside the sandbox all the same.
-      await nat.spawn(['busybox', 'httpd', '-f', '-p', String(HTTP_PORT), '-h', '/www']);
-      await waitListening(nat, HTTP_PORT);
-      const r = await nat.ports.fetch(HTTP_PORT, '/index.html');
-      assert.deepEqual({ status: r.status, body: await r.text() }, { status: 200, body: 'nat\n' });
-    } finally {
-      await nat.delete();
-    }
-  });
-
   it('shed port-forward listens on loopback and tunnels HTTP and raw TCP connections', async () => {
     const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...d.env };
     const cli = spawn(process.execPath, [CLI, '--json', 'port-forward', sb.id, `0:${HTTP_PORT}`], { env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -8,7 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openDb } from '@shed/server';
-import { Shed, ShedApiError, type Sandbox } from '@shed/sdk';
+import { Shed, ShedApiError, type PortResponse, type Sandbox } from '@shed/sdk';
 import { shedNetworkLeftovers, useLeakCheck } from '../helpers/leaks.js';
 import { DAEMON_ADDR, UPLINK_ADDR, makeNetnsPair, startUplinkServers, type NetnsPair, type UplinkServers } from '../helpers/netns.js';
 import { daemonDirs, e2eUnavailable, runCli, startShedd, type DaemonDirs, type Shedd } from '../e2e/shedd.js';
@@ -113,6 +113,19 @@ describe('network nat', { skip }, () => {
     assert.equal((await runCli(dirs, 'rm', id)).code, 0);
   });
 
+  it('stop releases the address, start leases one again and the network works', async () => {
+    const sb = await shed.sandboxes.create({ ...small, network: 'nat' });
+    await sb.stop();
+    const stopped = await shed.sandboxes.get(sb.id);
+    assert.equal(stopped.info.address, null);
+    assert.equal(leases().some((l) => l.sandbox_id === sb.id), false);
+    await stopped.start();
+    const again = await shed.sandboxes.get(sb.id);
+    assert.match(again.info.address ?? '', /^10\.77\./);
+    assert.ok((await connect(again, UPLINK_ADDR, 8080)).ok);
+    await again.delete();
+  });
+
   it('with an allow list only what it names is reachable', async () => {
     const sb = await shed.sandboxes.create({ ...small, network: 'nat', egress: { allow: [`${UPLINK_ADDR}:8081`] } });
     assert.ok((await connect(sb, UPLINK_ADDR, 8081)).ok);
@@ -161,6 +174,25 @@ describe('network nat', { skip }, () => {
     assert.equal(r.exitCode, 0, r.stdout + r.stderr);
     assert.match(r.stdout, new RegExp(`Address:\\s+${UPLINK_ADDR.replaceAll('.', '\\.')}(\\s|$)`, 'm'));
     assert.ok(uplink.dnsQueries().some((q) => q.startsWith('svc.shed.test')), 'the uplink resolver answered it');
+    await sb.delete();
+  });
+
+  it("a port inside a nat sandbox is reached through shedd's proxy (the agent connects inside its namespace)", async () => {
+    const sb = await shed.sandboxes.create({ ...small, network: 'nat' });
+    await sb.exec(['sh', '-c', 'mkdir -p /www && echo nat >/www/index.html']);
+    // Bound to every address: reached on 127.0.0.1 inside the sandbox all the same.
+    await sb.spawn(['busybox', 'httpd', '-f', '-p', '8000', '-h', '/www']);
+    let r: PortResponse | undefined;
+    for (let i = 0; i < 200 && r === undefined; i++) {
+      try {
+        r = await sb.ports.fetch(8000, '/index.html');
+      } catch (err) {
+        if (!(err instanceof ShedApiError && err.details['errno'] === 'ECONNREFUSED')) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    }
+    assert.ok(r !== undefined, 'httpd listens within 5 s');
+    assert.deepEqual({ status: r.status, body: await r.text() }, { status: 200, body: 'nat\n' });
     await sb.delete();
   });
 

@@ -151,3 +151,24 @@ describe('encoder', () => {
     assert.throws(() => encodeMessage({ type: 'WDATA', stream: 1, data: Buffer.alloc(MAX_PAYLOAD_BYTES + 1) }), { code: 'frame_too_large' });
   });
 });
+
+describe('TCP messages (capability tcp)', () => {
+  it('round-trip TCP_CONNECT, CONNECTED and EOF', () => {
+    const msgs: Message[] = [
+      { type: 'TCP_CONNECT', stream: 3, fields: { port: 8000 } },
+      { type: 'TCP_CONNECT', stream: 3, fields: { port: 65_535, addr: '::1', window: 65_536 } },
+      { type: 'CONNECTED', stream: 3, fields: { addr: '127.0.0.1' } },
+      { type: 'EOF', stream: 3 },
+    ];
+    for (const m of msgs) assert.deepEqual(normalise(decodeOne(encodeMessage(m))), normalise(m));
+  });
+  it('TCP_CONNECT needs a port and opens a non-zero stream', () => {
+    rejects(rawFrame(code('TCP_CONNECT'), 1, new Uint8Array(0)), 'missing_field');
+    rejects(rawFrame(code('TCP_CONNECT'), 0, field(TAGS.port.tag, u32(80))), 'wrong_stream');
+  });
+  it('EOF is empty; port is a u32, addr a str without NUL', () => {
+    rejects(rawFrame(code('EOF'), 1, Buffer.alloc(1)), 'nonempty_payload');
+    rejects(rawFrame(code('TCP_CONNECT'), 1, field(TAGS.port.tag, [80, 0])), 'bad_value_size');
+    rejects(rawFrame(code('CONNECTED'), 1, field(TAGS.addr.tag, Buffer.from('::\0'))), 'nul_in_string');
+  });
+});

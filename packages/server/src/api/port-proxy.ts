@@ -14,10 +14,11 @@ const HOP_BY_HOP = new Set([
 
 /** Path and query inside the sandbox: what follows `/v1/sandboxes/:sandbox/ports/:port`. */
 export function upstreamPath(url: string): { path: string; prefix: string } {
-  const parts = url.split('/');
-  const prefix = parts.slice(0, 6).join('/'); // '', v1, sandboxes, :sandbox, ports, :port
-  const rest = url.slice(prefix.length);
-  return { prefix, path: rest.startsWith('/') ? rest : `/${rest}` };
+  const q = url.indexOf('?');
+  const [pathname, query] = q < 0 ? [url, ''] : [url.slice(0, q), url.slice(q)];
+  const prefix = pathname.split('/').slice(0, 6).join('/'); // '', v1, sandboxes, :sandbox, ports, :port
+  const rest = pathname.slice(prefix.length);
+  return { prefix, path: `${rest.startsWith('/') ? rest : `/${rest}`}${query}` };
 }
 
 function forwardHeaders(h: IncomingHttpHeaders, prefix: string): OutgoingHttpHeaders {

@@ -27,7 +27,7 @@ export const FAULT_POINTS = [
   'teardown.after-kill',
   /** Stop: the driver stopped the sandbox; the row still says 'stopping'. */
   'stop.after-driver',
-  /** Create with network 'nat': the netns, veth, lease and rules are all made; attach has not returned. */
+  /** Create with network 'nat': the netns, veth, lease and rules are all made; the create has not seen it yet. */
   'net.after-attach',
   /** Rollback: stopped, its upper set aside; the row still names the old lowers. */
   'rollback.after-aside',

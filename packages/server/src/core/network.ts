@@ -88,6 +88,12 @@ export interface NetworkAttachment {
   /** The host end of its veth pair, on the bridge. */
   readonly hostIface: string;
   readonly netnsPath: string;
+  /**
+   * The bridge port and the egress rules, finishing while the runtime starts the sandbox (the
+   * netns exists already). Until it resolves the sandbox's traffic is dropped: it fails closed.
+   * A create awaits it before it is done; on failure, `detach` removes everything.
+   */
+  readonly connected: Promise<void>;
 }
 
 /**
@@ -96,7 +102,7 @@ export interface NetworkAttachment {
  * already gone, so they are safe after a crash at any point.
  */
 export interface SandboxNetworks {
-  /** Creates the netns, veth pair, address lease, rules and resolv.conf of one sandbox. */
+  /** Creates the netns, veth pair, address lease and resolv.conf of one sandbox; then its rules (`connected`). */
   attach(req: NetworkAttachRequest): Promise<NetworkAttachment>;
   /** Removes a sandbox's rules, host veth and lease (its netns mount goes with its run dir). */
   detach(id: SandboxId): Promise<void>;

@@ -14,7 +14,7 @@ import { networkDoctorChecks } from './doctor.js';
 import { hostIfaceOf } from './names.js';
 import { readNameservers, sandboxResolvConf } from './resolv.js';
 import { baseRules } from './rules.js';
-import { attachScript, detachScript } from './scripts.js';
+import { connectScript, detachScript, netnsScript } from './scripts.js';
 import { candidateAddresses, checkSettings, type NetworkSettings, type Subnet } from './settings.js';
 import { sweepNetwork } from './sweep.js';
 import { mustRun, runTool } from './tools.js';
@@ -32,6 +32,8 @@ export class NatNetworks implements SandboxNetworks {
   readonly #subnet: Subnet;
   #base: Promise<void> | undefined;
   #dns: DnsForwarder | undefined;
+  /** Connect scripts still running, by sandbox. */
+  readonly #connecting = new Map<SandboxId, Promise<void>>();
 
   constructor(opts: NatNetworksOptions) {
     this.#opts = opts;
@@ -56,15 +58,20 @@ export class NatNetworks implements SandboxNetworks {
       const iface = hostIfaceOf(req.id);
       undo.push(() => this.#removeKernelState(req.id, address, iface));
       undo.push(() => unmountNetns(req.netnsPath));
-      const script = attachScript({
+      const input = {
         id: req.id, netnsPath: req.netnsPath, address, iface, bridge: this.#opts.settings.bridge, subnet: this.#subnet, egress: req.egress, daemonPid: process.pid,
-      });
+      };
       await Promise.all([
         this.#writeResolvConf(req.resolvConfPath),
-        mustRun('setting up the sandbox network', 'sh', ['-s'], script),
+        mustRun('setting up the sandbox network namespace', 'sh', ['-s'], netnsScript(input)),
       ]);
-      faultPoint('net.after-attach');
-      return { address, hostIface: iface, netnsPath: req.netnsPath };
+      // The rest runs while the runtime starts the sandbox; its undo is the caller's detach.
+      const connected = mustRun('connecting the sandbox to the bridge', 'sh', ['-s'], connectScript(input)).then(() => faultPoint('net.after-attach'));
+      connected.catch(() => undefined); // awaited by the caller; never an unhandled rejection meanwhile
+      // A detach (the create failing meanwhile) waits for it, or its adds would land after the removal.
+      const settled = connected.then(() => undefined, () => undefined).finally(() => this.#connecting.delete(req.id));
+      this.#connecting.set(req.id, settled);
+      return { address, hostIface: iface, netnsPath: req.netnsPath, connected };
     } catch (err) {
       for (const u of undo.reverse()) await u().catch((e: unknown) => this.#opts.log?.warn({ sandbox: req.id, err: asShedError(e, 'undo').message }, 'undoing a network attach failed'));
       throw asShedError(err, `setting up the network of ${req.id}`);
@@ -72,6 +79,7 @@ export class NatNetworks implements SandboxNetworks {
   }
 
   async detach(id: SandboxId): Promise<void> {
+    await this.#connecting.get(id);
     const address = this.#opts.leases.addressOf(id);
     // No lease: attach never got past its first step, or detach already ran (the lease goes last).
     if (address === null) return;

@@ -6,7 +6,7 @@ import { parseArpTable } from './host-claims.js';
 import { hostIfaceOf, idOfHostIface } from './names.js';
 import { parseNameservers, sandboxResolvConf } from './resolv.js';
 import { baseRules, removalRules, sandboxRules } from './rules.js';
-import { attachScript, shQuote } from './scripts.js';
+import { connectScript, netnsScript, shQuote } from './scripts.js';
 import { candidateAddresses, parseSubnet } from './settings.js';
 import { mapElements, setElements } from './sweep.js';
 
@@ -84,10 +84,11 @@ describe('nftables rules', () => {
 describe('scripts and sweep parsing', () => {
   it('quotes paths for sh and builds one attach script', () => {
     assert.equal(shQuote("/a b/it's"), `'/a b/it'\\''s'`);
-    const s = attachScript({ id: ID, netnsPath: '/run/x/netns', address: '10.88.0.2', iface: 'sh0123456789ab', bridge: 'shed0', subnet, egress: { allow: [], deny: [], allowHost: false, allowSandboxes: false }, daemonPid: 42 });
+    const input = { id: ID, netnsPath: '/run/x/netns', address: '10.88.0.2', iface: 'sh0123456789ab', bridge: 'shed0', subnet, egress: { allow: [], deny: [], allowHost: false, allowSandboxes: false }, daemonPid: 42 };
+    const s = netnsScript(input);
     assert.match(s, /unshare --net='\/run\/x\/netns'/);
     assert.match(s, /link add eth0 type veth peer name sh0123456789ab netns 42/);
-    assert.match(s, /ip link set sh0123456789ab master shed0 up/);
+    assert.match(connectScript(input), /ip link set sh0123456789ab master shed0 up/);
   });
 
   it("reads map and set elements from nft's JSON", () => {

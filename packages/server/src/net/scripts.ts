@@ -29,11 +29,9 @@ export interface AttachScriptInput {
 /**
  * The netns is made by unshare, bound to `netnsPath` (the runtime joins it by path), and
  * configured from inside: the veth is created there and its host end pushed out into
- * shedd's netns (`netns <pid>`), so the sandbox end never needs a name on the host. The bridge
- * port and the rules are independent: they run side by side (until the rules are in, the
- * base chain drops the sandbox's traffic: it fails closed).
+ * shedd's netns (`netns <pid>`), so the sandbox end never needs a name on the host.
  */
-export function attachScript(a: AttachScriptInput): string {
+export function netnsScript(a: AttachScriptInput): string {
   return `set -e
 : > ${shQuote(a.netnsPath)}
 unshare --net=${shQuote(a.netnsPath)} sh -c ${shQuote(`${NETNS_SYSCTLS} && exec ip -batch -`)} <<'SHED_IP'
@@ -43,6 +41,12 @@ link set lo up
 link set eth0 up
 route add default via ${a.subnet.gateway}
 SHED_IP
+`;
+}
+
+/** The host side, once the netns exists: the bridge port and the rules, side by side. */
+export function connectScript(a: AttachScriptInput): string {
+  return `set -e
 ip link set ${a.iface} master ${a.bridge} up &
 link=$!
 nft -f - <<'SHED_NFT' &

@@ -24,7 +24,7 @@ import type { Spawner } from './spawner.js';
 import { checkAncestorsTraversable, makeTraversableSync } from './traverse.js';
 
 /** The steps of create, in order; `beforeStep` hooks see these names. */
-export const CREATE_STEPS = ['dirs', 'overlay', 'listen', 'config', 'network', 'runtime', 'ready', 'handles'] as const;
+export const CREATE_STEPS = ['dirs', 'overlay', 'listen', 'config', 'network', 'runtime', 'ready', 'connect', 'handles'] as const;
 export type CreateStep = (typeof CREATE_STEPS)[number];
 
 export interface CreateContext {
@@ -80,6 +80,8 @@ export async function createContainer(ctx: CreateContext, spec: DriverCreateSpec
       return a;
     });
     recordAgentTimings(opts.timer, agent);
+    // Network 'nat': the bridge port and rules went on while the runtime started ('none': nothing to wait for).
+    await run.step('connect', async () => net?.connected);
     const handles = await run.step('handles', async () => collectHandles(ctx, spec, layout, runtime, net));
     stack.release();
     return { handles, agent, listener };
