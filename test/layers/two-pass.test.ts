@@ -5,7 +5,7 @@
 // mtime (a file rewritten at its old size with its mtime set back).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { lstatSync, readdirSync } from 'node:fs';
+import { lstatSync, readdirSync, writeFileSync } from 'node:fs';
 import { chmod, link, mkdir, rename, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -104,6 +104,13 @@ describe('two-pass capture of a big upper', () => {
     const passwd = lstatSync(join(dir, 'copy/etc/passwd'));
     assert.ok(passwd.isCharacterDevice() && passwd.rdev === 0, 'the new whiteout is a 0/0 device');
     assert.equal(lstatSync(join(dir, 'copy/objects/0/hard')).ino, lstatSync(join(dir, 'copy/objects/0/0')).ino, 'the new hardlink is linked');
+  });
+
+  test('a name that is not UTF-8 leaves the tree to the one-pass copy', async () => {
+    const src = join(dir, 'latin1');
+    await mkdir(join(src, 'd'), { recursive: true });
+    writeFileSync(Buffer.from(`${src}/d/caf\xe9`, 'latin1'), 'x');
+    assert.equal(recordTree(src), null);
   });
 
   test('an unchanged tree is caught up without copying anything again', async () => {

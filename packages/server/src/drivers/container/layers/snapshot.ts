@@ -12,7 +12,7 @@
 // when the caller asks (a snapshot's row does not wait for it: see docs/snapshots.md).
 // A big upper (TWO_PASS_MIN_ENTRIES or more) is copied in two passes (two-pass.ts): unfrozen
 // first, then frozen only to catch up with what changed meanwhile.
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, type Dirent } from 'node:fs';
 import { dirname } from 'node:path';
 import { ShedError, errorMessage } from '../../../core/errors.js';
 import { faultPoint } from '../../../core/faults.js';
@@ -52,11 +52,18 @@ const TWO_PASS_MIN_ENTRIES = 1000;
 /** Whether `dir` holds at least `n` entries (readdir only, stopping at n: cheap for a small upper). */
 function hasEntries(dir: string, n: number): boolean {
   let count = 0;
-  const pending = [dir];
+  // Buffers: a name that is not UTF-8 would not survive a string path.
+  const pending = [Buffer.from(dir)];
   for (let p = pending.pop(); p !== undefined; p = pending.pop()) {
-    for (const ent of readdirSync(p, { withFileTypes: true })) {
+    let ents: Dirent<Buffer>[];
+    try {
+      ents = readdirSync(p, { withFileTypes: true, encoding: 'buffer' });
+    } catch {
+      continue; // removed under the count (the sandbox runs): it only counts fewer
+    }
+    for (const ent of ents) {
       if (++count >= n) return true;
-      if (ent.isDirectory()) pending.push(`${p}/${ent.name}`);
+      if (ent.isDirectory()) pending.push(Buffer.concat([p, Buffer.from('/'), ent.name]));
     }
   }
   return false;

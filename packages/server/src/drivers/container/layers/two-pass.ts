@@ -60,7 +60,7 @@ export function recordTree(src: string): TreeRecord | null {
   const pending = [''];
   entries.set('', seen(lstatSync(src)));
   for (let rel = pending.pop(); rel !== undefined; rel = pending.pop()) {
-    const names = listNames(join(src, rel));
+    const names = listNames(join(src, rel), rel !== '');
     if (names === null) return null;
     for (const name of names) {
       const r = join(rel, name);
@@ -75,10 +75,22 @@ export function recordTree(src: string): TreeRecord | null {
 
 const seen = (st: Stats): Seen => ({ ino: st.ino, mode: st.mode, size: st.size, ctimeMs: st.ctimeMs });
 
-function listNames(dir: string): string[] | null {
-  const names = readdirSync(dir, { encoding: 'buffer' });
+/**
+ * The names in `dir`, or null when one is not UTF-8. `mayVanish`: the tree is live (pass 1's
+ * record), and a directory removed or replaced since its parent was read lists as empty.
+ */
+function listNames(dir: string, mayVanish = false): string[] | null {
+  let names: Buffer[];
+  try {
+    names = readdirSync(dir, { encoding: 'buffer' });
+  } catch (err) {
+    if (!mayVanish || !isGone(err)) throw err;
+    return [];
+  }
   return names.every((n) => isUtf8(n)) ? names.map((n) => n.toString()) : null;
 }
+
+const isGone = (err: unknown): boolean => err instanceof Error && 'code' in err && (err.code === 'ENOENT' || err.code === 'ENOTDIR');
 
 /** What pass 2 did, for the timings; or 'unfit' when only a whole frozen cp can do it right. */
 export type CatchUp = { copied: number; removed: number; special: Map<string, string[]>; touched: string[] } | 'unfit';
