@@ -7,6 +7,7 @@
 // `shed system prune` (rows and directories, reported with the allocated bytes freed).
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { asShedError } from './errors.js';
 import { isLayerId, type LayerId } from './layers.js';
 import type { SnapshotContext } from './snapshots.js';
 
@@ -70,4 +71,16 @@ export async function collectLayers(ctx: SnapshotContext, opts: { orphans?: bool
     }
   }
   return { removed, freedBytes };
+}
+
+/**
+ * collectLayers after a path that dropped a ref (rows only, cheap): a failure is logged,
+ * never the caller's, since the next one or `shed system prune` retries.
+ */
+export async function collectLayersLogged(ctx: SnapshotContext, log: { info(o: object, msg: string): void; warn(o: object, msg: string): void }): Promise<void> {
+  const r = await collectLayers(ctx).catch((err: unknown) => {
+    log.warn({ err: asShedError(err, 'layer gc').message }, 'freeing unheld layers failed');
+    return { removed: [], freedBytes: 0 };
+  });
+  if (r.removed.length > 0) log.info({ layers: r.removed, freedBytes: r.freedBytes }, 'freed unheld layers');
 }

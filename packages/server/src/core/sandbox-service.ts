@@ -7,27 +7,29 @@ import type { Driver, DriverHandles, IdMap, RunningSandbox } from './driver.js';
 import { ShedError, asShedError, notFound } from './errors.js';
 import { EventBus } from './event-bus.js';
 import { faultPoint } from './faults.js';
-import { saveHandles } from './handles-file.js';
 import { isSandboxId, newSandboxId, type SandboxId } from './ids.js';
-import type { ImageService, ResolvedImage } from './images.js';
-import { LiveSandbox, commandDefaults } from './live-sandbox.js';
+import type { ImageService } from './images.js';
+import type { LiveSandbox } from './live-sandbox.js';
 import type { Liveness } from './liveness.js';
 import { KeyedMutex } from './locks.js';
+import { OperationLog } from './operation-log.js';
 import { PhaseTimer, type PhaseTimings } from './phase-timer.js';
 import type { PortPublishing } from './published-ports.js';
 import { PoolService } from './pools/pool-service.js';
 import { pruneSystem, type SystemPruneOptions, type SystemPruneResult } from './prune.js';
 import { recheckSandbox } from './recheck.js';
-import { reconcile, type ReconcileReport } from './reconcile.js';
+import type { ReconcileReport } from './reconcile.js';
+import { recoverAtStart } from './recover.js';
+import { CreateClaims } from './create-claims.js';
 import { SandboxDirs } from './sandbox-dirs.js';
+import { SandboxStarter } from './sandbox-starter.js';
 import { buildSpec, parseLabelFilters, type CreateSandboxCommand } from './sandbox-spec.js';
-import type { OperationKind, OperationRecord, Persistence, SandboxRecord, SandboxSpec } from './sandboxes.js';
+import type { Persistence, SandboxRecord, SandboxSpec } from './sandboxes.js';
 import { transition } from './state.js';
-import { cutShortForks } from './fork.js';
-import { collectLayers, LayerScratch } from './layer-gc.js';
+import { collectLayers, collectLayersLogged, LayerScratch } from './layer-gc.js';
 import { SandboxLayers } from './sandbox-layers.js';
 import {
-  holdLayer, releaseLayer, sandboxLowers, snapshotsOf, sweepLayers, thawCutShortSnapshots, type SnapshotContext, type UpperSource,
+  holdLayer, releaseLayer, snapshotsOf, type SnapshotContext, type UpperSource,
 } from './snapshots.js';
 
 /** The subset of a pino logger core writes to. */
@@ -73,10 +75,9 @@ export class SandboxService {
   readonly #dirs: SandboxDirs;
   readonly #locks = new KeyedMutex<SandboxId>();
   readonly #live = new Map<SandboxId, LiveSandbox>();
-  /** Names claimed by creates in flight, so two creates cannot both take one. */
-  readonly #claimedNames = new Set<string>();
-  /** Ids of creates in flight: the orphan sweep must not take their half-made sandboxes for orphans. */
-  readonly #creating = new Set<SandboxId>();
+  readonly #claims: CreateClaims;
+  readonly #starter: SandboxStarter;
+  readonly #ops: OperationLog;
   readonly #activity: ActivityTracker;
   /** Layer directories being written (core/layer-gc.ts). */
   readonly #layerScratch = new LayerScratch();
@@ -92,6 +93,9 @@ export class SandboxService {
     this.#dirs = new SandboxDirs(deps.driver.name, deps.dataDir, deps.runDir);
     this.events = deps.events ?? new EventBus();
     this.#activity = new ActivityTracker(deps.store.sandboxes);
+    this.#ops = new OperationLog(deps.store, this.events);
+    this.#claims = new CreateClaims((name) => deps.store.sandboxes.getByName(name) !== undefined);
+    this.#starter = new SandboxStarter({ ...deps, dirs: this.#dirs, layersRoot: this.#snapshotContext().layersRoot });
     this.layers = new SandboxLayers({
       ctx: this.#snapshotContext(), images: deps.images, idMap: deps.idMap, withUpper: (ref, fn) => this.#withUpper(ref, fn),
       stopLocked: (id, reason) => this.#stopLocked(id, { reason }), startLocked: (id) => this.#startLocked(id),
@@ -107,8 +111,8 @@ export class SandboxService {
         live: (id) => this.#live.get(id),
         relink: (id, live) => this.#register(id, live),
         ...(rename === undefined ? {} : { setHostname: (live, hostname) => rename(live.handles, hostname) }),
-        claimName: (name) => this.#claimName(name),
-        releaseName: (name) => (name === null ? undefined : void this.#claimedNames.delete(name)),
+        claimName: (name) => this.#claims.claimName(name),
+        releaseName: (name) => this.#claims.releaseName(name),
       },
     });
   }
@@ -167,20 +171,18 @@ export class SandboxService {
     if (warm !== undefined) return warm;
     const id = opts.id ?? newSandboxId();
     const { name, spec } = buildSpec(id, cmd);
-    this.#claimName(name);
-    this.#creating.add(id);
-    const userCreateDone = opts.poolMember === undefined ? this.pools.userCreate() : undefined;
-    try {
-      return await this.#locks.run(id, () => this.#create(id, name, spec, cmd, opts.signal, opts.poolMember));
-    } finally {
-      userCreateDone?.();
-      this.#creating.delete(id);
-      if (name !== null) this.#claimedNames.delete(name);
-    }
+    return this.#claims.run(id, name, async () => {
+      const userCreateDone = opts.poolMember === undefined ? this.pools.userCreate() : undefined;
+      try {
+        return await this.#locks.run(id, () => this.#create(id, name, spec, cmd, opts.signal, opts.poolMember));
+      } finally {
+        userCreateDone?.();
+      }
+    });
   }
 
   async #create(id: SandboxId, name: string | null, spec: SandboxSpec, cmd: CreateSandboxCommand, signal?: AbortSignal, pool?: string): Promise<SandboxRecord> {
-    const op = this.#begin('create', id, cmd, cmd.idempotencyKey);
+    const op = this.#ops.begin('create', id, cmd, cmd.idempotencyKey);
     faultPoint('create.after-intent');
     const timer = new PhaseTimer();
     const cleanup = new CleanupStack();
@@ -188,7 +190,7 @@ export class SandboxService {
       // The driver makes the sandbox's directories (it knows their modes); core removes them on failure.
       cleanup.push('remove the sandbox directories', () => this.#dirs.remove(id));
       const image = await timer.time('image', () => this.#d.images.resolve(spec.image, { signal }));
-      const running = await this.#startDriver(id, spec, image, timer, cleanup, signal);
+      const running = await this.#starter.start(id, spec, image, timer, cleanup, signal);
       faultPoint('create.after-driver');
       const now = Date.now();
       const record: SandboxRecord = {
@@ -208,7 +210,7 @@ export class SandboxService {
       return this.#d.store.sandboxes.get(id) ?? record;
     } catch (err) {
       const e = asShedError(err, `create sandbox ${id}`);
-      await this.#undo(cleanup, id);
+      await this.#undo(cleanup, id, 'create');
       this.#d.store.operations.fail(op.id, { code: e.code, message: e.message });
       this.events.publish('create_failed', { id, name }, { error: { code: e.code, message: e.message } });
       throw e;
@@ -223,13 +225,13 @@ export class SandboxService {
   async #startLocked(id: SandboxId): Promise<SandboxRecord> {
     const rec = this.get(id);
     const creating = transition(rec.state, 'start');
-    const op = this.#begin('start', id, {});
+    const op = this.#ops.begin('start', id, {});
     this.#d.store.sandboxes.update(id, { state: creating, stateReason: null });
     const timer = new PhaseTimer();
     const cleanup = new CleanupStack();
     try {
       const image = await timer.time('image', () => this.#d.images.resolve(rec.imageDigest));
-      const running = await this.#startDriver(id, rec.spec, image, timer, cleanup);
+      const running = await this.#starter.start(id, rec.spec, image, timer, cleanup);
       const next = this.#d.store.sandboxes.update(id, {
         state: transition(creating, 'created'), lastError: null, timings: { ...rec.timings, start: timer.finish() }, lastActiveAt: Date.now(),
       });
@@ -240,7 +242,7 @@ export class SandboxService {
       return next;
     } catch (err) {
       const e = asShedError(err, `start sandbox ${id}`);
-      await this.#undo(cleanup, id, { keepDirs: true });
+      await this.#undo(cleanup, id, 'start');
       this.#d.store.sandboxes.update(id, { state: transition(creating, 'create_failed'), lastError: { code: e.code, message: e.message } });
       this.#d.store.operations.fail(op.id, { code: e.code, message: e.message });
       this.events.publish('start_failed', rec, { error: { code: e.code, message: e.message } });
@@ -256,7 +258,7 @@ export class SandboxService {
   async #stopLocked(id: SandboxId, opts: StopOptions): Promise<SandboxRecord> {
     const rec = this.get(id);
     const stopping = transition(rec.state, 'stop');
-    const op = this.#begin('stop', id, opts);
+    const op = this.#ops.begin('stop', id, opts);
     this.#d.store.sandboxes.update(id, { state: stopping });
     try {
       faultPoint('stop.after-intent');
@@ -269,7 +271,7 @@ export class SandboxService {
       this.events.publish('stopped', next, { reason: next.stateReason ?? 'stopped on request' });
       return next;
     } catch (err) {
-      throw this.#failed(op, id, asShedError(err, `stop sandbox ${id}`), 'stop_failed');
+      throw this.#ops.failed(op, id, asShedError(err, `stop sandbox ${id}`), 'stop_failed');
     }
   }
 
@@ -280,7 +282,7 @@ export class SandboxService {
       const rec = this.#d.store.sandboxes.get(id);
       if (rec === undefined) return; // deleted by the caller ahead of us in the lock queue
       const deleting = transition(rec.state, 'delete');
-      const op = this.#begin('delete', id, {});
+      const op = this.#ops.begin('delete', id, {});
       this.#d.store.sandboxes.update(id, { state: deleting, ...(opts.reason === undefined ? {} : { stateReason: opts.reason }) });
       try {
         faultPoint('delete.after-intent');
@@ -296,9 +298,9 @@ export class SandboxService {
         });
         this.#d.log.info({ sandbox: id }, 'sandbox deleted');
         this.events.publish('deleted', rec, {});
-        if (rec.spec.fromLayer !== undefined) await this.#collectLayers();
+        if (rec.spec.fromLayer !== undefined) await collectLayersLogged(this.#snapshotContext(), this.#d.log);
       } catch (err) {
-        throw this.#failed(op, id, asShedError(err, `delete sandbox ${id}`), 'delete_failed');
+        throw this.#ops.failed(op, id, asShedError(err, `delete sandbox ${id}`), 'delete_failed');
       }
     });
   }
@@ -309,28 +311,16 @@ export class SandboxService {
    * Called once at daemon start, before the API serves.
    */
   async reconcile(): Promise<ReconcileReport> {
-    await thawCutShortSnapshots(this.#d.store, this.#d.driver, (id) => this.#dirs.saved(id), this.#d.log);
-    const report = await reconcile({
-      driver: this.#d.driver,
-      store: this.#d.store,
-      log: this.#d.log,
-      ...this.#dirs.roots,
+    return recoverAtStart({
+      driver: this.#d.driver, store: this.#d.store, log: this.#d.log, events: this.events, ...this.#dirs.roots,
       savedHandles: (id) => this.#dirs.saved(id),
       bareHandles: (id) => this.#dirs.bareHandles(id),
-      attach: async (rec, running) => this.#register(rec.id, await this.#liveOf(rec, running)),
+      attach: async (rec, running) => this.#register(rec.id, await this.#starter.relink(rec, running)),
       removeDirs: (id) => this.#dirs.remove(id),
       knownIds: this.#knownIds(),
-      events: this.events,
+      snapshots: this.#snapshotContext(),
+      deleteSandbox: (id, reason) => this.delete(id, { reason }),
     });
-    // Sandboxes a fork cut short had finished: all or none, so they go too.
-    for (const id of cutShortForks(this.#d.store)) {
-      await this.delete(id, { reason: 'its fork was cut short by a shedd restart' }).then(() => report.deleted.push(id), (err: unknown) => {
-        this.#d.log.error({ sandbox: id, err: asShedError(err, 'delete').message }, 'deleting a sandbox of a fork cut short failed');
-      });
-    }
-    report.swept.push(...(await sweepLayers(this.#d.store, this.#snapshotContext().layersRoot)));
-    await this.#collectLayers();
-    return report;
   }
 
   async #withUpper<T>(ref: string, fn: (rec: SandboxRecord, src: UpperSource, imageRootfs: string) => Promise<T>): Promise<T> {
@@ -361,7 +351,7 @@ export class SandboxService {
   async checkSandbox(id: SandboxId, foundBy: string): Promise<Liveness> {
     return this.#locks.run(id, () => recheckSandbox({
       ...this.#d, events: this.events, live: this.#live, savedHandles: (i) => this.#dirs.savedOrBare(i),
-      relinked: async (rec, running) => this.#register(rec.id, await this.#liveOf(rec, running)),
+      relinked: async (rec, running) => this.#register(rec.id, await this.#starter.relink(rec, running)),
     }, id, foundBy));
   }
 
@@ -372,15 +362,6 @@ export class SandboxService {
    */
   async prune(opts: SystemPruneOptions = {}): Promise<SystemPruneResult> {
     return pruneSystem({ ...this.#d, collectLayers: () => collectLayers(this.#snapshotContext(), { orphans: true }) }, this.#dirs.roots, this.#knownIds(), opts);
-  }
-
-  /** Frees layers nothing holds any more; a failure is logged, never the caller's (the next prune retries). */
-  async #collectLayers(): Promise<void> {
-    const r = await collectLayers(this.#snapshotContext()).catch((err: unknown) => {
-      this.#d.log.warn({ err: asShedError(err, 'layer gc').message }, 'freeing unheld layers failed');
-      return { removed: [], freedBytes: 0 };
-    });
-    if (r.removed.length > 0) this.#d.log.info({ layers: r.removed, freedBytes: r.freedBytes }, 'freed unheld layers');
   }
 
   /** Processes in a running sandbox besides its PID 1 (the idle timeout's other half). */
@@ -411,41 +392,6 @@ export class SandboxService {
     }));
   }
 
-  async #startDriver(
-    id: SandboxId, spec: SandboxSpec, image: ResolvedImage, timer: PhaseTimer, cleanup: CleanupStack, signal?: AbortSignal,
-  ): Promise<LiveSandbox> {
-    const runDir = this.#dirs.runDirOf(id);
-    await this.#publish(id, spec, timer, cleanup);
-    const running = await timer.time('driver', () =>
-      this.#d.driver.create(
-        {
-          id, lowerDirs: sandboxLowers(this.#d.store, this.#snapshotContext().layersRoot, spec.fromLayer, image.rootfs),
-          hostname: spec.hostname, resources: spec.resources, network: spec.network, ...(spec.egress === undefined ? {} : { egress: spec.egress }),
-          idMap: this.#d.idMap, stateDir: this.#dirs.stateDirOf(id), runDir,
-        },
-        { signal, timer },
-      ),
-    );
-    cleanup.push('stop the sandbox', () => this.#d.driver.stop(running.handles, { graceMs: 0 }));
-    faultPoint('create.after-runtime');
-    timer.timeSync('handles', () => saveHandles(runDir, running.handles));
-    return new LiveSandbox(running.handles, this.#agentOf(running), commandDefaults(image.info.config, spec));
-  }
-
-  /** Binds the sandbox's published host ports first: a port in use fails the create before anything runs. */
-  async #publish(id: SandboxId, spec: SandboxSpec, timer: PhaseTimer, cleanup: CleanupStack): Promise<void> {
-    const publisher = this.#d.publisher;
-    const ports = spec.ports ?? [];
-    if (publisher === undefined || ports.length === 0) return;
-    await timer.time('publish', () => publisher.open(id, ports));
-    cleanup.push('release the published ports', () => publisher.close(id));
-  }
-
-  async #liveOf(rec: SandboxRecord, running: RunningSandbox): Promise<LiveSandbox> {
-    const image = await this.#d.images.resolve(rec.imageDigest);
-    return new LiveSandbox(running.handles, this.#agentOf(running), commandDefaults(image.info.config, rec.spec));
-  }
-
   /** Makes a sandbox live and watches its agent link: a drop not caused by us is checked at once. */
   #register(id: SandboxId, live: LiveSandbox): void {
     this.#live.set(id, live);
@@ -460,7 +406,7 @@ export class SandboxService {
 
   /** Rows and creates in flight, looked up live (the sweep asks at each removal). */
   #knownIds(): { has(id: SandboxId): boolean } {
-    return { has: (id) => this.#creating.has(id) || this.#d.store.sandboxes.get(id) !== undefined };
+    return { has: (id) => this.#claims.isCreating(id) || this.#d.store.sandboxes.get(id) !== undefined };
   }
 
   /** The sandbox's handles, taking it out of the live set (its agent link is closed). */
@@ -475,41 +421,12 @@ export class SandboxService {
     return this.#dirs.savedOrBare(id);
   }
 
-  async #undo(cleanup: CleanupStack, id: SandboxId, opts: { keepDirs?: boolean } = {}): Promise<void> {
-    if (opts.keepDirs === true) {
-      // Start after stop: the writable layer is the sandbox's content and must survive a failed start.
-      const problems = await cleanup.unwind();
-      if (problems.length > 0) this.#d.log.warn({ sandbox: id, problems }, 'cleanup after a failed start was incomplete');
-      return;
-    }
+  /**
+   * Unwinds a failed create or start. A start's stack never holds the directories' removal:
+   * after a stop, the writable layer is the sandbox's content and must survive a failed start.
+   */
+  async #undo(cleanup: CleanupStack, id: SandboxId, what: 'create' | 'start'): Promise<void> {
     const problems = await cleanup.unwind();
-    if (problems.length > 0) this.#d.log.error({ sandbox: id, problems }, 'cleanup after a failed create was incomplete');
-  }
-
-  #begin(kind: OperationKind, sandboxId: SandboxId, request: unknown, idempotencyKey?: string): OperationRecord {
-    return this.#d.store.operations.begin({ kind, sandboxId, request, ...(idempotencyKey === undefined ? {} : { idempotencyKey }) });
-  }
-
-  #failed(op: OperationRecord, id: SandboxId, e: ShedError, event: 'stop_failed' | 'delete_failed'): ShedError {
-    const info = { code: e.code, message: e.message };
-    this.#d.store.operations.fail(op.id, info);
-    const rec = this.#d.store.sandboxes.get(id);
-    if (rec !== undefined) this.#d.store.sandboxes.update(id, { state: rec.state, lastError: info });
-    this.events.publish(event, rec ?? { id, name: null }, { error: info });
-    return e;
-  }
-
-  #claimName(name: string | null): void {
-    if (name === null) return;
-    if (this.#claimedNames.has(name) || this.#d.store.sandboxes.getByName(name) !== undefined) {
-      throw new ShedError('already_exists', `a sandbox named '${name}' already exists; pick another name or delete it first`, {
-        details: { name },
-      });
-    }
-    this.#claimedNames.add(name);
-  }
-
-  #agentOf(running: RunningSandbox): AgentPort {
-    return this.#d.agentOf?.(running) ?? running.agent;
+    if (problems.length > 0) this.#d.log.error({ sandbox: id, problems }, `cleanup after a failed ${what} was incomplete`);
   }
 }
