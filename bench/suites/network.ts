@@ -7,6 +7,8 @@
 //    Node sink), against the same client and server on the host's own loopback.
 // Every sample is checked: a nat sandbox has an address and answers exec; the byte counts match.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Shed, type Sandbox } from '@shed/sdk';
@@ -94,11 +96,21 @@ function startHostSink(): Promise<ChildProcess> {
   });
 }
 
+/** SHED_BENCH_SPARE_NETNS=N: shedd with network.spareNetns = N (0 compares against no spares); unset: the default. */
+async function spareNetnsArgs(dir: string): Promise<string[]> {
+  const n = process.env['SHED_BENCH_SPARE_NETNS'];
+  if (n === undefined) return [];
+  if (!/^\d+$/.test(n)) throw new Error(`SHED_BENCH_SPARE_NETNS='${n}' is not a count`);
+  const config = join(dir, 'shedd.toml');
+  await writeFile(config, `[network]\nspareNetns = ${n}\n`);
+  return ['--config', config];
+}
+
 async function run(opts: SuiteOptions): Promise<Row[]> {
   const pair = await makeNetnsPair();
   const dirs = await daemonDirs('shed-bench-net-');
   const uplink = await startUplinkServers(pair, { sinkPort: SINK_PORT });
-  const d = await startShedd(dirs, { netns: pair.daemonNs });
+  const d = await startShedd(dirs, { netns: pair.daemonNs, args: await spareNetnsArgs(dirs.dir) });
   const shed = await Shed.connect({ socketPath: d.socketPath });
   try {
     const c = await coldCreates(shed, Math.max(5, Math.round(40 * opts.scale)));

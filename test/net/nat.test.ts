@@ -2,10 +2,13 @@
 // netns where the test's servers run (test/helpers/netns.ts). Nothing leaves the machine.
 // Covers egress allow/deny, isolation from other sandboxes and from the host (the daemon's
 // TCP API included), DNS through the configured resolver, 100 distinct leases, and that
-// leases, veths and rules are gone after delete, a failed create and a kill -9.
+// leases, veths and rules are gone after delete, a failed create and a kill -9. shedd keeps
+// spare netns here (network.spareNetns): creates take them, and the checks count them.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { openDb } from '@shed/server';
 import { Shed, ShedApiError, type PortResponse, type Sandbox } from '@shed/sdk';
@@ -22,6 +25,7 @@ const GATEWAY = '10.77.0.1';
 const API_PORT = 7420;
 const TOKEN = 'b'.repeat(32);
 const small = { memoryMiB: 32, pidsMax: 64 } as const;
+const SPARES = 2;
 
 /**
  * `nc` from inside a sandbox: what it printed, and whether it connected. `holdMs`: keep nc's
@@ -32,6 +36,10 @@ async function connect(sb: Sandbox, host: string, port: number, holdMs = 0): Pro
   const feed = holdMs === 0 ? '' : `sleep ${holdMs / 1000} | `;
   const r = await sb.exec(['sh', '-c', `${feed}nc -w 2 ${host} ${port} ${stdin}`]);
   return { ok: r.exitCode === 0, out: r.stdout + r.stderr };
+}
+
+async function runIn(ns: string, args: string[]): Promise<string> {
+  return (await promisify(execFile)('ip', ['netns', 'exec', ns, ...args])).stdout;
 }
 
 describe('network nat', { skip }, () => {
@@ -59,9 +67,35 @@ describe('network nat', { skip }, () => {
       db.close();
     }
   };
-  const assertClean = async (): Promise<void> => {
-    assert.deepEqual(await shedNetworkLeftovers(pair.daemonNs), [], 'no veth, chain or element left in the daemon netns');
-    assert.deepEqual(leases(), [], 'no address lease left');
+  /** Leases no sandbox holds: the spare netns' (network.spareNetns). */
+  const spareLeases = async (): Promise<{ address: string; sandbox_id: string }[]> => {
+    const ids = new Set((await shed.sandboxes.list()).map((s) => s.id));
+    return leases().filter((l) => !ids.has(l.sandbox_id));
+  };
+  /** Waits for the pool to hold `n` spares (a refill runs after a create). */
+  const waitSpares = async (n: number): Promise<{ address: string; sandbox_id: string }[]> => {
+    let spares = await spareLeases();
+    for (let i = 0; i < 200 && spares.length !== n; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      spares = await spareLeases();
+    }
+    assert.equal(spares.length, n, `${n} spare netns (leases no sandbox holds): ${JSON.stringify(spares)}`);
+    return spares;
+  };
+  /**
+   * Nothing left but `spares` spare netns (exactly that many: a leaked lease would be one
+   * more), whose veth and bridge port are theirs.
+   */
+  const assertClean = async (spares = SPARES): Promise<void> => {
+    const ifaces = (await waitSpares(spares)).map((l) => `sh${l.sandbox_id.slice(3)}`);
+    const theirs = (item: string): boolean => ifaces.some((i) => item.includes(i));
+    const left = (await shedNetworkLeftovers(pair.daemonNs)).flatMap((item) => {
+      if (!item.startsWith('nft elements ')) return theirs(item) ? [] : [item];
+      const rest = item.slice('nft elements '.length).split(',').map((e) => e.trim()).filter((e) => !theirs(e));
+      return rest.length === 0 ? [] : [`nft elements ${rest.join(', ')}`];
+    });
+    assert.deepEqual(left, [], 'no veth, chain or element left in the daemon netns');
+    assert.equal(leases().length, spares, 'no address lease left but the spares\'');
   };
 
   before(async () => {
@@ -71,7 +105,7 @@ describe('network nat', { skip }, () => {
     const resolv = join(dirs.dir, 'resolv.conf');
     await writeFile(resolv, `nameserver ${UPLINK_ADDR}\n`);
     config = join(dirs.dir, 'shedd.toml');
-    await writeFile(config, `[network]\nsubnet = "${SUBNET}"\nresolvConf = "${resolv}"\n`);
+    await writeFile(config, `[network]\nsubnet = "${SUBNET}"\nresolvConf = "${resolv}"\nspareNetns = ${SPARES}\n`);
     await start();
   });
 
@@ -217,7 +251,8 @@ describe('network nat', { skip }, () => {
     const addresses = new Set(made.map((s) => s.info.address));
     assert.equal(addresses.size, 100);
     assert.ok(![...addresses].includes(GATEWAY) && !addresses.has(null));
-    assert.equal(leases().length, 100);
+    const ids = new Set(made.map((s) => s.id));
+    assert.equal(leases().filter((l) => ids.has(l.sandbox_id)).length, 100);
     const gone = [...made];
     await Promise.all(Array.from({ length: 6 }, async () => {
       for (let s = gone.shift(); s !== undefined; s = gone.shift()) await s.delete();
@@ -247,15 +282,43 @@ describe('network nat', { skip }, () => {
     assert.ok((await connect(again, UPLINK_ADDR, 8080)).ok, 'still NAT\'d out');
     assert.equal((await connect(again, DAEMON_ADDR, API_PORT)).ok, false, 'and still kept from the host');
     await again.delete();
+    await assertClean(0); // the killed daemon's spares were swept; this one has made none yet
+  });
+
+  it("a create takes a spare netns (its address was a spare's) and the pool refills", async () => {
+    await shed.sandboxes.create({ ...small, network: 'nat' }).then((s) => s.delete()); // a nat create fills the pool
+    const before = await waitSpares(SPARES);
+    const sb = await shed.sandboxes.create({ ...small, network: 'nat', egress: { deny: [`${UPLINK_ADDR}/32:8081`] } });
+    assert.ok(before.some((l) => l.address === sb.info.address), `${sb.info.address ?? 'none'} is one of ${before.map((l) => l.address).join(', ')}`);
+    assert.equal(leases().find((l) => l.address === sb.info.address)?.sandbox_id, sb.id, 'the lease is the sandbox\'s now');
+    assert.ok((await connect(sb, UPLINK_ADDR, 8080)).ok, 'a taken spare is connected');
+    assert.equal((await connect(sb, UPLINK_ADDR, 8081)).ok, false, 'and has its own policy');
+    const after = await waitSpares(SPARES);
+    assert.ok(after.every((l) => l.address !== sb.info.address), 'a new spare took its place');
+    const links = await runIn(pair.daemonNs, ['ip', '-o', 'link', 'show', 'master', 'shed0']);
+    assert.match(links, new RegExp(`: sh${sb.id.slice(3)}@`), 'its veth goes by its own name on the bridge');
+    await sb.delete();
     await assertClean();
+  });
+
+  it('shedd stop removes the spares; after a kill -9 the next shedd sweeps them', async () => {
+    await shed.sandboxes.create({ ...small, network: 'nat' }).then((s) => s.delete());
+    await waitSpares(SPARES);
+    await restart('stop');
+    await assertClean(0);
+    await shed.sandboxes.create({ ...small, network: 'nat' }).then((s) => s.delete());
+    await waitSpares(SPARES);
+    await restart('kill9');
+    for (const s of await shed.sandboxes.list()) await s.delete();
+    await assertClean(0);
   });
 
   it('kill -9 in the middle of a create: the next shedd sweeps its netns, veth, rules and lease', async () => {
     await restart('stop', { SHED_ALLOW_FAULTS: '1', SHED_FAULTS: 'create.after-runtime=kill' });
     await assert.rejects(shed.sandboxes.create({ ...small, network: 'nat' }));
-    assert.equal(leases().length, 1, 'the crash left a lease');
+    assert.ok(leases().length >= 1, 'the crash left a lease (and maybe a spare\'s, made after the connect)');
     await restart('kill9');
     assert.deepEqual((await shed.sandboxes.list()).length, 0);
-    await assertClean();
+    await assertClean(0);
   });
 });

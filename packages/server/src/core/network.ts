@@ -108,9 +108,14 @@ export interface SandboxNetworks {
   detach(id: SandboxId): Promise<void>;
   /** Rules, veths and leases of sandboxes that no longer exist; what it removed, one line each. */
   sweep(knownIds: { has(id: SandboxId): boolean }): Promise<string[]>;
+  /**
+   * Whether `id` is a spare netns the network keeps ready (named like a sandbox): the orphan
+   * sweep leaves it alone while this daemon holds it, and sweeps it after a restart.
+   */
+  isSpare(id: SandboxId): boolean;
   /** `shed doctor`'s checks: nftables, ip forwarding, the bridge. */
   doctorChecks(): Promise<DoctorCheck[]>;
-  /** Stops what runs in the daemon (the DNS forwarder); sandboxes keep their network. */
+  /** Stops what runs in the daemon (the DNS forwarder) and removes the spare netns; sandboxes keep their network. */
   close(): Promise<void>;
 }
 
@@ -122,6 +127,8 @@ export interface LeaseRepo {
    */
   lease(id: SandboxId, candidates: Iterable<string>): string | null;
   release(id: SandboxId): void;
+  /** Hands `from`'s lease to `to` (a spare netns taken by a sandbox): the address, or null when `from` holds none. */
+  transfer(from: SandboxId, to: SandboxId): string | null;
   addressOf(id: SandboxId): string | null;
   list(): { id: SandboxId; address: string }[];
 }

@@ -9,6 +9,9 @@ import type { SandboxId } from './ids.js';
  * state dir (`<dataDir>/sandboxes/<id>`: writable layer) and the transient run dir
  * (`<runDir>/sandboxes/<id>`: handles.json, agent socket).
  */
+/** The parent of every sandbox's run dir under shedd's run dir. */
+export const sandboxRunRoot = (runDir: string): string => join(runDir, 'sandboxes');
+
 export class SandboxDirs {
   constructor(
     private readonly driverName: string,
@@ -18,7 +21,7 @@ export class SandboxDirs {
 
   /** The parents of every sandbox's run and state dirs (what the orphan sweep looks under). */
   get roots(): { readonly runRoot: string; readonly stateRoot: string } {
-    return { runRoot: join(this.runDir, 'sandboxes'), stateRoot: join(this.dataDir, 'sandboxes') };
+    return { runRoot: sandboxRunRoot(this.runDir), stateRoot: join(this.dataDir, 'sandboxes') };
   }
 
   stateDirOf(id: SandboxId): string {

@@ -13,6 +13,8 @@ import type { Backends } from './serve.js';
 
 export interface BackendSettings {
   readonly dataDir: string;
+  /** Parent of the sandboxes' run dirs (SandboxDirs.roots.runRoot): spare netns live there too. */
+  readonly runRoot: string;
   /** Sandbox root's host id and range: images are unpacked shifted into it. */
   readonly idMap: IdMap;
   readonly container: ContainerDriverOptions;
@@ -35,7 +37,9 @@ export async function createBackends(db: Db, settings: BackendSettings): Promise
     inUse: (digest) => store.sandboxes.list().some((s) => s.imageDigest === digest)
       || (store.layers?.heldBy('snapshot').some((l) => l.imageDigest === digest) ?? false),
   });
-  const network = new NatNetworks({ settings: settings.network, leases: new SqliteLeaseRepo(db), ...(settings.log === undefined ? {} : { log: settings.log }) });
+  const network = new NatNetworks({
+    settings: settings.network, leases: new SqliteLeaseRepo(db), runRoot: settings.runRoot, ...(settings.log === undefined ? {} : { log: settings.log }),
+  });
   // Sandboxes adopted at start keep their network; the base rules and DNS come back with it.
   await network.resume();
   return { driver: new ContainerDriver({ ...settings.container, network }), images, store, idMap, network, sandboxMemoryReader: scopeMemoryReader };

@@ -46,6 +46,7 @@ const NetworkSection = Type.Object({
   subnet: Type.Optional(Type.String({ pattern: '^\\d{1,3}(\\.\\d{1,3}){3}/\\d{1,2}$', description: 'an IPv4 CIDR such as 10.88.0.0/16' })),
   dns: Type.Optional(Type.Boolean()),
   resolvConf: Type.Optional(AbsPath),
+  spareNetns: Type.Optional(Type.Integer({ minimum: 0, maximum: 16 })),
 }, { additionalProperties: false });
 
 // hostId ≥ 65536 keeps sandbox ids clear of the host's system and login users (which

@@ -5,6 +5,7 @@
 import pino from 'pino';
 import { errorMessage, ShedError } from '../core/errors.js';
 import { armFaultsFromEnv } from '../core/faults.js';
+import { sandboxRunRoot } from '../core/sandbox-dirs.js';
 import { openDb } from '../store/db.js';
 import { createBackends } from './backends.js';
 import { startImageCap } from './image-cap.js';
@@ -33,7 +34,7 @@ async function main(): Promise<void> {
   const dbPath = await prepareDirs(config);
   await lockDirs([config.dataDir, config.runDir]);
   const db = openDb({ path: dbPath });
-  const backends = await createBackends(db, { ...config, log });
+  const backends = await createBackends(db, { ...config, runRoot: sandboxRunRoot(config.runDir), log });
   const stopImageCap = await startImageCap(backends.images, config.images.maxCacheBytes, log);
   const opts: ServeOptions = { dataDir: config.dataDir, runDir: config.runDir, socketPath: config.socketPath, log, socketAccess, ...(tcp === undefined ? {} : { tcp }),
     schedule: { livenessCheckMs: config.livenessIntervalMs, sweepIntervalMs: config.sweepIntervalMs }, pools: config.pools,

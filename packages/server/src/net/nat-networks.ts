@@ -2,7 +2,7 @@
 // and resolv.conf for each sandbox; undone in reverse on failure, removed on detach, swept
 // when orphaned. Everything here lives in the kernel and survives shedd: a killed daemon's
 // sandboxes keep their network, and the next one re-applies only the base (idempotently).
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import type { DoctorCheck } from '@shed/protocol';
 import { ShedError, asShedError } from '../core/errors.js';
 import { faultPoint } from '../core/faults.js';
@@ -14,14 +14,17 @@ import { networkDoctorChecks } from './doctor.js';
 import { hostIfaceOf } from './names.js';
 import { readNameservers, sandboxResolvConf } from './resolv.js';
 import { baseRules } from './rules.js';
-import { connectScript, detachScript, netnsScript } from './scripts.js';
+import { connectScript, connectTakenScript, detachScript, netnsScript, spareScript, type AttachScriptInput } from './scripts.js';
 import { candidateAddresses, checkSettings, type NetworkSettings, type Subnet } from './settings.js';
+import { SparePool, type Spare } from './spare-pool.js';
 import { sweepNetwork } from './sweep.js';
 import { mustRun, runTool } from './tools.js';
 
 export interface NatNetworksOptions {
   readonly settings: NetworkSettings;
   readonly leases: LeaseRepo;
+  /** Where sandbox run dirs are: spare netns live there too (settings.spareNetns; absent: no spares). */
+  readonly runRoot?: string;
   readonly log?: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
 }
 
@@ -34,10 +37,18 @@ export class NatNetworks implements SandboxNetworks {
   #dns: DnsForwarder | undefined;
   /** Connect scripts still running, by sandbox. */
   readonly #connecting = new Map<SandboxId, Promise<void>>();
+  readonly #spares: SparePool;
 
   constructor(opts: NatNetworksOptions) {
     this.#opts = opts;
     this.#subnet = checkSettings(opts.settings);
+    this.#spares = new SparePool({
+      size: opts.runRoot === undefined ? 0 : opts.settings.spareNetns,
+      runRoot: opts.runRoot ?? '',
+      make: (spare) => this.#makeSpare(spare),
+      remove: (spare) => this.#removeSpare(spare),
+      ...(opts.log === undefined ? {} : { log: opts.log }),
+    });
   }
 
   get subnet(): Subnet {
@@ -51,6 +62,20 @@ export class NatNetworks implements SandboxNetworks {
 
   async attach(req: NetworkAttachRequest): Promise<NetworkAttachment> {
     await this.#ensureBase();
+    const spare = this.#spares.take();
+    return spare === undefined ? this.#attachNew(req) : this.#attachSpare(req, spare);
+  }
+
+  isSpare(id: SandboxId): boolean {
+    return this.#spares.holds(id);
+  }
+
+  /** Waits for a spare refill under way (tests). */
+  async sparesSettled(): Promise<void> {
+    await this.#spares.settled();
+  }
+
+  async #attachNew(req: NetworkAttachRequest): Promise<NetworkAttachment> {
     const undo: (() => Promise<void>)[] = [];
     try {
       const address = await this.#lease(req.id);
@@ -58,24 +83,90 @@ export class NatNetworks implements SandboxNetworks {
       const iface = hostIfaceOf(req.id);
       undo.push(() => this.#removeKernelState(req.id, address, iface));
       undo.push(() => unmountNetns(req.netnsPath));
-      const input = {
-        id: req.id, netnsPath: req.netnsPath, address, iface, bridge: this.#opts.settings.bridge, subnet: this.#subnet, egress: req.egress, daemonPid: process.pid,
-      };
+      const input = this.#scriptInput(req, address, iface);
       await Promise.all([
         this.#writeResolvConf(req.resolvConfPath),
         mustRun('setting up the sandbox network namespace', 'sh', ['-s'], netnsScript(input)),
       ]);
       // The rest runs while the runtime starts the sandbox; its undo is the caller's detach.
-      const connected = mustRun('connecting the sandbox to the bridge', 'sh', ['-s'], connectScript(input)).then(() => faultPoint('net.after-attach'));
-      connected.catch(() => undefined); // awaited by the caller; never an unhandled rejection meanwhile
-      // A detach (the create failing meanwhile) waits for it, or its adds would land after the removal.
-      const settled = connected.then(() => undefined, () => undefined).finally(() => this.#connecting.delete(req.id));
-      this.#connecting.set(req.id, settled);
-      return { address, hostIface: iface, netnsPath: req.netnsPath, connected };
+      return this.#connect(req.id, input, mustRun('connecting the sandbox to the bridge', 'sh', ['-s'], connectScript(input)));
     } catch (err) {
       for (const u of undo.reverse()) await u().catch((e: unknown) => this.#opts.log?.warn({ sandbox: req.id, err: asShedError(e, 'undo').message }, 'undoing a network attach failed'));
       throw asShedError(err, `setting up the network of ${req.id}`);
     }
+  }
+
+  /**
+   * A spare's lease goes to the sandbox and its netns to the sandbox's path (one process); the
+   * rules and the veth's rename run while the runtime starts, as for a new one.
+   */
+  async #attachSpare(req: NetworkAttachRequest, spare: Spare): Promise<NetworkAttachment> {
+    // Synchronously after the take: the sweep leaves the spare's lease alone only while the pool holds it.
+    const address = this.#opts.leases.transfer(spare.id, req.id);
+    const iface = hostIfaceOf(req.id);
+    const undo: (() => Promise<void>)[] = [async () => this.#removeSpare({ ...spare, address: address ?? spare.address })];
+    try {
+      if (address === null) throw new ShedError('internal', `spare network namespace ${spare.id} lost its address lease`);
+      undo.push(async () => this.#opts.leases.release(req.id));
+      undo.push(() => this.#removeKernelState(req.id, address, iface));
+      undo.push(() => unmountNetns(req.netnsPath));
+      const input = this.#scriptInput(req, address, iface);
+      await Promise.all([
+        this.#writeResolvConf(req.resolvConfPath),
+        bindNetns(spare.netnsPath, req.netnsPath),
+      ]);
+      const connecting = mustRun('connecting the sandbox to the bridge', 'sh', ['-s'], connectTakenScript(input, spare)).catch(async (err: unknown) => {
+        // Not renamed yet, the veth is not found by the sandbox's name: the caller's detach would miss it.
+        await this.#removeSpare({ ...spare, address }).catch(() => undefined);
+        throw err;
+      });
+      return this.#connect(req.id, input, connecting);
+    } catch (err) {
+      for (const u of undo.reverse()) await u().catch((e: unknown) => this.#opts.log?.warn({ sandbox: req.id, err: asShedError(e, 'undo').message }, 'undoing a network attach failed'));
+      throw asShedError(err, `setting up the network of ${req.id}`);
+    }
+  }
+
+  #scriptInput(req: NetworkAttachRequest, address: string, iface: string): AttachScriptInput {
+    return { id: req.id, netnsPath: req.netnsPath, address, iface, bridge: this.#opts.settings.bridge, subnet: this.#subnet, egress: req.egress, daemonPid: process.pid };
+  }
+
+  /** Tracks the connect step of an attach; when it is over (the create's last wait), the spares refill. */
+  #connect(id: SandboxId, input: AttachScriptInput, connecting: Promise<unknown>): NetworkAttachment {
+    const connected = connecting.then(() => faultPoint('net.after-attach'));
+    connected.catch(() => undefined); // awaited by the caller; never an unhandled rejection meanwhile
+    // A detach (the create failing meanwhile) waits for it, or its adds would land after the removal.
+    const settled = connected.then(() => undefined, () => undefined).finally(() => {
+      this.#connecting.delete(id);
+      this.#spares.refill();
+    });
+    this.#connecting.set(id, settled);
+    return { address: input.address, hostIface: input.iface, netnsPath: input.netnsPath, connected };
+  }
+
+  /** A spare: lease, run dir and kernel state; undone on failure. */
+  async #makeSpare(spare: Omit<Spare, 'address'>): Promise<string> {
+    await this.#ensureBase();
+    const address = await this.#lease(spare.id);
+    try {
+      await mkdir(spare.dir, { recursive: true, mode: 0o700 });
+      const { bridge } = this.#opts.settings;
+      await mustRun('setting up a spare network namespace', 'sh', ['-s'], spareScript({
+        id: spare.id, netnsPath: spare.netnsPath, address, iface: spare.iface, bridge, subnet: this.#subnet, daemonPid: process.pid,
+      }));
+      return address;
+    } catch (err) {
+      await this.#removeSpare({ ...spare, address }).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Whatever of a spare is still there: veth and bridge port, netns mount, run dir, lease (last: the sweep's handle). */
+  async #removeSpare(spare: Spare): Promise<void> {
+    await this.#removeKernelState(spare.id, null, spare.iface);
+    await unmountNetns(spare.netnsPath);
+    await rm(spare.dir, { recursive: true, force: true });
+    this.#opts.leases.release(spare.id);
   }
 
   async detach(id: SandboxId): Promise<void> {
@@ -90,14 +181,14 @@ export class NatNetworks implements SandboxNetworks {
   async sweep(knownIds: { has(id: SandboxId): boolean }): Promise<string[]> {
     const done: string[] = [];
     for (const l of this.#opts.leases.list()) {
-      if (knownIds.has(l.id)) continue;
+      if (knownIds.has(l.id) || this.#spares.holds(l.id)) continue;
       await this.#removeKernelState(l.id, l.address, hostIfaceOf(l.id));
       this.#opts.leases.release(l.id);
       done.push(`address lease ${l.address} of ${l.id}`);
     }
     // Kernel state without a lease (a lease released by hand, a database restored): only when the bridge is ours to look at.
     if (!(await hasAddress(this.#opts.settings.bridge, this.#subnet.gateway))) return done;
-    const unknown = (id: SandboxId): boolean => !knownIds.has(id) && this.#opts.leases.addressOf(id) === null;
+    const unknown = (id: SandboxId): boolean => !knownIds.has(id) && !this.#spares.holds(id) && this.#opts.leases.addressOf(id) === null;
     return [...done, ...(await sweepNetwork(this.#opts.settings.bridge, unknown, (id, address) => this.#removeKernelState(id, address, hostIfaceOf(id))))];
   }
 
@@ -106,6 +197,7 @@ export class NatNetworks implements SandboxNetworks {
   }
 
   async close(): Promise<void> {
+    await this.#spares.close();
     await this.#dns?.close();
     this.#dns = undefined;
     this.#base = undefined;
@@ -147,7 +239,9 @@ export class NatNetworks implements SandboxNetworks {
     }
     if (!(await hasAddress(bridge, s.gateway))) {
       // -force: `link add` fails when the bridge exists without the address; the rest still runs.
-      await runTool('ip', ['-force', '-batch', '-'], `link add ${bridge} type bridge\naddr replace ${s.gateway}/${s.prefix} dev ${bridge}\nlink set ${bridge} up\n`);
+      // A fixed MAC: a bridge without one takes its lowest port's, so a port joining (a spare
+      // netns, made while sandboxes run) would change the gateway's MAC under their ARP caches.
+      await runTool('ip', ['-force', '-batch', '-'], `link add ${bridge} type bridge\nlink set ${bridge} address ${bridgeMac(s.gateway)}\naddr replace ${s.gateway}/${s.prefix} dev ${bridge}\nlink set ${bridge} up\n`);
       if (!(await hasAddress(bridge, s.gateway))) throw new ShedError('internal', `could not set up bridge ${bridge} with ${s.gateway}/${s.prefix}; see \`ip addr show ${bridge}\``);
     }
     await mustRun('applying the base nftables rules', 'nft', ['-f', '-'], baseRules(bridge, s, dns));
@@ -155,6 +249,20 @@ export class NatNetworks implements SandboxNetworks {
       this.#dns = await DnsForwarder.start({ address: s.gateway, resolvConf: this.#opts.settings.resolvConf, log: this.#opts.log });
     }
   }
+}
+
+/** A locally administered unicast MAC holding the gateway address: 02:00:a:b:c:d in hex. */
+export function bridgeMac(gateway: string): string {
+  return ['02', '00', ...gateway.split('.').map((p) => Number(p).toString(16).padStart(2, '0'))].join(':');
+}
+
+/**
+ * The sandbox's netns file becomes a second mount of the spare's: one process on the create's
+ * path (spawned directly, not through sh); the spare's mount goes later, off that path.
+ */
+async function bindNetns(from: string, to: string): Promise<void> {
+  await writeFile(to, '', { flag: 'wx' });
+  await mustRun('taking a spare network namespace', 'mount', ['--bind', from, to]);
 }
 
 /** The netns file is a bind mount of nsfs: unmount it (the netns dies with its last process), then remove the file. */

@@ -120,3 +120,9 @@ export function removalRules(id: string, address: string | null, iface: string):
   ];
   return `${declarations()}${lines.join('\n')}\n`;
 }
+
+/** A spare's port in the bridge's `ports` set (dropping its frames), or out of it (add first: succeeds when absent). */
+export function spareRules(iface: string, op: 'add' | 'delete' = 'add'): string {
+  const add = `add element bridge shed ports { ${q(iface)} }`;
+  return `${op === 'add' ? declarations() : ''}${op === 'add' ? add : `${add}\ndelete element bridge shed ports { ${q(iface)} }`}\n`;
+}

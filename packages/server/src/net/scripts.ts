@@ -2,8 +2,8 @@
 // detach instead of one spawn per tool: spawning from the daemon forks a large process (~5 ms
 // here under load), while exec'ing ip, unshare and nft from sh costs about a millisecond each.
 // Every value put in a script is validated first (addresses, interface names, ids) or quoted.
-import type { EgressPolicy } from '../core/network.js';
-import { removalRules, sandboxRules } from './rules.js';
+import { OPEN_EGRESS, type EgressPolicy } from '../core/network.js';
+import { removalRules, sandboxRules, spareRules } from './rules.js';
 import type { Subnet } from './settings.js';
 
 /** Single-quotes a string for sh. */
@@ -67,5 +67,43 @@ export function detachScript(id: string, address: string | null, iface: string):
 nft -f - <<'SHED_NFT'
 ${removalRules(id, address, iface)}SHED_NFT
 ip link del ${iface} 2> /dev/null || ! ip link show ${iface} > /dev/null 2>&1
+`;
+}
+
+/**
+ * A spare: the netns with its veth, address and route, as for a sandbox, and the host end on
+ * the bridge. Its port is in the bridge's `ports` set with no `bound` address, so it drops
+ * every frame until a sandbox takes it and its rules go on.
+ */
+export function spareScript(a: Omit<AttachScriptInput, 'egress'>): string {
+  return `${netnsScript({ ...a, egress: OPEN_EGRESS })}nft -f - <<'SHED_NFT'
+${spareRules(a.iface)}SHED_NFT
+ip link set ${a.iface} master ${a.bridge} up
+`;
+}
+
+/**
+ * The host side of a taken spare, while the runtime starts: the sandbox's rules, its host veth
+ * renamed to the sandbox's name (detach and the sweep find it by that), and the spare's own
+ * netns mount and run dir gone (the sandbox's path holds the netns now). It fails closed
+ * throughout: the spare's name is a bound-less port until the rename, the new name one until
+ * the rules land.
+ */
+export function connectTakenScript(a: AttachScriptInput, spare: { readonly iface: string; readonly netnsPath: string; readonly dir: string }): string {
+  const spareIface = spare.iface;
+  return `set -e
+umount ${shQuote(spare.netnsPath)}
+rm -rf ${shQuote(spare.dir)}
+ip -batch - <<'SHED_IP' &
+link set ${spareIface} down
+link set ${spareIface} name ${a.iface}
+link set ${a.iface} up
+SHED_IP
+link=$!
+nft -f - <<'SHED_NFT' &
+${sandboxRules(a.id, a.address, a.iface, a.egress)}${spareRules(spareIface, 'delete')}SHED_NFT
+rules=$!
+wait $link
+wait $rules
 `;
 }

@@ -12,9 +12,14 @@ export interface NetworkSettings {
   readonly dns: boolean;
   /** Where the host's nameservers are read from (the forwarder's upstreams). @default '/etc/resolv.conf' */
   readonly resolvConf: string;
+  /**
+   * Network namespaces kept ready (veth, address, route, bridge port, lease), so a create
+   * takes one and adds only its rules; refilled after each take. 0: none. @default 2
+   */
+  readonly spareNetns: number;
 }
 
-export const DEFAULT_NETWORK: NetworkSettings = { bridge: 'shed0', subnet: '10.88.0.0/16', dns: true, resolvConf: '/etc/resolv.conf' };
+export const DEFAULT_NETWORK: NetworkSettings = { bridge: 'shed0', subnet: '10.88.0.0/16', dns: true, resolvConf: '/etc/resolv.conf', spareNetns: 2 };
 
 /** A subnet with its bridge (gateway) address. */
 export interface Subnet {
@@ -53,7 +58,12 @@ export function* candidateAddresses(s: Subnet, claimed: ReadonlySet<string>): Ge
 /** Interface names: IFNAMSIZ is 16 with the NUL, so at most 15 characters. */
 export const IFACE_PATTERN = /^[a-zA-Z0-9_.-]{1,15}$/;
 
+export const SPARE_NETNS_MAX = 16;
+
 export function checkSettings(s: NetworkSettings): Subnet {
+  if (!Number.isInteger(s.spareNetns) || s.spareNetns < 0 || s.spareNetns > SPARE_NETNS_MAX) {
+    throw invalidArgument(`network.spareNetns ${s.spareNetns} must be an integer from 0 to ${SPARE_NETNS_MAX}`);
+  }
   if (!IFACE_PATTERN.test(s.bridge)) throw invalidArgument(`network.bridge '${s.bridge}' must be 1-15 letters, digits, '_', '.' or '-'`);
   return parseSubnet(s.subnet);
 }

@@ -16,6 +16,7 @@ export class SqliteLeaseRepo implements LeaseRepo {
   readonly #insert;
   readonly #remove;
   readonly #all;
+  readonly #move;
 
   constructor(db: Db) {
     this.#db = db;
@@ -23,6 +24,7 @@ export class SqliteLeaseRepo implements LeaseRepo {
     this.#taken = db.prepare<[string], Row>('SELECT address, sandbox_id FROM net_leases WHERE address = ?');
     this.#insert = db.prepare<[string, string, number]>('INSERT INTO net_leases (address, sandbox_id, created_at) VALUES (?, ?, ?)');
     this.#remove = db.prepare<[string]>('DELETE FROM net_leases WHERE sandbox_id = ?');
+    this.#move = db.prepare<[string, string]>('UPDATE net_leases SET sandbox_id = ? WHERE sandbox_id = ?');
     this.#all = db.prepare<[], Row>('SELECT address, sandbox_id FROM net_leases ORDER BY address');
   }
 
@@ -42,6 +44,14 @@ export class SqliteLeaseRepo implements LeaseRepo {
 
   release(id: SandboxId): void {
     this.#remove.run(id);
+  }
+
+  transfer(from: SandboxId, to: SandboxId): string | null {
+    return this.#db.transaction(() => {
+      const address = this.addressOf(from);
+      if (address !== null) this.#move.run(to, from);
+      return address;
+    })();
   }
 
   addressOf(id: SandboxId): string | null {

@@ -222,9 +222,12 @@ export class ContainerDriver implements Driver {
   }
 
   async sweep(req: SweepRequest): Promise<string[]> {
-    const r = await sweepOrphans({ ...req, mayRemoveScope: () => this.#creating === 0 });
+    // The network's spare netns look like sandboxes (run dir, lease, veth): this daemon's are known.
+    const network = this.#opts.network;
+    const knownIds = { has: (id: SandboxId): boolean => req.knownIds.has(id) || (network?.isSpare(id) ?? false) };
+    const r = await sweepOrphans({ ...req, knownIds, mayRemoveScope: () => this.#creating === 0 });
     // After the containers: an orphan's netns mount went with its run dir, its veth with it.
-    const net = (await this.#opts.network?.sweep(req.knownIds)) ?? [];
+    const net = (await network?.sweep(knownIds)) ?? [];
     return [
       ...net,
       ...r.containers.map((c) => `runtime container ${c}`),
