@@ -115,16 +115,22 @@ export class NatNetworks implements SandboxNetworks {
         this.#writeResolvConf(req.resolvConfPath),
         bindNetns(spare.netnsPath, req.netnsPath),
       ]);
-      const connecting = mustRun('connecting the sandbox to the bridge', 'sh', ['-s'], connectTakenScript(input, spare)).catch(async (err: unknown) => {
+      const connecting = mustRun('connecting the sandbox to the bridge', 'sh', ['-s'], connectTakenScript(input, spare.iface)).catch(async (err: unknown) => {
         // Not renamed yet, the veth is not found by the sandbox's name: the caller's detach would miss it.
         await this.#removeSpare({ ...spare, address }).catch(() => undefined);
         throw err;
       });
-      return this.#connect(req.id, input, connecting);
+      // The spare's own mount and directory go after the create, before the refill (the sandbox's path holds the netns now).
+      return this.#connect(req.id, input, connecting, () => this.#dropSpareDir(spare));
     } catch (err) {
       for (const u of undo.reverse()) await u().catch((e: unknown) => this.#opts.log?.warn({ sandbox: req.id, err: asShedError(e, 'undo').message }, 'undoing a network attach failed'));
       throw asShedError(err, `setting up the network of ${req.id}`);
     }
+  }
+
+  async #dropSpareDir(spare: Spare): Promise<void> {
+    await unmountNetns(spare.netnsPath);
+    await rm(spare.dir, { recursive: true, force: true });
   }
 
   #scriptInput(req: NetworkAttachRequest, address: string, iface: string): AttachScriptInput {
@@ -132,13 +138,15 @@ export class NatNetworks implements SandboxNetworks {
   }
 
   /** Tracks the connect step of an attach; when it is over (the create's last wait), the spares refill. */
-  #connect(id: SandboxId, input: AttachScriptInput, connecting: Promise<unknown>): NetworkAttachment {
+  #connect(id: SandboxId, input: AttachScriptInput, connecting: Promise<unknown>, after?: () => Promise<void>): NetworkAttachment {
     const connected = connecting.then(() => faultPoint('net.after-attach'));
     connected.catch(() => undefined); // awaited by the caller; never an unhandled rejection meanwhile
     // A detach (the create failing meanwhile) waits for it, or its adds would land after the removal.
     const settled = connected.then(() => undefined, () => undefined).finally(() => {
       this.#connecting.delete(id);
-      this.#spares.refill();
+      void (after?.() ?? Promise.resolve())
+        .catch((err: unknown) => this.#opts.log?.warn({ sandbox: id, err: asShedError(err, 'spare netns').message }, 'removing a taken spare\'s netns mount failed'))
+        .finally(() => this.#spares.refill());
     });
     this.#connecting.set(id, settled);
     return { address: input.address, hostIface: input.iface, netnsPath: input.netnsPath, connected };

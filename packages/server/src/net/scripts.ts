@@ -83,17 +83,13 @@ ip link set ${a.iface} master ${a.bridge} up
 }
 
 /**
- * The host side of a taken spare, while the runtime starts: the sandbox's rules, its host veth
- * renamed to the sandbox's name (detach and the sweep find it by that), and the spare's own
- * netns mount and run dir gone (the sandbox's path holds the netns now). It fails closed
+ * The host side of a taken spare, while the runtime starts: the sandbox's rules, and its host
+ * veth renamed to the sandbox's name (detach and the sweep find it by that). It fails closed
  * throughout: the spare's name is a bound-less port until the rename, the new name one until
  * the rules land.
  */
-export function connectTakenScript(a: AttachScriptInput, spare: { readonly iface: string; readonly netnsPath: string; readonly dir: string }): string {
-  const spareIface = spare.iface;
+export function connectTakenScript(a: AttachScriptInput, spareIface: string): string {
   return `set -e
-umount ${shQuote(spare.netnsPath)}
-rm -rf ${shQuote(spare.dir)}
 ip -batch - <<'SHED_IP' &
 link set ${spareIface} down
 link set ${spareIface} name ${a.iface}
