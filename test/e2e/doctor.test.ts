@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { Shed, type DoctorCheck, type DoctorResponse } from '@shed/sdk';
 import { useLeakCheck } from '../helpers/leaks.js';
@@ -42,7 +43,8 @@ describe('e2e: shed doctor on this host', { skip }, () => {
 
   it('reports every check with a status, a detail and a fix for each non-ok one', () => {
     assert.deepEqual(report.checks.map((c) => c.name),
-      ['runtime', 'cgroups', 'cgroup-hybrid', 'user-namespaces', 'overlayfs', 'nftables', 'kvm', 'criu', 'memory-snapshots', 'skopeo']);
+      ['runtime', 'cgroups', 'cgroup-hybrid', 'user-namespaces', 'overlayfs', 'nftables', 'kvm', 'criu', 'memory-snapshots', 'skopeo',
+        'ip-forwarding', 'network-bridge', 'unshare']);
     for (const c of report.checks) {
       assert.ok(c.detail.length > 0, c.name);
       assert.equal(c.fix === null, c.status === 'ok', `${c.name}: a fix exactly when not ok`);
@@ -55,6 +57,12 @@ describe('e2e: shed doctor on this host', { skip }, () => {
     assert.equal(check('runtime').status, usable ? 'ok' : 'fail');
     assert.equal(check('overlayfs').status, 'ok');
     assert.equal(check('user-namespaces').status === 'fail', false);
+  });
+
+  it("reports IPv4 forwarding as /proc says, and unshare (network 'nat' needs both) as installed here", async () => {
+    const forwarding = (await readFile('/proc/sys/net/ipv4/ip_forward', 'utf8')).trim();
+    assert.equal(check('ip-forwarding').status, forwarding === '1' ? 'ok' : 'warn');
+    assert.equal(check('unshare').status, 'ok');
   });
 
   it("reports criu as an optional capability: ok exactly when `criu check` exits 0, else a warning", () => {

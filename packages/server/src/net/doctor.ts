@@ -14,17 +14,17 @@ export async function networkDoctorChecks(s: NetworkSettings, subnet: Subnet): P
 
 async function forwardingCheck(): Promise<DoctorCheck> {
   const v = (await readFile('/proc/sys/net/ipv4/ip_forward', 'utf8').catch(() => '')).trim();
-  if (v === '1') return check('network ip forwarding', 'ok', 'net.ipv4.ip_forward = 1');
-  return check('network ip forwarding', 'warn', `net.ipv4.ip_forward = ${v || 'unreadable'}: shedd turns it on at the first "nat" sandbox`, 'sysctl -w net.ipv4.ip_forward=1 (and persist it in /etc/sysctl.d)');
+  if (v === '1') return check('ip-forwarding', 'ok', 'net.ipv4.ip_forward = 1');
+  return check('ip-forwarding', 'warn', `net.ipv4.ip_forward = ${v || 'unreadable'}: shedd turns it on at the first "nat" sandbox`, 'sysctl -w net.ipv4.ip_forward=1 (and persist it in /etc/sysctl.d)');
 }
 
 async function bridgeCheck(s: NetworkSettings, subnet: Subnet): Promise<DoctorCheck> {
-  if (await hasAddress(s.bridge, subnet.gateway)) return check('network bridge', 'ok', `${s.bridge} is up with ${subnet.gateway}/${subnet.prefix}`);
-  return check('network bridge', 'ok', `${s.bridge} (${subnet.cidr}) is made at the first "nat" sandbox`);
+  if (await hasAddress(s.bridge, subnet.gateway)) return check('network-bridge', 'ok', `${s.bridge} is up with ${subnet.gateway}/${subnet.prefix}`);
+  return check('network-bridge', 'ok', `${s.bridge} (${subnet.cidr}) is made at the first "nat" sandbox`);
 }
 
 async function toolCheck(cmd: string, args: string[], pkg: string): Promise<DoctorCheck> {
   const r = await runTool(cmd, args).catch(() => null);
-  if (r === null || r.exitCode !== 0) return check(`network ${cmd}`, 'warn', `${cmd} is missing: network "nat" cannot be set up`, `apt-get install ${pkg}`);
-  return check(`network ${cmd}`, 'ok', r.stdout.trim().split('\n')[0] ?? cmd);
+  if (r === null || r.exitCode !== 0) return check(cmd, 'warn', `${cmd} is missing: network "nat" cannot be set up`, `apt-get install ${pkg}`);
+  return check(cmd, 'ok', r.stdout.trim().split('\n')[0] ?? cmd);
 }
