@@ -10,11 +10,11 @@ import { once } from 'node:events';
 import { get, createServer as createHttpServer, type IncomingMessage } from 'node:http';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentClient } from '@shed/protocol';
-import { Shed, ShedApiError, type Sandbox } from '@shed/sdk';
+import { Shed } from '@shed/sdk';
 import { startAgent } from '../../test/helpers/agent.js';
 import { cleanupTempDirs } from '../../test/helpers/leaks.js';
+import { waitListening } from '../../test/helpers/sandbox-ports.js';
 import { daemonDirs, startShedd } from '../../test/e2e/shedd.js';
 import { stats, type Row } from '../report.js';
 import { check, sampleMs, type Suite, type SuiteOptions } from '../suite.js';
@@ -121,19 +121,6 @@ async function agentRows(c: AgentClient, opts: SuiteOptions, n: (k: number) => n
     sink.close();
     source.close();
   }
-}
-
-async function waitListening(sb: Sandbox, port: number): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    try {
-      (await sb.ports.connect(port)).destroy();
-      return;
-    } catch (err) {
-      if (!(err instanceof ShedApiError && err.details['errno'] === 'ECONNREFUSED')) throw err;
-      await sleep(25);
-    }
-  }
-  throw new Error(`port ${port} never listened in the sandbox`);
 }
 
 async function httpText(port: number, path: string): Promise<string> {

@@ -10,9 +10,9 @@ import { get, request } from 'node:http';
 import { connect as tcpConnect } from 'node:net';
 import type { Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Shed, ShedApiError, type Sandbox } from '@shed/sdk';
 import { useLeakCheck } from '../helpers/leaks.js';
+import { waitListening } from '../helpers/sandbox-ports.js';
 import { rssBytes } from '../helpers/procs.js';
 import { CLI, daemonDirs, e2eUnavailable, startShedd, type Shedd } from './shedd.js';
 
@@ -38,19 +38,6 @@ printf 'Content-Type: text/plain\\r\\n\\r\\n'
 echo "method=$REQUEST_METHOD query=$QUERY_STRING"
 cat
 `;
-
-async function waitListening(sb: Sandbox, port: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    try {
-      (await sb.ports.connect(port)).destroy();
-      return;
-    } catch (err) {
-      if (!(err instanceof ShedApiError && err.details['errno'] === 'ECONNREFUSED')) throw err;
-      await sleep(25);
-    }
-  }
-  throw new Error(`nothing listens on ${port} in the sandbox`);
-}
 
 async function httpGet(port: number, path: string): Promise<{ status: number; body: string }> {
   const res = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => get({ host: '127.0.0.1', port, path }, resolve).on('error', reject));

@@ -11,8 +11,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { openDb } from '@shed/server';
-import { Shed, ShedApiError, type PortResponse, type Sandbox } from '@shed/sdk';
+import { Shed, ShedApiError, type Sandbox } from '@shed/sdk';
 import { shedNetworkLeftovers, useLeakCheck } from '../helpers/leaks.js';
+import { waitListening } from '../helpers/sandbox-ports.js';
 import { DAEMON_ADDR, UPLINK_ADDR, makeNetnsPair, startUplinkServers, type NetnsPair, type UplinkServers } from '../helpers/netns.js';
 import { daemonDirs, e2eUnavailable, runCli, startShedd, type DaemonDirs, type Shedd } from '../e2e/shedd.js';
 
@@ -216,16 +217,8 @@ describe('network nat', { skip }, () => {
     await sb.exec(['sh', '-c', 'mkdir -p /www && echo nat >/www/index.html']);
     // Bound to every address: reached on 127.0.0.1 inside the sandbox all the same.
     await sb.spawn(['busybox', 'httpd', '-f', '-p', '8000', '-h', '/www']);
-    let r: PortResponse | undefined;
-    for (let i = 0; i < 200 && r === undefined; i++) {
-      try {
-        r = await sb.ports.fetch(8000, '/index.html');
-      } catch (err) {
-        if (!(err instanceof ShedApiError && err.details['errno'] === 'ECONNREFUSED')) throw err;
-        await new Promise((resolve) => setTimeout(resolve, 25));
-      }
-    }
-    assert.ok(r !== undefined, 'httpd listens within 5 s');
+    await waitListening(sb, 8000);
+    const r = await sb.ports.fetch(8000, '/index.html');
     assert.deepEqual({ status: r.status, body: await r.text() }, { status: 200, body: 'nat\n' });
     await sb.delete();
   });
