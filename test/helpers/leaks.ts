@@ -9,7 +9,7 @@
 //  - network namespaces a test made (trackNetns), and shed veths (sh<hex>) in the host's netns;
 //    inside a test's netns, shedNetworkLeftovers lists veths, nftables chains and elements.
 // Each leak is reported with what it is. Scoped to what this test tracked, so tests running
-// in parallel elsewhere on the host (other worktrees, other daemons) never trip it.
+// in parallel elsewhere on the host (other checkouts, other daemons) never trip it.
 //
 // Usage in a test file:
 //   const dir = await leakCheckedTempDir('shed-conf-');   // tracked; removed by cleanupTempDirs
