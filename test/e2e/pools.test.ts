@@ -210,7 +210,9 @@ describe('e2e: warm pools', { skip }, () => {
     });
     assert.equal(broken.lastError?.code, 'not_found');
     assert.match(broken.lastError?.message ?? '', /snapshot 'ly-00000000000000ff' of pool broken does not exist/);
-    assert.ok(broken.failures >= 1 && broken.retryAt !== null && Date.parse(broken.retryAt) > Date.now() - 1000, 'it backs off');
+    assert.ok(broken.failures >= 1 && broken.retryAt !== null && broken.lastError !== null, 'it backs off');
+    const wait = Date.parse(broken.retryAt) - Date.parse(broken.lastError.at);
+    assert.equal(wait, Math.min(60_000, 1000 * 2 ** (broken.failures - 1)), 'the retry waits 1 s, doubling per failure');
     assert.equal(broken.free, 0);
     assert.match((await runCli(dirs, 'pool', 'ls')).stdout, /broken .*not_found: snapshot/);
   });

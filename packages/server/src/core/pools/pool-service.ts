@@ -45,7 +45,7 @@ export interface PoolStatus {
   readonly claims: number;
   readonly failures: number;
   readonly lastError: PoolError | null;
-  /** ms since the epoch; null when not backing off. */
+  /** ms since the epoch: when the next member create may be tried after a failure (it may be in the past while the retry waits its turn); null while the pool is healthy. */
   readonly retryAt: number | null;
   readonly createdAt: number;
   readonly updatedAt: number;
@@ -318,6 +318,6 @@ function configOwned(name: string): ShedError {
 function statusOf(p: PoolState): PoolStatus {
   return {
     spec: p.spec, origin: p.origin, free: p.free.length, making: p.making, capacity: capacityOf(p.spec), claims: p.claims,
-    failures: p.failures, lastError: p.lastError, retryAt: p.retryAt > Date.now() ? p.retryAt : null, createdAt: p.createdAt, updatedAt: p.updatedAt,
+    failures: p.failures, lastError: p.lastError, retryAt: p.failures > 0 ? p.retryAt : null, createdAt: p.createdAt, updatedAt: p.updatedAt,
   };
 }
