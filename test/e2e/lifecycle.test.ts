@@ -120,21 +120,22 @@ describe('e2e: sandbox life cycle while shedd runs', { skip }, () => {
 
   it('an idle timeout through the CLI: shown by ls, held off by activity and running processes, then stops', async () => {
     const id = (await cli('create', 'default', '--name', 'idler', '--idle-timeout', '3s')).trim();
+    // Activity starts the moment the CLI create returns: an exec every 300 ms (through the
+    // SDK: a CLI start can take seconds on a loaded host) keeps the 3 s timeout away for
+    // 4.5 s, while the busy one is made and the CLI lists the idler.
+    const idler = await shed.sandboxes.get(id);
+    const active = (async () => {
+      for (let i = 0; i < 15; i++) {
+        await idler.exec(['true']);
+        await sleep(300);
+      }
+    })();
     // The busy one gets its background process through the SDK right after create, before
     // any slow CLI call, so its 2 s can only pass while the process runs.
-    const busy = (await shed.sandboxes.create({ image: 'default', name: 'busy', idleTimeoutSeconds: 2 })).id;
+    const b = await shed.sandboxes.create({ image: 'default', name: 'busy', idleTimeoutSeconds: 2 });
+    const busy = b.id;
     try {
-      const b = await shed.sandboxes.get(busy);
       await b.exec(['sh', '-c', 'sleep 1000 >/dev/null 2>&1 &']);
-      // An exec every 300 ms (through the SDK: a CLI start can take seconds on a loaded host)
-      // keeps the 3 s timeout away for 4.5 s, while the CLI lists it.
-      const idler = await shed.sandboxes.get(id);
-      const active = (async () => {
-        for (let i = 0; i < 15; i++) {
-          await idler.exec(['true']);
-          await sleep(300);
-        }
-      })();
       assert.match(await cli('ls'), /idler .* idle 3s \(stop\)/);
       await active;
       assert.equal((await stateOf(id))?.state, 'running', 'activity holds the idle timeout off');
@@ -154,7 +155,7 @@ describe('e2e: sandbox life cycle while shedd runs', { skip }, () => {
     await sleep(2100);
     d = await startShedd(dirs);
     shed = await Shed.connect({ socketPath: d.socketPath });
-    await waitFor('the TTL to delete after the restart', async () => ((await stateOf(sb.id)) === null ? true : undefined), 4000);
+    await waitFor('the TTL to delete after the restart', async () => ((await stateOf(sb.id)) === null ? true : undefined));
   });
 
   it('at restart, the same check: runtime state removed while shedd was down is torn down with why', async () => {
