@@ -8,8 +8,10 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { LIMITS } from '@shed/protocol';
 import { ROUTES, routePath } from '@shed/protocol/client';
+import { openDb } from '@shed/server';
 import { Shed, type Sandbox } from '@shed/sdk';
 import { useLeakCheck } from '../helpers/leaks.js';
 import { errorCode, raw, type RawRequest, type RawResponse } from '../helpers/raw-http.js';
@@ -39,6 +41,15 @@ describe('api: bad input against a real shedd', { skip }, () => {
     return res;
   };
   const inSandbox = async (script: string): Promise<string> => (await sb.exec(['sh', '-c', script])).stdout;
+  /** Creates shedd has begun and not yet finished or undone (their operation rows are pending). */
+  const createsInFlight = (): number => {
+    const db = openDb({ path: join(dirs.dataDir, 'shed.db') });
+    try {
+      return db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM operations WHERE kind = 'create' AND state = 'pending'").get()?.n ?? 0;
+    } finally {
+      db.close();
+    }
+  };
 
   before(async () => {
     dirs = await daemonDirs('shed-bad-input-');
@@ -217,8 +228,14 @@ describe('api: bad input against a real shedd', { skip }, () => {
       setTimeout(() => ac.abort(), 2 + i * 3);
       await send({ method: 'POST', path: ROUTES.sandboxes, body: JSON.stringify({ image: 'default', name: `hangup-${i}` }), signal: ac.signal }).catch(() => undefined);
     }));
-    // The server notices the hang-up and undoes the create; give it a moment to finish.
-    await new Promise((r) => setTimeout(r, 1000));
+    // The server notices each hang-up and undoes that create (or finishes it, when the hang-up
+    // came too late): wait until no create is left in flight by its operation rows, seen
+    // twice a moment apart (a request still on its way to shedd starts one).
+    const deadline = Date.now() + 30_000;
+    for (let quiet = createsInFlight() === 0 ? 1 : 0; quiet < 2; quiet = createsInFlight() === 0 ? quiet + 1 : 0) {
+      assert.ok(Date.now() < deadline, 'the hung-up creates were still in flight after 30 s');
+      await sleep(200);
+    }
     const left = (await shed.sandboxes.list()).filter((s) => (s.info.name ?? '').startsWith('hangup-'));
     for (const s of left) {
       assert.equal(s.info.state, 'running', 'a create that finished is whole');
