@@ -1,10 +1,12 @@
 // Exec sessions end to end: list a sandbox's processes, reattach to one by id from an output
 // offset, signal it — through the SDK and through the `shed` binary, across a shedd restart.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { Shed, ShedApiError, type Sandbox, type SandboxProcess } from '@shed/sdk';
 import { useLeakCheck } from '../helpers/leaks.js';
-import { daemonDirs, e2eUnavailable, runCli, startShedd, type Shedd } from './shedd.js';
+import { CLI, daemonDirs, e2eUnavailable, runCli, startShedd, type Shedd } from './shedd.js';
 
 const skip = await e2eUnavailable();
 if (skip !== undefined) console.log(`# e2e process tests skipped: ${skip}`);
@@ -96,11 +98,22 @@ describe('e2e: exec sessions (list, reattach from an offset, kill)', { skip }, (
     assert.match(ps.stdout, new RegExp(`^${p.procId}\\s+${p.pid}\\s+running\\s+\\d+\\s+sh -c echo ready`, 'm'));
     const json = JSON.parse((await shed(d, '--json', 'ps', sb.id)).stdout) as { procId: number; state: string }[];
     assert.equal(json.find((e) => e.procId === p.procId)?.state, 'running');
-    const attached = shed(d, 'attach', '--offset', '0', sb.id, String(p.procId));
-    // The attach prints what was written before the restart, then waits for the exit the kill brings.
-    await new Promise((r) => setTimeout(r, 500));
+    // The attach prints what was written before the restart, then waits for the exit the kill
+    // brings: the kill is sent once that output has arrived, however long the CLI took to start.
+    const attach = spawn(process.execPath, [CLI, 'attach', '--offset', '0', sb.id, String(p.procId)], { env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...d.env } });
+    let stdout = '';
+    let stderr = '';
+    const printed = new Promise<void>((resolve) => attach.stdout.setEncoding('utf8').on('data', (s: string) => {
+      stdout += s;
+      if (stdout.includes('got hello\n')) resolve();
+    }));
+    attach.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    const exited = once(attach, 'close') as Promise<[number | null]>; // 'close' gives the exit code first
+    await Promise.race([printed, exited.then(() => assert.fail(`attach exited before the kill: ${stderr}`))]);
+    assert.equal(attach.exitCode, null, 'attach is still waiting for the exit');
     const killed = await shed(d, 'kill', '-s', 'KILL', sb.id, String(p.procId));
     assert.equal(killed.code, 0, killed.stderr);
-    assert.deepEqual(await attached, { code: 137, stdout: 'ready\ngot hello\n', stderr: '' });
+    const [code] = await exited;
+    assert.deepEqual({ code, stdout, stderr }, { code: 137, stdout: 'ready\ngot hello\n', stderr: '' });
   });
 });
