@@ -80,18 +80,26 @@ describe('snapshots (crun)', () => {
     return r.stdout.toString();
   };
   const layer = (name: string): string => join(env.dir, 'layers', name);
+  /** Waits until the writer in `sb` has more than `n` files in /w (it writes a file every few ms, unless frozen). */
+  const writtenPast = async (sb: RunningSandbox, n: number): Promise<number> => {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const count = Number(await sh(sb, 'ls /w | wc -l'));
+      if (count > n) return count;
+      assert.ok(Date.now() < deadline, `the writer made no file past ${n} in 10 s`);
+      await sleep(20);
+    }
+  };
 
   it('captures a running writer as of the freeze, and the sandbox runs on', async () => {
     const sb = await create();
     // Whole numbered files appear by rename: each f<i> is complete or absent, never partial.
     await sh(sb, 'mkdir /w; (i=0; while :; do i=$((i+1)); { seq 1 3000; echo END $i; } > /w/.tmp; mv /w/.tmp /w/f$i; done) >/dev/null 2>&1 &');
-    await sleep(300);
+    await writtenPast(sb, 3); // f1..f3 (and maybe .tmp): the writer is under way
     const snap = await snaps.snapshotUpper(sb.handles, layer('writer'), { maxFrozenMs: 10_000 });
     assert.ok(snap.method === 'copy' || snap.method === 'reflink');
     assert.ok(snap.bytes > 0 && snap.timings.frozen >= snap.timings.copy, JSON.stringify(snap));
-    const before = Number(await sh(sb, 'ls /w | wc -l'));
-    await sleep(200);
-    assert.ok(Number(await sh(sb, 'ls /w | wc -l')) > before, 'the writer runs on after the thaw');
+    await writtenPast(sb, Number(await sh(sb, 'ls /w | wc -l'))); // the writer runs on after the thaw
     const files = [...(await listing(join(layer('writer'), 'w'))).keys()].filter((f) => /^f\d+$/.test(f));
     assert.ok(files.length > 0, 'the writer had written files before the snapshot');
     const fork = await create([layer('writer'), env.rootfs]);
@@ -107,7 +115,7 @@ describe('snapshots (crun)', () => {
     // Paced (sleep 0.01): flat out, two shell loops on this 2-core host outrun cp itself.
     await sh(sb, 'mkdir /w; (i=0; while :; do i=$((i+1)); { seq 1 3000; echo END $i; } > /w/.tmp; mv /w/.tmp /w/f$i; sleep 0.01; done) >/dev/null 2>&1 &');
     await sh(sb, '(i=0; while :; do i=$((i+1)); printf %08d $i > /repo/1/.n; touch -d @1000000000 /repo/1/.n; mv /repo/1/.n /repo/1/1; chmod 600 /repo/2/1; chmod 644 /repo/2/1; sleep 0.01; done) >/dev/null 2>&1 &');
-    await sleep(300);
+    await writtenPast(sb, 3);
     const snap = await snaps.snapshotUpper(sb.handles, layer('big'), { maxFrozenMs: 10_000 });
     const prepass = snap.timings.prepass ?? 0;
     assert.ok(prepass > 0, `the big upper went through two passes: ${JSON.stringify(snap.timings)}`);
