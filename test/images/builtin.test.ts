@@ -61,10 +61,11 @@ describe('built-in default image', () => {
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-    // The namespace exists once unshare has exec'd the shell; poll its uid_map until writable.
-    for (let i = 0; i < 100; i++) {
+    // The namespace exists once unshare has made it; poll its uid_map until writable (a
+    // process start can take a while on a loaded host).
+    for (const deadline = Date.now() + 10_000; ;) {
       const ok = await writeFile(`/proc/${child.pid}/uid_map`, '0 100000 65536\n').then(() => true, () => false);
-      if (ok) break;
+      if (ok || child.exitCode !== null || Date.now() > deadline) break;
       await sleep(10);
     }
     await writeFile(`/proc/${child.pid}/gid_map`, '0 100000 65536\n');
