@@ -116,9 +116,11 @@ for (const [binary, why] of [[AGENT_BINARY, skip], [AGENT_ASAN_BINARY, asanSkip]
 
     it('the sandbox side ending first still lets the host finish sending', async () => {
       const received: Buffer[] = [];
+      let serverSawEnd: Promise<unknown> | undefined;
       const { server, port } = await listen((sock) => {
         sock.end('bye'); // half-close from the server; keep reading
         sock.on('data', (d: Buffer) => received.push(d));
+        serverSawEnd = once(sock, 'end');
       });
       try {
         const s = await c.connectTcp(port);
@@ -126,7 +128,7 @@ for (const [binary, why] of [[AGENT_BINARY, skip], [AGENT_ASAN_BINARY, asanSkip]
         assert.equal(reply.toString(), 'bye');
         s.end('late data');
         if (!s.closed) await once(s, 'close');
-        await sleep(50);
+        await Promise.race([serverSawEnd, sleep(10_000)]); // the host's end reaches the server after its data
         assert.equal(Buffer.concat(received).toString(), 'late data');
       } finally {
         await closeServer(server);
