@@ -38,7 +38,7 @@ describe('API: the event stream through the SDK', { skip }, () => {
       bus.publish('stop_failed', subject, { error: { code: 'internal', message } });
       if (i % 50 === 0) await new Promise((r) => setImmediate(r));
     }
-    for (let i = 0; i < 100 && bus.subscriberCount > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    for (const deadline = Date.now() + 10_000; bus.subscriberCount > 0 && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 10));
     assert.equal(bus.subscriberCount, 0, 'the slow reader was dropped by shedd');
     const seqs: number[] = [];
     for await (const e of stream) if (seqs.push(e.seq) === count) break;
@@ -55,13 +55,20 @@ describe('API: the event stream through the SDK', { skip }, () => {
   it('ends quietly when the signal aborts, and rejects an unknown event type with invalid_argument', async () => {
     const ac = new AbortController();
     const stream = await shed.events({ signal: ac.signal });
+    let sawFirst = (): void => undefined;
+    const first = new Promise<void>((resolve) => (sawFirst = resolve));
     const reading = (async () => {
       let n = 0;
-      for await (const _ of stream) n++;
+      for await (const _ of stream) {
+        n++;
+        sawFirst();
+      }
       return n;
     })();
     h.running.sandboxes.events.publish('deleted', subject, {});
-    setTimeout(() => ac.abort(), 50);
+    // The abort comes while the reader waits for a second event, however long the first took.
+    await first;
+    ac.abort();
     assert.equal(await reading, 1);
     // A name the SDK's types rule out, as an untyped caller could send it.
     await assert.rejects(shed.events({ types: ['exploded' as 'deleted'] }), (e: unknown) => e instanceof ShedApiError && e.code === 'invalid_argument');
