@@ -1,6 +1,6 @@
 // shed-spawn and its client: exit codes, signals, output to a file, abort, bad arguments.
 import assert from 'node:assert/strict';
-import { access, readFile } from 'node:fs/promises';
+import { access, mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -29,10 +29,13 @@ it('reports exit codes and appends output to the file', async () => {
 it('runs programs concurrently and reports signals', async () => {
   const s = new Spawner(HELPER);
   const out = join(dir, 'par.log');
-  const t0 = performance.now();
-  const rs = await Promise.all(Array.from({ length: 8 }, () => s.run(['sleep', '0.2'], out)));
-  assert.ok(performance.now() - t0 < 1500, 'not one after another');
-  assert.ok(rs.every((r) => r.exitCode === 0));
+  // A barrier: each program waits until all 8 have started, which only concurrent runs can
+  // reach (one after another, the first would wait out its 20 s and exit 1).
+  const started = join(dir, 'started');
+  await mkdir(started);
+  const barrier = `touch ${started}/$$; for i in $(seq 400); do [ $(ls ${started} | wc -l) -ge 8 ] && exit 0; sleep 0.05; done; exit 1`;
+  const rs = await Promise.all(Array.from({ length: 8 }, () => s.run(['sh', '-c', barrier], out)));
+  assert.deepEqual(rs.map((r) => r.exitCode), Array(8).fill(0), 'not one after another');
   assert.deepEqual(await s.run(['sh', '-c', 'kill -TERM $$'], out), { exitCode: null, signal: 15 });
 });
 
