@@ -65,12 +65,17 @@ describe('LifecycleScheduler', () => {
   it('a sandbox deleted meanwhile is not an error; the timers run the jobs until closed', async () => {
     const gone = rec('running', { ttlSeconds: 1 });
     const svc = fakeService([gone]);
-    svc.delete = async () => { throw new ShedError('not_found', 'gone'); };
+    svc.delete = async (id) => { svc.calls.push(`delete ${id}`); throw new ShedError('not_found', 'gone'); };
     const errors: string[] = [];
     const s = new LifecycleScheduler(svc, { ...quiet, error: (_o, m) => void errors.push(m) }, { expiryCheckMs: 5, livenessCheckMs: 5, sweepIntervalMs: 0 });
-    await new Promise((r) => setTimeout(r, 60));
+    // Until both jobs have had a few turns (timers fire late on a loaded host: wait for the turns, not a time).
+    const turns = (what: string): number => svc.calls.filter((c) => c.startsWith(what)).length;
+    for (const deadline = Date.now() + 10_000; (turns('check') < 2 || turns('delete') < 2) && Date.now() < deadline;) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
     await s.close();
     assert.deepEqual(errors, []);
-    assert.ok(svc.calls.filter((c) => c.startsWith('check')).length >= 2, 'the liveness job ran more than once');
+    assert.ok(turns('check') >= 2, 'the liveness job ran more than once');
+    assert.ok(turns('delete') >= 2, 'the expiry job ran more than once, trying the delete each time');
   });
 });
