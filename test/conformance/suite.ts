@@ -28,6 +28,14 @@ async function sh(sb: RunningSandbox, script: string): Promise<{ out: string; er
   return { out: r.stdout.toString(), err: r.stderr.toString(), code: r.exitCode };
 }
 
+/** Polls `check` until it holds, for up to 10 s (a loaded host may take a while); fails with `what`. */
+async function eventually(what: string, check: () => Promise<boolean>): Promise<void> {
+  for (const deadline = Date.now() + 10_000; !(await check());) {
+    assert.ok(Date.now() < deadline, `${what} (waited 10 s)`);
+    await sleep(20);
+  }
+}
+
 /**
  * Kernel leaks only (the temp dir itself is still in use while the file runs), leaving out
  * sandboxes still alive on purpose (a failed test's, destroyed in `after`).
@@ -115,16 +123,14 @@ export function driverConformance(name: string, target: () => Promise<Conformanc
       // Written aside and renamed: a read between `>`'s truncate and the write would see an empty file.
       const ticker = sb.agent.exec({ argv: ['sh', '-c', 'i=0; while :; do i=$((i+1)); echo $i > /tmp/n.new; mv /tmp/n.new /tmp/n; sleep 0.02; done'] });
       await ticker.started;
-      await sleep(100);
+      await eventually('the ticker wrote /tmp/n', async () => (await sh(sb, 'test -s /tmp/n')).code === 0);
       await driver.pause(sb.handles);
       // While frozen nothing runs, the agent included: a ping cannot be answered.
       const ping = sb.agent.ping({ signal: AbortSignal.timeout(300) });
       await assert.rejects(ping);
       await driver.resume(sb.handles);
       const a = Number((await sb.agent.readFile('/tmp/n')).toString());
-      await sleep(150);
-      const b = Number((await sb.agent.readFile('/tmp/n')).toString());
-      assert.ok(b > a, `the ticker advanced after resume (${a} → ${b})`);
+      await eventually(`the ticker advanced after resume (from ${a})`, async () => Number((await sb.agent.readFile('/tmp/n')).toString()) > a);
       ticker.signal('SIGKILL');
       await destroy(sb);
     });
@@ -146,9 +152,9 @@ export function driverConformance(name: string, target: () => Promise<Conformanc
 
     it('stop sends SIGTERM to the workload before killing it', async () => {
       const sb = await create();
-      const p = sb.agent.exec({ argv: ['sh', '-c', "trap 'echo bye > /termed; exit 0' TERM; while :; do sleep 0.05; done"] });
+      const p = sb.agent.exec({ argv: ['sh', '-c', "trap 'echo bye > /termed; exit 0' TERM; touch /trapped; while :; do sleep 0.05; done"] });
       await p.started;
-      await sleep(100);
+      await eventually('the workload set its TERM trap', async () => (await sh(sb, 'test -e /trapped')).code === 0);
       const spec = { ...env.spec({ id: sb.handles.id }) };
       await driver.stop(sb.handles, { graceMs: 2000 });
       live.delete(sb.handles);
@@ -206,12 +212,7 @@ export function driverConformance(name: string, target: () => Promise<Conformanc
     it('isAlive is false once the init is killed behind the driver; adopt then returns null', async () => {
       const sb = await create();
       await t.killInit(sb.handles);
-      let alive = true;
-      for (let i = 0; i < 100 && alive; i++) {
-        alive = await driver.isAlive(sb.handles);
-        if (alive) await sleep(20);
-      }
-      assert.equal(alive, false);
+      await eventually('isAlive turned false', async () => !(await driver.isAlive(sb.handles)));
       const verdict = await driver.liveness(sb.handles);
       assert.ok(!verdict.alive && verdict.reason.length > 0, 'liveness says why it is gone');
       assert.equal(await t.makeDriver().adopt(sb.handles), null);
