@@ -39,6 +39,21 @@ async function connect(sb: Sandbox, host: string, port: number, holdMs = 0): Pro
   return { ok: r.exitCode === 0, out: r.stdout + r.stderr };
 }
 
+/**
+ * Resolves once a TCP socket listens on `port` in the sandbox's own network namespace, read
+ * from its /proc/net/tcp (state 0A): unlike a probe connection, this does not use up a
+ * one-connection `nc -l`, whose loop would then be between listeners for a moment.
+ */
+async function listeningIn(sb: Sandbox, port: number): Promise<void> {
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  for (const deadline = Date.now() + 10_000; ;) {
+    const r = await sb.exec(['sh', '-c', `grep -q ':${hex} [0-9A-F]*:0000 0A' /proc/net/tcp /proc/net/tcp6`]);
+    if (r.exitCode === 0) return;
+    assert.ok(Date.now() < deadline, `nothing listened on ${port} in sandbox ${sb.id} within 10 s`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
 async function runIn(ns: string, args: string[]): Promise<string> {
   return (await promisify(execFile)('ip', ['netns', 'exec', ns, ...args])).stdout;
 }
@@ -175,11 +190,13 @@ describe('network nat', { skip }, () => {
       assert.ok(a !== undefined && b !== undefined);
       made.push(a, b);
       await b.spawn(['sh', '-c', 'while true; do echo from-b | nc -l -p 7000; done']);
+      await listeningIn(b, 7000); // so the refusal below is the policy's, not a server not up yet
       assert.equal((await connect(a, b.info.address ?? '', 7000)).ok, false, 'a cannot reach b');
       const [c, e] = await Promise.all([1, 2].map(() => shed.sandboxes.create({ ...small, network: 'nat', egress: { allowSandboxes: true } })));
       assert.ok(c !== undefined && e !== undefined);
       made.push(c, e);
       await e.spawn(['sh', '-c', 'while true; do echo from-e | nc -l -p 7000; done']);
+      await listeningIn(e, 7000);
       const open = await connect(c, e.info.address ?? '', 7000, 500);
       assert.ok(open.ok, `both allow it: ${open.out}`);
       assert.match(open.out, /from-e/);
