@@ -36,16 +36,16 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** GET on the host's loopback; retries while the sandbox's server is starting (a reset or refusal). */
-async function fetchText(port: number, path: string, attempts = 100): Promise<{ status: number; body: string }> {
-  for (let i = 0; ; i++) {
+/** GET on the host's loopback; retries for up to `retryMs` while the sandbox's server is starting (a reset or refusal). */
+async function fetchText(port: number, path: string, retryMs = 10_000): Promise<{ status: number; body: string }> {
+  for (const deadline = Date.now() + retryMs; ;) {
     try {
       const res = await new Promise<IncomingMessage>((resolve, reject) => get({ host: '127.0.0.1', port, path }, resolve).on('error', reject));
       let body = '';
       for await (const c of res) body += (c as Buffer).toString();
       return { status: res.statusCode ?? 0, body };
     } catch (err) {
-      if (i >= attempts) throw err;
+      if (Date.now() >= deadline) throw err;
       await sleep(30);
     }
   }
