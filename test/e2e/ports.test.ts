@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { get, request } from 'node:http';
 import { connect as tcpConnect } from 'node:net';
 import type { Socket } from 'node:net';
+import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { Shed, ShedApiError, type Sandbox } from '@shed/sdk';
 import { useLeakCheck } from '../helpers/leaks.js';
@@ -164,8 +165,9 @@ describe('e2e: sandbox ports through shedd', { skip }, () => {
     const cli2 = spawn(process.execPath, [CLI, '--json', 'port-forward', sb.id, `0:${ECHO_PORT}`], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     try {
       const first = async (p: typeof cli): Promise<{ localAddress: string; localPort: number }> => {
-        const [line] = (await once(p.stdout, 'data')) as [Buffer]; // stdout chunks are Buffers
-        return JSON.parse(line.toString()) as { localAddress: string; localPort: number }; // test-only: the CLI's own --json line
+        // The first whole line (a pipe read may hold part of one, or more than one).
+        const [line] = (await once(createInterface({ input: p.stdout }), 'line')) as [string]; // readline emits strings
+        return JSON.parse(line) as { localAddress: string; localPort: number }; // test-only: the CLI's own --json line
       };
       const [web, echo] = await Promise.all([first(cli), first(cli2)]);
       assert.equal(web.localAddress, '127.0.0.1');
