@@ -70,7 +70,10 @@ describe('e2e: shedd restarts', { skip }, () => {
     await sb.files.write('/root/kept.txt', 'kept');
     shed.close();
     await d.kill9();
-    process.kill(await initPid(sb), 'SIGKILL');
+    const init = await initPid(sb);
+    process.kill(init, 'SIGKILL');
+    // Dead before shedd comes back, as the case says (the kernel tears a pid namespace down asynchronously).
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline && (await isRunning(init));) await new Promise((r) => setTimeout(r, 10));
     d = await startShedd(dirs);
     shed = await Shed.connect({ socketPath: d.socketPath });
     const dead = await shed.sandboxes.get('casualty');
