@@ -22,7 +22,21 @@ async function freePort(): Promise<number> {
   return addr.port;
 }
 
+/**
+ * A docker-registry on a free loopback port. The port is free when picked but may be taken
+ * before the registry binds it (another process on a busy host): then it tries another.
+ */
 export async function startRegistry(): Promise<TestRegistry> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startRegistryOnce();
+    } catch (err) {
+      if (attempt >= 3 || !(err instanceof Error && /address already in use/.test(err.message))) throw err;
+    }
+  }
+}
+
+async function startRegistryOnce(): Promise<TestRegistry> {
   const dir = await mkdtemp(join(tmpdir(), 'shed-registry-'));
   const port = await freePort();
   const config = join(dir, 'config.yml');
@@ -49,7 +63,8 @@ export async function startRegistry(): Promise<TestRegistry> {
     await exited;
     await rm(dir, { recursive: true, force: true });
   };
-  for (let i = 0; i < 100; i++) {
+  // Up to 20 s: a Go binary's start on a loaded host can take a while.
+  for (const deadline = Date.now() + 20_000; Date.now() < deadline;) {
     if (child.exitCode !== null) break;
     const ok = await fetch(`http://127.0.0.1:${port}/v2/`).then((r) => r.ok, () => false);
     if (ok) return { host: `127.0.0.1:${port}`, pid: child.pid ?? -1, stop };
