@@ -4,6 +4,14 @@ import { connect } from 'node:net';
 import { ShedError } from '../core/errors.js';
 import type { Api } from '../api/app.js';
 
+/**
+ * Connections the kernel queues while shedd's event loop is busy. A non-blocking connect to a
+ * unix socket whose queue is full fails at once with EAGAIN (no SYN retry as with TCP), so
+ * Node's default of 511 turns a burst of clients (the bad-input flood of 1,000 requests) that
+ * meets a stalled loop into errors. The kernel caps it at net.core.somaxconn (4096 here).
+ */
+const SOCKET_BACKLOG = 4096;
+
 /** Who may use the socket besides root. */
 export interface SocketAccess {
   /** @default 0o600 */
@@ -24,7 +32,7 @@ export async function listenOnSocket(app: Api, socketPath: string, access: Socke
   await removeStaleSocket(socketPath);
   const previous = process.umask(0o177);
   try {
-    await app.listen({ path: socketPath });
+    await app.listen({ path: socketPath, backlog: SOCKET_BACKLOG });
   } finally {
     process.umask(previous);
   }
