@@ -9,7 +9,6 @@ import { spawn } from 'node:child_process';
 import { get, request } from 'node:http';
 import { connect as tcpConnect } from 'node:net';
 import type { Socket } from 'node:net';
-import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { Shed, ShedApiError, type Sandbox } from '@shed/sdk';
 import { useLeakCheck } from '../helpers/leaks.js';
@@ -164,11 +163,23 @@ describe('e2e: sandbox ports through shedd', { skip }, () => {
     const cli = spawn(process.execPath, [CLI, '--json', 'port-forward', sb.id, `0:${HTTP_PORT}`], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     const cli2 = spawn(process.execPath, [CLI, '--json', 'port-forward', sb.id, `0:${ECHO_PORT}`], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     try {
-      const first = async (p: typeof cli): Promise<{ localAddress: string; localPort: number }> => {
-        // The first whole line (a pipe read may hold part of one, or more than one).
-        const [line] = (await once(createInterface({ input: p.stdout }), 'line')) as [string]; // readline emits strings
-        return JSON.parse(line) as { localAddress: string; localPort: number }; // test-only: the CLI's own --json line
-      };
+      const first = (p: typeof cli): Promise<{ localAddress: string; localPort: number }> => new Promise((resolve, reject) => {
+        // The first document the CLI prints (pretty-printed: it ends with a '}' line), however the pipe splits it.
+        let text = '';
+        const onData = (chunk: Buffer): void => {
+          text += chunk.toString();
+          const end = text.indexOf('\n}\n');
+          if (end < 0) return;
+          p.stdout.off('data', onData); // still flowing: what the CLI prints later is dropped, never blocks it
+          try {
+            resolve(JSON.parse(text.slice(0, end + 2)) as { localAddress: string; localPort: number }); // test-only: the CLI's own --json output
+          } catch (err) {
+            reject(err);
+          }
+        };
+        p.stdout.on('data', onData);
+        p.once('exit', () => reject(new Error(`port-forward exited before printing its address: ${text}`)));
+      });
       const [web, echo] = await Promise.all([first(cli), first(cli2)]);
       assert.equal(web.localAddress, '127.0.0.1');
       const r = await httpGet(web.localPort, '/index.html');
