@@ -135,9 +135,11 @@ describe('e2e: sandbox life cycle while shedd runs', { skip }, () => {
     const busy = b.id;
     try {
       await b.exec(['sh', '-c', 'sleep 1000 >/dev/null 2>&1 &']);
-      assert.match(await cli('ls'), /idler .* idle 3s \(stop\)/);
+      // The CLI lists meanwhile; the state is checked as the activity ends, whenever the CLI is done.
+      const listed = cli('ls');
       await active;
       assert.equal((await stateOf(id))?.state, 'running', 'activity holds the idle timeout off');
+      assert.match(await listed, /idler .* idle 3s \(stop\)/);
       const s = await waitFor('idler to stop', async () => ((await stateOf(id))?.state === 'stopped' ? stateOf(id) : undefined));
       assert.match(s?.reason ?? '', /^expired: idle for 3s/);
       assert.match(await cli('inspect', 'idler'), /state: +stopped \(expired: idle for 3s/);
