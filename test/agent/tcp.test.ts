@@ -220,20 +220,28 @@ for (const [binary, why] of [[AGENT_BINARY, skip], [AGENT_ASAN_BINARY, asanSkip]
     });
 
     it('destroy resets the sandbox side', async () => {
-      const closed = new Promise<string>((resolve) => {
-        void listen((sock) => {
-          sock.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
-          sock.on('end', () => resolve('end'));
-        }).then(({ server, port }) => {
-          after(() => closeServer(server));
-          void c.connectTcp(port).then(async (s) => {
-            s.write('x');
-            await sleep(50);
-            s.destroy();
-          });
-        });
+      let arrived = (): void => undefined;
+      const dataArrived = new Promise<void>((resolve) => (arrived = resolve));
+      let ended = (_how: string): void => undefined;
+      const closed = new Promise<string>((resolve) => (ended = resolve));
+      const { server, port } = await listen((sock) => {
+        // Read (flowing), so an orderly end would show as 'end' rather than never.
+        sock.on('data', () => arrived());
+        sock.on('error', (e: NodeJS.ErrnoException) => ended(e.code ?? 'error'));
+        sock.on('end', () => ended('end'));
+        sock.on('close', () => ended('close'));
       });
-      assert.equal(await closed, 'ECONNRESET');
+      try {
+        const s = await c.connectTcp(port);
+        s.write('x');
+        // The server has accepted the connection and read from it: a reset while the connection
+        // still sat in the accept queue (a busy host) would reach the server as a bare EOF.
+        await Promise.race([dataArrived, sleep(10_000)]);
+        s.destroy();
+        assert.equal(await Promise.race([closed, sleep(10_000).then(() => 'nothing in 10 s')]), 'ECONNRESET');
+      } finally {
+        await closeServer(server);
+      }
     });
 
     it('many connections at once', async () => {
