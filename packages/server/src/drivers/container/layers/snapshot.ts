@@ -21,7 +21,7 @@ import type { CopyMethod, SnapshotUpperOptions, UpperSnapshot } from '../../../c
 import type { ContainerHandleData } from '../handles.js';
 import { overlayDirs } from '../overlay.js';
 import { OciRuntime } from '../runtime.js';
-import { allocatedBytes, copyInto, copyTree, syncFilesystem } from './copy-tree.js';
+import { allocatedBytes, copyInto, copyTree, flushLayer } from './copy-tree.js';
 import { findFreezer, freeze, isFrozenNow, thaw } from './freezer.js';
 import type { Spawner } from '../spawner.js';
 import { catchUp, recordTree, settleTimes, type TreeRecord } from './two-pass.js';
@@ -133,8 +133,8 @@ async function finishLayer(destDir: string, method: CopyMethod, copied: Frozen<u
   if (flush === 'none') return { bytes, method, timings, flushed: Promise.resolve({ syncMs: 0 }) };
   // For durability only: nothing reads the layer through the disk, so a caller may go on first.
   // In the background it starts on the event loop's next turn, once the caller's reply is out.
-  if (flush === 'background') return { bytes, method, timings, flushed: nextTurn().then(() => timed(() => syncFilesystem(destDir, toolOptions(opts)))) };
-  const flushed = timed(() => syncFilesystem(destDir, toolOptions(opts)));
+  if (flush === 'background') return { bytes, method, timings, flushed: nextTurn().then(() => timed(() => flushLayer(destDir, toolOptions(opts)))) };
+  const flushed = timed(() => flushLayer(destDir, toolOptions(opts)));
   const r = await flushed;
   if ('error' in r) throw r.error;
   return { bytes, method, timings: { ...timings, sync: r.syncMs }, flushed };
