@@ -346,13 +346,19 @@ export class SandboxService {
   /**
    * The liveness check of one sandbox that should be running (a dropped agent link, the
    * periodic check): a gone one has its kernel state released from its handles and is marked
-   * stopped with why; a live one whose link dropped is re-linked. Holds the sandbox's lock.
+   * stopped with why (its published host ports released); a live one whose link dropped is
+   * re-linked. Holds the sandbox's lock.
    */
   async checkSandbox(id: SandboxId, foundBy: string): Promise<Liveness> {
-    return this.#locks.run(id, () => recheckSandbox({
-      ...this.#d, events: this.events, live: this.#live, savedHandles: (i) => this.#dirs.savedOrBare(i),
-      relinked: async (rec, running) => this.#register(rec.id, await this.#starter.relink(rec, running)),
-    }, id, foundBy));
+    return this.#locks.run(id, async () => {
+      const verdict = await recheckSandbox({
+        ...this.#d, events: this.events, live: this.#live, savedHandles: (i) => this.#dirs.savedOrBare(i),
+        relinked: async (rec, running) => this.#register(rec.id, await this.#starter.relink(rec, running)),
+      }, id, foundBy);
+      // A sandbox that died on its own holds no host ports, as a stopped one does not; start binds them again.
+      if (!verdict.alive) await this.#d.publisher?.close(id);
+      return verdict;
+    });
   }
 
   /**
