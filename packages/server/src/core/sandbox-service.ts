@@ -323,14 +323,14 @@ export class SandboxService {
     });
   }
 
-  async #withUpper<T>(ref: string, fn: (rec: SandboxRecord, src: UpperSource, imageRootfs: string) => Promise<T>): Promise<T> {
+  async #withUpper<T>(ref: string, fn: (rec: SandboxRecord, src: UpperSource, imageRootfs: () => Promise<string>) => Promise<T>): Promise<T> {
     const id = this.get(ref).id;
     return this.#locks.run(id, async () => {
       const rec = this.get(id);
       const live = this.#live.get(id);
       const rootfs = async (): Promise<string> => (await this.#d.images.resolve(rec.imageDigest)).rootfs;
-      if (rec.state === 'running' && live !== undefined) return fn(rec, { running: true, handles: live.handles }, await rootfs());
-      if (rec.state === 'stopped') return fn(rec, { running: false, upperDir: snapshotsOf(this.#d.driver).upperDirIn(this.#dirs.stateDirOf(id)) }, await rootfs());
+      if (rec.state === 'running' && live !== undefined) return fn(rec, { running: true, handles: live.handles }, rootfs);
+      if (rec.state === 'stopped') return fn(rec, { running: false, upperDir: snapshotsOf(this.#d.driver).upperDirIn(this.#dirs.stateDirOf(id)) }, rootfs);
       throw new ShedError('failed_precondition', `sandbox ${ref} is ${rec.state}; its files can be captured when it is running or stopped`, {
         details: { sandbox: id, state: rec.state },
       });
