@@ -1,10 +1,13 @@
-// The shell scripts that set up and remove one sandbox's network. One `sh -s` per attach or
-// detach instead of one spawn per tool: spawning from the daemon forks a large process (~5 ms
-// here under load), while exec'ing ip, unshare and nft from sh costs about a millisecond each.
+// The shell scripts and batches that set up and remove one sandbox's network. One `sh` per
+// netns set-up or detach instead of one spawn per tool: spawning from the daemon forks a large
+// process (~5 ms here under load), while exec'ing ip, unshare and nft from sh costs about a
+// millisecond each. A create's connect step is two batches (ip, nft) run through the driver's
+// spawn helper, which forks in microseconds: no sh between.
 // Every value put in a script is validated first (addresses, interface names, ids) or quoted.
 import { OPEN_EGRESS, type EgressPolicy } from '../core/network.js';
 import { removalRules, sandboxRules, spareRules } from './rules.js';
 import type { Subnet } from './settings.js';
+import type { Batch } from './tools.js';
 
 /** Single-quotes a string for sh. */
 export const shQuote = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
@@ -44,17 +47,12 @@ SHED_IP
 `;
 }
 
-/** The host side, once the netns exists: the bridge port and the rules, side by side. */
-export function connectScript(a: AttachScriptInput): string {
-  return `set -e
-ip link set ${a.iface} master ${a.bridge} up &
-link=$!
-nft -f - <<'SHED_NFT' &
-${sandboxRules(a.id, a.address, a.iface, a.egress)}SHED_NFT
-rules=$!
-wait $link
-wait $rules
-`;
+/** The host side, once the netns exists: the bridge port and the rules, two batches run side by side. */
+export function connectBatches(a: AttachScriptInput): Batch[] {
+  return [
+    { cmd: 'ip', args: ['-batch'], text: `link set ${a.iface} master ${a.bridge} up\n` },
+    { cmd: 'nft', args: ['-f'], text: sandboxRules(a.id, a.address, a.iface, a.egress) },
+  ];
 }
 
 /**
@@ -84,22 +82,14 @@ ip link set ${a.iface} master ${a.bridge} up
 
 /**
  * The host side of a taken spare, while the runtime starts: the sandbox's rules, and its host
- * veth renamed to the sandbox's name (detach and the sweep find it by that). It fails closed
- * throughout: the spare's name is a bound-less port until the rename, the new name one until
- * the rules land.
+ * veth renamed to the sandbox's name (detach and the sweep find it by that); two batches run
+ * side by side. It fails closed throughout: the spare's name is a bound-less port until the
+ * rename, and the new name's address has no egress element (its frames reach no chain that
+ * accepts them) until the rules land, in one transaction.
  */
-export function connectTakenScript(a: AttachScriptInput, spareIface: string): string {
-  return `set -e
-ip -batch - <<'SHED_IP' &
-link set ${spareIface} down
-link set ${spareIface} name ${a.iface}
-link set ${a.iface} up
-SHED_IP
-link=$!
-nft -f - <<'SHED_NFT' &
-${sandboxRules(a.id, a.address, a.iface, a.egress)}${spareRules(spareIface, 'delete')}SHED_NFT
-rules=$!
-wait $link
-wait $rules
-`;
+export function connectTakenBatches(a: AttachScriptInput, spareIface: string): Batch[] {
+  return [
+    { cmd: 'ip', args: ['-batch'], text: `link set ${spareIface} down\nlink set ${spareIface} name ${a.iface}\nlink set ${a.iface} up\n` },
+    { cmd: 'nft', args: ['-f'], text: `${sandboxRules(a.id, a.address, a.iface, a.egress)}${spareRules(spareIface, 'delete')}` },
+  ];
 }
