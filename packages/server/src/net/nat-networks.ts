@@ -41,6 +41,8 @@ export class NatNetworks implements SandboxNetworks {
   /** Connect steps not yet waited for by their create, by sandbox: when they settle, and what follows. */
   readonly #connecting = new Map<SandboxId, { readonly settled: Promise<void>; readonly end: () => void }>();
   #runner: ProgramRunner | undefined;
+  /** Spares taken by a create still under way: their veth keeps the spare's name until the connect step renames it. */
+  readonly #taken = new Set<SandboxId>();
   readonly #spares: SparePool;
 
   constructor(opts: NatNetworksOptions) {
@@ -73,7 +75,7 @@ export class NatNetworks implements SandboxNetworks {
   }
 
   isSpare(id: SandboxId): boolean {
-    return this.#spares.holds(id);
+    return this.#spares.holds(id) || this.#taken.has(id);
   }
 
   /** Waits for a spare refill under way (tests). */
@@ -90,7 +92,7 @@ export class NatNetworks implements SandboxNetworks {
       const iface = hostIfaceOf(req.id);
       undo.push(() => this.#removeKernelState(req.id, address, iface));
       undo.push(() => removeNetDir(netDir));
-      await mkdir(netDir, { mode: NET_DIR_MODE });
+      await mkdir(netDir, { recursive: true, mode: NET_DIR_MODE });
       const input = this.#scriptInput(req, address, iface);
       await Promise.all([
         this.#writeResolvConf(req.resolvConfPath),
@@ -112,6 +114,7 @@ export class NatNetworks implements SandboxNetworks {
   async #attachSpare(req: NetworkAttachRequest, spare: Spare): Promise<NetworkAttachment> {
     // Synchronously after the take: the sweep leaves the spare's lease alone only while the pool holds it.
     const address = this.#opts.leases.transfer(spare.id, req.id);
+    this.#taken.add(spare.id);
     const iface = hostIfaceOf(req.id);
     const netDir = dirname(req.netnsPath);
     const undo: (() => Promise<void>)[] = [async () => this.#removeSpare({ ...spare, address: address ?? spare.address })];
@@ -128,9 +131,13 @@ export class NatNetworks implements SandboxNetworks {
         throw err;
       });
       // The spare's directory (empty but for its set-up files) goes after the create.
-      return this.#connect(req.id, input, connecting, () => rm(spare.dir, { recursive: true, force: true }));
+      return this.#connect(req.id, input, connecting, async () => {
+        await rm(spare.dir, { recursive: true, force: true });
+        this.#taken.delete(spare.id);
+      });
     } catch (err) {
       for (const u of undo.reverse()) await u().catch((e: unknown) => this.#opts.log?.warn({ sandbox: req.id, err: asShedError(e, 'undo').message }, 'undoing a network attach failed'));
+      this.#taken.delete(spare.id);
       throw asShedError(err, `setting up the network of ${req.id}`);
     }
   }
@@ -207,14 +214,14 @@ export class NatNetworks implements SandboxNetworks {
   async sweep(knownIds: { has(id: SandboxId): boolean }): Promise<string[]> {
     const done: string[] = [];
     for (const l of this.#opts.leases.list()) {
-      if (knownIds.has(l.id) || this.#spares.holds(l.id)) continue;
+      if (knownIds.has(l.id) || this.isSpare(l.id)) continue;
       await this.#removeKernelState(l.id, l.address, hostIfaceOf(l.id));
       this.#opts.leases.release(l.id);
       done.push(`address lease ${l.address} of ${l.id}`);
     }
     // Kernel state without a lease (a lease released by hand, a database restored): only when the bridge is ours to look at.
     if (!(await hasAddress(this.#opts.settings.bridge, this.#subnet.gateway))) return done;
-    const unknown = (id: SandboxId): boolean => !knownIds.has(id) && !this.#spares.holds(id) && this.#opts.leases.addressOf(id) === null;
+    const unknown = (id: SandboxId): boolean => !knownIds.has(id) && !this.isSpare(id) && this.#opts.leases.addressOf(id) === null;
     return [...done, ...(await sweepNetwork(this.#opts.settings.bridge, unknown, (id, address) => this.#removeKernelState(id, address, hostIfaceOf(id))))];
   }
 
