@@ -2,7 +2,8 @@
 // and resolv.conf for each sandbox; undone in reverse on failure, removed on detach, swept
 // when orphaned. Everything here lives in the kernel and survives shedd: a killed daemon's
 // sandboxes keep their network, and the next one re-applies only the base (idempotently).
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { renameSync, writeFileSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { DoctorCheck } from '@shed/protocol';
 import { ShedError, asShedError } from '../core/errors.js';
@@ -118,24 +119,31 @@ export class NatNetworks implements SandboxNetworks {
     const iface = hostIfaceOf(req.id);
     const netDir = dirname(req.netnsPath);
     const undo: (() => Promise<void>)[] = [async () => this.#removeSpare({ ...spare, address: address ?? spare.address })];
+    let connecting: Promise<void> | undefined;
     try {
       if (address === null) throw new ShedError('internal', `spare network namespace ${spare.id} lost its address lease`);
       undo.push(async () => this.#opts.leases.release(req.id));
       undo.push(() => this.#removeKernelState(req.id, address, iface));
       undo.push(() => removeNetDir(netDir));
-      await Promise.all([this.#writeResolvConf(req.resolvConfPath), rename(dirname(spare.netnsPath), netDir)]);
+      // Synchronous, as are the batches' small writes: a rename and a write on the run dir cost
+      // microseconds, less than a round trip through libuv's thread pool when the host is busy.
+      renameSync(dirname(spare.netnsPath), netDir);
       const input = this.#scriptInput(req, address, iface);
-      const connecting = runBatches('connecting the sandbox to the bridge', connectTakenBatches(input, spare.iface), req.runner, netDir).catch(async (err: unknown) => {
+      // Started first: these processes are what races the runtime.
+      connecting = runBatches('connecting the sandbox to the bridge', connectTakenBatches(input, spare.iface), req.runner, netDir).catch(async (err: unknown) => {
         // Not renamed yet, the veth is not found by the sandbox's name: the caller's detach would miss it.
         await this.#removeSpare({ ...spare, address }).catch(() => undefined);
         throw err;
       });
+      connecting.catch(() => undefined); // handed to #connect below, or awaited by the undo
+      await this.#writeResolvConf(req.resolvConfPath);
       // The spare's directory (empty but for its set-up files) goes after the create.
       return this.#connect(req.id, input, connecting, async () => {
         await rm(spare.dir, { recursive: true, force: true });
         this.#taken.delete(spare.id);
       });
     } catch (err) {
+      await connecting?.catch(() => undefined); // its adds must not land after the removal
       for (const u of undo.reverse()) await u().catch((e: unknown) => this.#opts.log?.warn({ sandbox: req.id, err: asShedError(e, 'undo').message }, 'undoing a network attach failed'));
       this.#taken.delete(spare.id);
       throw asShedError(err, `setting up the network of ${req.id}`);
@@ -248,7 +256,7 @@ export class NatNetworks implements SandboxNetworks {
   async #writeResolvConf(path: string): Promise<void> {
     const { dns, resolvConf } = this.#opts.settings;
     const text = dns ? sandboxResolvConf(this.#subnet.gateway, []) : sandboxResolvConf(null, await readNameservers(resolvConf));
-    await writeFile(path, text, { mode: 0o644 });
+    writeFileSync(path, text, { mode: 0o644 });
   }
 
   async #removeKernelState(id: SandboxId, address: string | null, iface: string): Promise<void> {

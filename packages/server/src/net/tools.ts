@@ -2,7 +2,8 @@
 // batches so one spawn does many changes (`ip -batch -`, `nft -f -`): on stdin through Node's
 // spawn, or from a file through the driver's helper (runBatch).
 import { spawn } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ShedError } from '../core/errors.js';
 import type { ProgramRunner } from '../core/network.js';
@@ -63,7 +64,7 @@ export async function runBatch(what: string, b: Batch, where: { readonly runner:
   }
   const input = join(where.dir, `${where.name}.in`);
   const log = join(where.dir, `${where.name}.log`);
-  await writeFile(input, b.text, { mode: 0o600 });
+  writeFileSync(input, b.text, { mode: 0o600 }); // a small file: cheaper than a thread-pool round trip
   const r = await where.runner.run([b.cmd, ...b.args, input], log);
   if (r.exitCode !== 0) {
     const out = await readFile(log, 'utf8').catch(() => '');
