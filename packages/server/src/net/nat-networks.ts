@@ -16,11 +16,11 @@ import { networkDoctorChecks } from './doctor.js';
 import { hostIfaceOf } from './names.js';
 import { readNameservers, sandboxResolvConf } from './resolv.js';
 import { baseRules } from './rules.js';
-import { connectBatches, connectTakenBatches, detachScript, netnsScript, spareScript, type AttachScriptInput } from './scripts.js';
+import { connectCommands, connectTakenCommands, detachScript, netnsScript, spareScript, type AttachScriptInput } from './scripts.js';
 import { candidateAddresses, checkSettings, type NetworkSettings, type Subnet } from './settings.js';
 import { SparePool, type Spare } from './spare-pool.js';
 import { sweepNetwork } from './sweep.js';
-import { mustRun, runBatch, runTool, type Batch } from './tools.js';
+import { mustRun, runBatch, runCommand, runTool } from './tools.js';
 
 export interface NatNetworksOptions {
   readonly settings: NetworkSettings;
@@ -100,7 +100,7 @@ export class NatNetworks implements SandboxNetworks {
         runBatch('setting up the sandbox network namespace', { cmd: 'sh', args: [], text: netnsScript(input) }, { runner: req.runner, dir: netDir, name: 'netns' }),
       ]);
       // The rest runs while the runtime starts the sandbox; its undo is the caller's detach.
-      return this.#connect(req.id, input, runBatches('connecting the sandbox to the bridge', connectBatches(input), req.runner, netDir));
+      return this.#connect(req.id, input, runSideBySide('connecting the sandbox to the bridge', connectCommands(input), req.runner, netDir));
     } catch (err) {
       for (const u of undo.reverse()) await u().catch((e: unknown) => this.#opts.log?.warn({ sandbox: req.id, err: asShedError(e, 'undo').message }, 'undoing a network attach failed'));
       throw asShedError(err, `setting up the network of ${req.id}`);
@@ -125,12 +125,11 @@ export class NatNetworks implements SandboxNetworks {
       undo.push(async () => this.#opts.leases.release(req.id));
       undo.push(() => this.#removeKernelState(req.id, address, iface));
       undo.push(() => removeNetDir(netDir));
-      // Synchronous, as are the batches' small writes: a rename and a write on the run dir cost
-      // microseconds, less than a round trip through libuv's thread pool when the host is busy.
+      // Synchronous: a rename costs microseconds, less than a round trip through libuv's thread pool.
       renameSync(dirname(spare.netnsPath), netDir);
       const input = this.#scriptInput(req, address, iface);
       // Started first: these processes are what races the runtime.
-      connecting = runBatches('connecting the sandbox to the bridge', connectTakenBatches(input, spare.iface), req.runner, netDir).catch(async (err: unknown) => {
+      connecting = runSideBySide('connecting the sandbox to the bridge', connectTakenCommands(input, spare.iface), req.runner, netDir).catch(async (err: unknown) => {
         // Not renamed yet, the veth is not found by the sandbox's name: the caller's detach would miss it.
         await this.#removeSpare({ ...spare, address }).catch(() => undefined);
         throw err;
@@ -312,8 +311,8 @@ export async function unmountNetns(path: string): Promise<void> {
   await rm(path, { force: true });
 }
 
-/** Runs batches side by side; waits for all (none left running behind a failure), then fails with the first failure. */
-async function runBatches(what: string, batches: readonly Batch[], runner: ProgramRunner | undefined, dir: string): Promise<void> {
-  const results = await Promise.allSettled(batches.map((b) => runBatch(what, b, { runner, dir, name: `connect-${b.cmd}` })));
+/** Runs commands side by side; waits for all (none left running behind a failure), then fails with the first failure. */
+async function runSideBySide(what: string, commands: readonly string[][], runner: ProgramRunner | undefined, dir: string): Promise<void> {
+  const results = await Promise.allSettled(commands.map((argv) => runCommand(what, argv, { runner, logPath: join(dir, 'connect.log') })));
   for (const r of results) if (r.status === 'rejected') throw r.reason;
 }

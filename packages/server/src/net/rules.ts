@@ -80,8 +80,13 @@ function match(rule: string): string {
 
 /** Adds one sandbox: its chain (deny, then allow, then the default) and its map/set elements. */
 export function sandboxRules(id: string, address: string, iface: string, policy: EgressPolicy): string {
+  return `${declarations()}${sandboxRuleLines(id, address, iface, policy).join('\n')}\n`;
+}
+
+/** sandboxRules without the declarations, one command a line: the base must be there. */
+export function sandboxRuleLines(id: string, address: string, iface: string, policy: EgressPolicy): string[] {
   const c = chainOf(id);
-  const lines = [
+  return [
     `add chain inet shed ${c}`,
     `flush chain inet shed ${c}`,
     ...policy.deny.map((r) => `add rule inet shed ${c} ${match(r)} goto refuse`),
@@ -93,7 +98,6 @@ export function sandboxRules(id: string, address: string, iface: string, policy:
     ...(policy.allowSandboxes ? [`add element bridge shed open { ${q(iface)} }`, `add element inet shed peers { ${address} }`] : []),
     `add element bridge shed bound { ${q(iface)} . ${address} }`,
   ];
-  return `${declarations()}${lines.join('\n')}\n`;
 }
 
 /**

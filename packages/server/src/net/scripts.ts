@@ -1,13 +1,12 @@
 // The shell scripts and batches that set up and remove one sandbox's network. One `sh` per
 // netns set-up or detach instead of one spawn per tool: spawning from the daemon forks a large
 // process (~5 ms here under load), while exec'ing ip, unshare and nft from sh costs about a
-// millisecond each. A create's connect step is two batches (ip, nft) run through the driver's
-// spawn helper, which forks in microseconds: no sh between.
+// millisecond each. A create's connect step is two commands (ip, nft) run through the driver's
+// spawn helper, which forks in microseconds: no sh between, and no file written first.
 // Every value put in a script is validated first (addresses, interface names, ids) or quoted.
 import { OPEN_EGRESS, type EgressPolicy } from '../core/network.js';
-import { removalRules, sandboxRules, spareRules } from './rules.js';
+import { removalRules, sandboxRuleLines, spareRules } from './rules.js';
 import type { Subnet } from './settings.js';
-import type { Batch } from './tools.js';
 
 /** Single-quotes a string for sh. */
 export const shQuote = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
@@ -47,11 +46,15 @@ SHED_IP
 `;
 }
 
-/** The host side, once the netns exists: the bridge port and the rules, two batches run side by side. */
-export function connectBatches(a: AttachScriptInput): Batch[] {
+/**
+ * The host side, once the netns exists: the bridge port and the rules, two commands run side
+ * by side. Each is a plain argv (the rules are one `nft` argument, commands separated by `;`),
+ * so nothing is written to a file first.
+ */
+export function connectCommands(a: AttachScriptInput): string[][] {
   return [
-    { cmd: 'ip', args: ['-batch'], text: `link set ${a.iface} master ${a.bridge} up\n` },
-    { cmd: 'nft', args: ['-f'], text: sandboxRules(a.id, a.address, a.iface, a.egress) },
+    ['ip', 'link', 'set', 'dev', a.iface, 'master', a.bridge, 'up'],
+    ['nft', sandboxRuleLines(a.id, a.address, a.iface, a.egress).join('; ')],
   ];
 }
 
@@ -70,26 +73,29 @@ ip link del ${iface} 2> /dev/null || ! ip link show ${iface} > /dev/null 2>&1
 
 /**
  * A spare: the netns with its veth, address and route, as for a sandbox, and the host end on
- * the bridge. Its port is in the bridge's `ports` set with no `bound` address, so it drops
- * every frame until a sandbox takes it and its rules go on.
+ * the bridge, down (a veth is renamed only while down; the taker sets it up). Its port is in
+ * the bridge's `ports` set with no `bound` address, so it drops every frame until a sandbox
+ * takes it and its rules go on.
  */
 export function spareScript(a: Omit<AttachScriptInput, 'egress'>): string {
   return `${netnsScript({ ...a, egress: OPEN_EGRESS })}nft -f - <<'SHED_NFT'
 ${spareRules(a.iface)}SHED_NFT
-ip link set ${a.iface} master ${a.bridge} up
+ip link set ${a.iface} master ${a.bridge}
 `;
 }
 
 /**
- * The host side of a taken spare, while the runtime starts: the sandbox's rules, and its host
- * veth renamed to the sandbox's name (detach and the sweep find it by that); two batches run
- * side by side. It fails closed throughout: the spare's name is a bound-less port until the
- * rename, and the new name's address has no egress element (its frames reach no chain that
- * accepts them) until the rules land, in one transaction.
+ * The host side of a taken spare, while the runtime starts: its host veth (down since the
+ * spare was made) renamed to the sandbox's name, which detach and the sweep find it by, and
+ * up, in one request; and the sandbox's rules, which also take the spare's name out of
+ * `ports`. The two run side by side and fail closed in either order: until the rules land the
+ * port has no bound address (table bridge shed drops its frames) and the address no egress
+ * element.
  */
-export function connectTakenBatches(a: AttachScriptInput, spareIface: string): Batch[] {
+export function connectTakenCommands(a: AttachScriptInput, spareIface: string): string[][] {
+  const rules = [...sandboxRuleLines(a.id, a.address, a.iface, a.egress), ...spareRules(spareIface, 'delete').trim().split('\n')];
   return [
-    { cmd: 'ip', args: ['-batch'], text: `link set ${spareIface} down\nlink set ${spareIface} name ${a.iface}\nlink set ${a.iface} up\n` },
-    { cmd: 'nft', args: ['-f'], text: `${sandboxRules(a.id, a.address, a.iface, a.egress)}${spareRules(spareIface, 'delete')}` },
+    ['ip', 'link', 'set', 'dev', spareIface, 'name', a.iface, 'up'],
+    ['nft', rules.join('; ')],
   ];
 }

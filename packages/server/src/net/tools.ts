@@ -44,6 +44,24 @@ export async function mustRun(what: string, cmd: string, args: readonly string[]
   return r.stdout;
 }
 
+/**
+ * Runs one command through `runner` when there is one, its output appended to `logPath` and
+ * read back for the error; else through Node's spawn.
+ */
+export async function runCommand(what: string, argv: readonly string[], where: { readonly runner: ProgramRunner | undefined; readonly logPath: string }): Promise<void> {
+  const [cmd = '', ...args] = argv;
+  if (where.runner === undefined) {
+    await mustRun(what, cmd, args);
+    return;
+  }
+  const r = await where.runner.run(argv, where.logPath);
+  if (r.exitCode !== 0) {
+    const out = await readFile(where.logPath, 'utf8').catch(() => '');
+    const how = r.exitCode === null ? `was killed by signal ${r.signal}` : `exited ${r.exitCode}`;
+    throw new ShedError('internal', `${what}: ${cmd} ${how}: ${out.trim().split('\n').slice(-3).join('; ')}`, { details: { argv: argv.join(' ').slice(0, 2000) } });
+  }
+}
+
 /** A batch for one tool: `cmd …args, file` reads `text` from a file (`ip -batch F`, `nft -f F`, `sh F`). */
 export interface Batch {
   readonly cmd: string;
