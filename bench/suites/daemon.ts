@@ -7,11 +7,9 @@
 // Every sample is checked: adopted sandboxes answer exec, streams carry their lines, exec
 // `true` exits 0 silently.
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { parseContainerHandles } from '@shed/server';
 import { Shed, type Sandbox, type SandboxProcess } from '@shed/sdk';
 import { cleanupTempDirs } from '../../test/helpers/leaks.js';
-import { daemonDirs, startShedd, type DaemonDirs, type Shedd } from '../../test/e2e/shedd.js';
+import { containerHandles, daemonDirs, startShedd, type DaemonDirs, type Shedd } from '../../test/e2e/shedd.js';
 import { stats, type Row } from '../report.js';
 import { check, sampleMs, timeMs, type Suite, type SuiteOptions } from '../suite.js';
 
@@ -147,8 +145,7 @@ async function memoryRows(c: Ctx, sandboxes: readonly Sandbox[], emptyRss: numbe
   await new Promise((r) => setTimeout(r, 2000));
   const daemon = await rssMiB(c.d.pid);
   const agents = await Promise.all(sandboxes.map(async (s) => {
-    const h = parseContainerHandles(JSON.parse(await readFile(join(c.dirs.runDir, 'sandboxes', s.id, 'handles.json'), 'utf8')));
-    return rssMiB(h.data.initPid);
+    return rssMiB((await containerHandles(c.dirs, s.id)).initPid);
   }));
   const one = (v: number): ReturnType<typeof stats> => stats([v]);
   if (daemon > 150) c.opts.note(`shedd RSS with ${sandboxes.length} idle sandboxes is ${daemon.toFixed(1)} MiB, over its 150 MiB budget`);

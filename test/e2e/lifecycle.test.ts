@@ -9,11 +9,11 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { cgroupScope, openDb, parseContainerHandles, readCgroupLayout, type ContainerHandleData } from '@shed/server';
+import { cgroupScope, openDb, readCgroupLayout, type ContainerHandleData } from '@shed/server';
 import { Shed, ShedApiError, type Sandbox } from '@shed/sdk';
 import { useLeakCheck } from '../helpers/leaks.js';
 import { isRunning } from '../helpers/procs.js';
-import { CLI, daemonDirs, e2eUnavailable, startShedd, type DaemonDirs, type Shedd } from './shedd.js';
+import { CLI, containerHandles, daemonDirs, e2eUnavailable, startShedd, type DaemonDirs, type Shedd } from './shedd.js';
 
 const run = promisify(execFile);
 const skip = await e2eUnavailable();
@@ -39,8 +39,7 @@ describe('e2e: sandbox life cycle while shedd runs', { skip }, () => {
   let d: Shedd;
   let shed: Shed;
   const runRoot = (): string => join(dirs.runDir, 'sandboxes');
-  const handles = async (sb: Sandbox): Promise<ContainerHandleData> =>
-    parseContainerHandles(JSON.parse(await readFile(join(runRoot(), sb.id, 'handles.json'), 'utf8'))).data;
+  const handles = (sb: Sandbox): Promise<ContainerHandleData> => containerHandles(dirs, sb.id);
   const stateOf = async (ref: string): Promise<{ state: string; reason: string } | null> => {
     const list = await shed.sandboxes.list();
     const s = list.find((x) => x.id === ref || x.info.name === ref);

@@ -4,14 +4,14 @@
 // back to a cold create; a snapshot pool's members are forks; members survive kill -9 of
 // shedd (dead ones are cleaned up); removing a pool deletes its members; bad input has codes.
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { openDb, parseContainerHandles } from '@shed/server';
+import { openDb } from '@shed/server';
 import { Shed, ShedApiError, type PoolInfo } from '@shed/sdk';
 import { useLeakCheck } from '../helpers/leaks.js';
 import { isRunning } from '../helpers/procs.js';
-import { daemonDirs, e2eUnavailable, runCli, startShedd, type DaemonDirs, type Shedd } from './shedd.js';
+import { containerHandles, daemonDirs, e2eUnavailable, runCli, startShedd, type DaemonDirs, type Shedd } from './shedd.js';
 
 const skip = await e2eUnavailable();
 if (skip !== undefined) console.log(`# e2e pool tests skipped: ${skip}`);
@@ -285,7 +285,7 @@ async function metricsText(socketPath: string): Promise<string> {
 }
 
 async function initPidOf(dirs: DaemonDirs, id: string): Promise<number> {
-  return parseContainerHandles(JSON.parse(await readFile(join(dirs.runDir, 'sandboxes', id, 'handles.json'), 'utf8'))).data.initPid;
+  return (await containerHandles(dirs, id)).initPid;
 }
 
 async function rowCount(dirs: DaemonDirs, id: string): Promise<number> {

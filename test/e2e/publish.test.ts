@@ -1,7 +1,8 @@
 // Published ports end to end: `ports` on create (and `shed create --publish`) makes shedd
 // listen on 127.0.0.1:HOSTPORT and forward to the sandbox's port through its agent; the
-// listener comes back after kill -9 of shedd, goes away on stop and delete, and a host port
-// in use fails the create with a stable code and leaves nothing behind.
+// listener comes back after kill -9 of shedd, goes away on stop and delete and when the
+// sandbox dies on its own, and a host port in use fails the create with a stable code and
+// leaves nothing behind.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { get, type IncomingMessage } from 'node:http';
@@ -10,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Shed, ShedApiError, type Sandbox } from '@shed/sdk';
 import { useLeakCheck } from '../helpers/leaks.js';
-import { daemonDirs, e2eUnavailable, runCli, startShedd, type DaemonDirs, type Shedd } from './shedd.js';
+import { containerHandles, daemonDirs, e2eUnavailable, runCli, startShedd, type DaemonDirs, type Shedd } from './shedd.js';
 
 const skip = await e2eUnavailable();
 if (skip !== undefined) console.log(`# e2e publish tests skipped: ${skip}`);
@@ -111,6 +112,23 @@ describe('e2e: published ports', { skip }, () => {
     assert.equal((await fetchText(hostPort, '/index.html')).status, 200);
     await again.delete();
     assert.equal(await bindable(hostPort), true, 'a deleted sandbox still holds its host port');
+  });
+
+  it('a sandbox that dies on its own releases its host port; start binds it again', async () => {
+    const hostPort = await freePort();
+    const sb = await shed.sandboxes.create({ image: 'default', ports: [{ hostPort, port: 8000 }] });
+    assert.equal(await bindable(hostPort), false);
+    process.kill((await containerHandles(dirs, sb.id)).initPid, 'SIGKILL');
+    // The dropped agent link makes shedd look: the sandbox is marked stopped, then its listeners close.
+    for (let i = 0; (await shed.sandboxes.get(sb.id)).info.state !== 'stopped' || !(await bindable(hostPort)); i++) {
+      assert.ok(i < 300, `the dead sandbox still holds ${hostPort} (state ${(await shed.sandboxes.get(sb.id)).info.state})`);
+      await sleep(30);
+    }
+    const again = await shed.sandboxes.get(sb.id);
+    await again.start();
+    assert.equal(await bindable(hostPort), false, 'start did not publish again');
+    await again.delete();
+    assert.equal(await bindable(hostPort), true);
   });
 
   it('a host port in use fails the create with failed_precondition and leaves no sandbox', async () => {

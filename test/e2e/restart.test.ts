@@ -5,11 +5,11 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { openDb, parseContainerHandles } from '@shed/server';
+import { openDb } from '@shed/server';
 import { Shed, type Sandbox } from '@shed/sdk';
 import { useLeakCheck } from '../helpers/leaks.js';
 import { isRunning } from '../helpers/procs.js';
-import { daemonDirs, e2eUnavailable, startShedd, type DaemonDirs, type Shedd } from './shedd.js';
+import { containerHandles, daemonDirs, e2eUnavailable, startShedd, type DaemonDirs, type Shedd } from './shedd.js';
 
 const skip = await e2eUnavailable();
 if (skip !== undefined) console.log(`# e2e restart tests skipped: ${skip}`);
@@ -27,8 +27,7 @@ describe('e2e: shedd restarts', { skip }, () => {
     shed = await Shed.connect({ socketPath: d.socketPath });
   };
   /** The host pid of the sandbox's PID 1 (the agent), from its handles. */
-  const initPid = async (sb: Sandbox): Promise<number> =>
-    parseContainerHandles(JSON.parse(await readFile(join(dirs.runDir, 'sandboxes', sb.id, 'handles.json'), 'utf8'))).data.initPid;
+  const initPid = async (sb: Sandbox): Promise<number> => (await containerHandles(dirs, sb.id)).initPid;
 
   before(async () => {
     dirs = await daemonDirs('shed-e2e-restart-');

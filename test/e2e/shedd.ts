@@ -2,9 +2,10 @@
 // as a child process on a tracked temp dir, with the container driver and the real image
 // store. Readiness is its READY line on an inherited pipe; it is stopped by its pid.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { access, open } from 'node:fs/promises';
+import { access, open, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseContainerHandles, type ContainerHandleData } from '@shed/server';
 import { leakCheckedTempDir, RUN_TAG, trackRunRoot } from '../helpers/leaks.js';
 import { isRunning } from '../helpers/procs.js';
 
@@ -127,4 +128,9 @@ export function runCli(dirs: DaemonDirs, ...args: string[]): Promise<CliResult> 
       done({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr });
     });
   });
+}
+
+/** What the daemon recorded of a running container sandbox (its handles.json): init pid, cgroups, runtime state. */
+export async function containerHandles(dirs: DaemonDirs, id: string): Promise<ContainerHandleData> {
+  return parseContainerHandles(JSON.parse(await readFile(join(dirs.runDir, 'sandboxes', id, 'handles.json'), 'utf8'))).data;
 }

@@ -48,18 +48,33 @@ if (services.sinkPort !== undefined) {
 
 if (services.dns !== undefined) {
   const names = services.dns;
-  const udp = createSocket('udp4');
-  udp.on('message', (msg, peer) => {
+  /** The answer to one query, and the name asked (null for a message with no question). */
+  const respond = (msg: Buffer): Buffer | null => {
     const q = dnsPacket.decode(msg);
     const question = q.questions?.[0];
-    if (question === undefined) return;
+    if (question === undefined) return null;
     process.stdout.write(`QUERY ${question.name}\n`);
     const ip = names[question.name];
     const answers = ip !== undefined && question.type === 'A' ? [{ type: 'A' as const, name: question.name, ttl: 60, data: ip }] : [];
     const flags = dnsPacket.RECURSION_AVAILABLE | (ip === undefined ? 3 : 0); // NXDOMAIN for unknown names
-    udp.send(dnsPacket.encode({ type: 'response', id: q.id ?? 0, flags, questions: q.questions ?? [], answers }), peer.port, peer.address);
+    return dnsPacket.encode({ type: 'response', id: q.id ?? 0, flags, questions: q.questions ?? [], answers });
+  };
+  const udp = createSocket('udp4');
+  udp.on('message', (msg, peer) => {
+    const reply = respond(msg);
+    if (reply !== null) udp.send(reply, peer.port, peer.address);
   });
   listening.push(new Promise((done) => udp.bind(53, address, () => done())));
+  // TCP: one framed query per connection (what a resolver's retry sends).
+  const tcp = createServer((c) => {
+    c.on('error', () => undefined);
+    c.once('data', (d: Buffer) => {
+      const reply = respond(d.subarray(2, 2 + d.readUInt16BE(0)));
+      if (reply === null) return void c.destroy();
+      c.end(Buffer.concat([Buffer.from([reply.length >> 8, reply.length & 0xff]), reply]));
+    });
+  });
+  listening.push(new Promise((done) => tcp.listen(53, address, () => done())));
 }
 
 await Promise.all(listening);

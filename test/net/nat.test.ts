@@ -1,7 +1,7 @@
 // Network 'nat' end to end: a real shedd in a test netns, its sandboxes NAT'd to an uplink
 // netns where the test's servers run (test/helpers/netns.ts). Nothing leaves the machine.
 // Covers egress allow/deny, isolation from other sandboxes and from the host (the daemon's
-// TCP API included), DNS through the configured resolver, 100 distinct leases, and that
+// TCP API included), DNS through the configured resolver (UDP and TCP), 100 distinct leases, and that
 // leases, veths and rules are gone after delete, a failed create and a kill -9. shedd keeps
 // spare netns here (network.spareNetns): creates take them, and the checks count them.
 import assert from 'node:assert/strict';
@@ -10,6 +10,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
+import dnsPacket from 'dns-packet';
 import { openDb } from '@shed/server';
 import { Shed, ShedApiError, type Sandbox } from '@shed/sdk';
 import { shedNetworkLeftovers, useLeakCheck } from '../helpers/leaks.js';
@@ -214,6 +215,15 @@ describe('network nat', { skip }, () => {
     assert.equal(r.exitCode, 0, r.stdout + r.stderr);
     assert.match(r.stdout, new RegExp(`Address:\\s+${UPLINK_ADDR.replaceAll('.', '\\.')}(\\s|$)`, 'm'));
     assert.ok(uplink.dnsQueries().some((q) => q.startsWith('svc.shed.test')), 'the uplink resolver answered it');
+    // Over TCP too (a resolver's retry after a truncated answer): one framed query through nc.
+    const q = dnsPacket.encode({ type: 'query', id: 77, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'A', name: 'svc.shed.test' }] });
+    const bytes = [q.length >> 8, q.length & 0xff, ...q].map((b) => `\\${b.toString(8).padStart(3, '0')}`).join('');
+    const tcp = await sb.exec(['sh', '-c', `(printf '${bytes}'; sleep 1) | nc -w 2 ${GATEWAY} 53 | od -An -v -tx1`]);
+    const reply = Buffer.from(tcp.stdout.replace(/\s+/g, ''), 'hex');
+    assert.ok(reply.length > 2, `no answer over TCP: ${tcp.stderr}`);
+    const answer = dnsPacket.decode(reply.subarray(2));
+    assert.equal(answer.id, 77);
+    assert.deepEqual(answer.answers?.map((a) => (a.type === 'A' ? a.data : a.type)), [UPLINK_ADDR]);
     await sb.delete();
   });
 

@@ -77,3 +77,6 @@ export { unpackLayers } from './images/unpack/unpack.js';
 export type { LayerFile, UnpackOptions, UnpackResult } from './images/unpack/unpack.js';
 export type { ImageLimits } from './images/limits.js';
 export { debianTarball, ensureDebianTarball } from './images/builtin-debian.js';
+
+// Networking: the DNS forwarder sandboxes on 'nat' resolve through.
+export { DnsForwarder, type DnsForwarderOptions } from './net/dns-forwarder.js';

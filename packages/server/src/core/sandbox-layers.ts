@@ -12,8 +12,11 @@ import type { SandboxRecord } from './sandboxes.js';
 import { refuseMemorySnapshot } from './memory-snapshots.js';
 import { deleteSnapshot, listSnapshots, takeSnapshot, type SnapshotContext, type SnapshotInfo, type SnapshotResult, type UpperSource } from './snapshots.js';
 
-/** What a layer operation on a running or stopped sandbox gets, under the sandbox's lock. */
-export type WithUpper = <T>(ref: string, fn: (rec: SandboxRecord, src: UpperSource, imageRootfs: string) => Promise<T>) => Promise<T>;
+/**
+ * What a layer operation on a running or stopped sandbox gets, under the sandbox's lock.
+ * `imageRootfs` resolves the image on demand: a snapshot needs it only to flatten.
+ */
+export type WithUpper = <T>(ref: string, fn: (rec: SandboxRecord, src: UpperSource, imageRootfs: () => Promise<string>) => Promise<T>) => Promise<T>;
 
 export interface SandboxLayersDeps extends ForkHooks {
   readonly ctx: SnapshotContext;
@@ -71,12 +74,12 @@ export class SandboxLayers {
 
   /** What the sandbox changed over its image and snapshot chain (a running one read frozen, a stopped one from disk). */
   async diff(ref: string, opts: { signal?: AbortSignal } = {}): Promise<SandboxDiff> {
-    return this.#d.withUpper(ref, (rec, src, rootfs) => diffSandbox(this.#d.ctx, rec, src, rootfs, opts));
+    return this.#d.withUpper(ref, async (rec, src, rootfs) => diffSandbox(this.#d.ctx, rec, src, await rootfs(), opts));
   }
 
   /** Captures the changes under the lock; the returned writer streams their tar without it. */
   async exportChanges(ref: string, opts: { signal?: AbortSignal } = {}): Promise<ChangesWriter> {
-    return this.#d.withUpper(ref, (rec, src, rootfs) => captureChanges(this.#d.ctx, rec, src, rootfs, this.#d.idMap, opts));
+    return this.#d.withUpper(ref, async (rec, src, rootfs) => captureChanges(this.#d.ctx, rec, src, await rootfs(), this.#d.idMap, opts));
   }
 
   /**

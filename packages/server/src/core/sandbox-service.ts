@@ -323,14 +323,14 @@ export class SandboxService {
     });
   }
 
-  async #withUpper<T>(ref: string, fn: (rec: SandboxRecord, src: UpperSource, imageRootfs: string) => Promise<T>): Promise<T> {
+  async #withUpper<T>(ref: string, fn: (rec: SandboxRecord, src: UpperSource, imageRootfs: () => Promise<string>) => Promise<T>): Promise<T> {
     const id = this.get(ref).id;
     return this.#locks.run(id, async () => {
       const rec = this.get(id);
       const live = this.#live.get(id);
       const rootfs = async (): Promise<string> => (await this.#d.images.resolve(rec.imageDigest)).rootfs;
-      if (rec.state === 'running' && live !== undefined) return fn(rec, { running: true, handles: live.handles }, await rootfs());
-      if (rec.state === 'stopped') return fn(rec, { running: false, upperDir: snapshotsOf(this.#d.driver).upperDirIn(this.#dirs.stateDirOf(id)) }, await rootfs());
+      if (rec.state === 'running' && live !== undefined) return fn(rec, { running: true, handles: live.handles }, rootfs);
+      if (rec.state === 'stopped') return fn(rec, { running: false, upperDir: snapshotsOf(this.#d.driver).upperDirIn(this.#dirs.stateDirOf(id)) }, rootfs);
       throw new ShedError('failed_precondition', `sandbox ${ref} is ${rec.state}; its files can be captured when it is running or stopped`, {
         details: { sandbox: id, state: rec.state },
       });
@@ -346,13 +346,19 @@ export class SandboxService {
   /**
    * The liveness check of one sandbox that should be running (a dropped agent link, the
    * periodic check): a gone one has its kernel state released from its handles and is marked
-   * stopped with why; a live one whose link dropped is re-linked. Holds the sandbox's lock.
+   * stopped with why (its published host ports released); a live one whose link dropped is
+   * re-linked. Holds the sandbox's lock.
    */
   async checkSandbox(id: SandboxId, foundBy: string): Promise<Liveness> {
-    return this.#locks.run(id, () => recheckSandbox({
-      ...this.#d, events: this.events, live: this.#live, savedHandles: (i) => this.#dirs.savedOrBare(i),
-      relinked: async (rec, running) => this.#register(rec.id, await this.#starter.relink(rec, running)),
-    }, id, foundBy));
+    return this.#locks.run(id, async () => {
+      const verdict = await recheckSandbox({
+        ...this.#d, events: this.events, live: this.#live, savedHandles: (i) => this.#dirs.savedOrBare(i),
+        relinked: async (rec, running) => this.#register(rec.id, await this.#starter.relink(rec, running)),
+      }, id, foundBy);
+      // A sandbox that died on its own holds no host ports, as a stopped one does not; start binds them again.
+      if (!verdict.alive) await this.#d.publisher?.close(id);
+      return verdict;
+    });
   }
 
   /**

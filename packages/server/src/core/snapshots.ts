@@ -2,7 +2,8 @@
 // captures a running sandbox's writable layer into `<layersRoot>/<layer id>` without stopping
 // it; a fork is a new sandbox whose lowers are that layer's chain, then the image rootfs.
 // SandboxService calls these under the sandbox's lock; they never touch its private state.
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CopyMethod, Driver, DriverHandles, DriverSnapshots, SnapshotUpperOptions, UpperSnapshot } from './driver.js';
 import { ShedError, asShedError, notFound } from './errors.js';
@@ -85,7 +86,7 @@ export function sandboxLowers(store: Persistence, layersRoot: string, fromLayer:
  * standalone layer, so forks of it mount a single lower.
  */
 export async function takeSnapshot(
-  ctx: SnapshotContext, rec: SandboxRecord, src: UpperSource, imageRootfs: string, opts: { signal?: AbortSignal } = {},
+  ctx: SnapshotContext, rec: SandboxRecord, src: UpperSource, imageRootfs: () => Promise<string>, opts: { signal?: AbortSignal } = {},
 ): Promise<SnapshotResult> {
   const layers = layerRepoOf(ctx.store);
   const snapshots = snapshotsOf(ctx.driver);
@@ -101,7 +102,8 @@ export async function takeSnapshot(
   const op = ctx.store.operations.begin({ kind: 'snapshot', sandboxId: rec.id, request: { layerId, flatten, running: src.running } });
   const released = [ctx.scratch.claim(layerId), ctx.scratch.claim(`${layerId}.upper`)];
   try {
-    await mkdir(ctx.layersRoot, { recursive: true, mode: 0o711 });
+    // Synchronous: one mkdir on a local disk, where an async one costs a thread-pool trip.
+    mkdirSync(ctx.layersRoot, { recursive: true, mode: 0o711 });
     // The flush (syncfs) runs after the row is written: see "Durability" in docs/snapshots.md.
     const shot = await captureUpper(snapshots, src, upper, { ...signal, flush: flatten ? 'none' : 'background' });
     faultPoint('snapshot.after-copy');
@@ -109,7 +111,7 @@ export async function takeSnapshot(
     const timings: Record<string, number> = { ...shot.timings };
     if (flatten && parent !== null) {
       const t0 = Date.now();
-      const chain = sandboxLowers(ctx.store, ctx.layersRoot, parent.id, imageRootfs);
+      const chain = sandboxLowers(ctx.store, ctx.layersRoot, parent.id, await imageRootfs());
       written = await snapshots.flattenLayers([upper, ...chain], dir, signal);
       timings['flatten'] = Date.now() - t0;
       await rm(upper, { recursive: true, force: true });

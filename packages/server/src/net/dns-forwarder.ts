@@ -1,11 +1,13 @@
 // A small DNS forwarder on the bridge address, so sandboxes resolve through the host's
 // nameservers even when those are loopback addresses (systemd-resolved, dnsmasq) that a
-// sandbox's netns cannot reach. UDP only: a truncated answer makes the client retry over
-// TCP, which is refused (docs/networking.md). Queries are checked with dns-packet before
-// they leave; answers are relayed as the upstream sent them, after an id check.
+// sandbox's netns cannot reach. UDP, and TCP (net/dns-tcp.ts) for the client's retry after a
+// truncated answer, each forwarded upstream over the transport it came on. Queries are
+// checked with dns-packet before they leave; answers are relayed as the upstream sent them,
+// after an id check.
 import { createSocket, type Socket } from 'node:dgram';
-import { isIPv6 } from 'node:net';
+import { isIPv6, type Server, type Socket as TcpSocket } from 'node:net';
 import dnsPacket from 'dns-packet';
+import { askTcp, listenTcp } from './dns-tcp.js';
 import { readNameservers } from './resolv.js';
 
 export interface DnsForwarderOptions {
@@ -17,55 +19,80 @@ export interface DnsForwarderOptions {
   readonly upstreamTimeoutMs?: number;
   /** Queries in flight at once; more are dropped (the client retries). @default 512 */
   readonly maxInFlight?: number;
+  /** TCP connections open at once; more are refused. @default 64 */
+  readonly maxTcpConnections?: number;
   readonly log?: { warn(obj: object, msg: string): void };
 }
 
+const DNS_PORT = 53;
 const REREAD_MS = 5_000;
 const MAX_UDP = 4096;
+
+type Transport = 'udp' | 'tcp';
 
 export class DnsForwarder {
   readonly #opts: DnsForwarderOptions;
   readonly #socket: Socket;
+  #tcp: { server: Server; sockets: Set<TcpSocket> } | undefined;
   #upstreams: { list: string[]; at: number } = { list: [], at: 0 };
   #inFlight = 0;
 
   private constructor(opts: DnsForwarderOptions, socket: Socket) {
     this.#opts = opts;
     this.#socket = socket;
-    socket.on('message', (msg, rinfo) => void this.#answer(msg, rinfo.address, rinfo.port));
+    socket.on('message', (msg, rinfo) => void this.#answerUdp(msg, rinfo.address, rinfo.port));
   }
 
   static async start(opts: DnsForwarderOptions): Promise<DnsForwarder> {
     const socket = createSocket({ type: 'udp4', reuseAddr: true });
     await new Promise<void>((done, fail) => {
       socket.once('error', fail);
-      socket.bind(53, opts.address, () => {
+      socket.bind(DNS_PORT, opts.address, () => {
         socket.off('error', fail);
         done();
       });
     });
     socket.on('error', (err) => opts.log?.warn({ err: err.message }, 'DNS forwarder socket error'));
-    return new DnsForwarder(opts, socket);
+    const forwarder = new DnsForwarder(opts, socket);
+    try {
+      forwarder.#tcp = await listenTcp({
+        address: opts.address, port: DNS_PORT, isQuery, maxConnections: opts.maxTcpConnections ?? 64,
+        answer: (query) => forwarder.#answer(query, 'tcp'),
+      });
+    } catch (err) {
+      await forwarder.close();
+      throw err;
+    }
+    return forwarder;
   }
 
   async close(): Promise<void> {
-    await new Promise<void>((done) => this.#socket.close(() => done()));
+    const tcp = this.#tcp;
+    for (const s of tcp?.sockets ?? []) s.destroy();
+    await Promise.all([
+      new Promise<void>((done) => this.#socket.close(() => done())),
+      tcp === undefined ? undefined : new Promise<void>((done) => tcp.server.close(() => done())),
+    ]);
   }
 
-  async #answer(query: Buffer, host: string, port: number): Promise<void> {
+  async #answerUdp(query: Buffer, host: string, port: number): Promise<void> {
     if (this.#inFlight >= (this.#opts.maxInFlight ?? 512) || !isQuery(query)) return;
+    this.#socket.send(await this.#answer(query, 'udp'), port, host);
+  }
+
+  async #answer(query: Buffer, transport: Transport): Promise<Buffer> {
     this.#inFlight++;
     try {
-      const reply = await this.#forward(query);
-      this.#socket.send(reply ?? servfail(query), port, host);
+      return (await this.#forward(query, transport)) ?? servfail(query);
     } finally {
       this.#inFlight--;
     }
   }
 
-  async #forward(query: Buffer): Promise<Buffer | null> {
+  async #forward(query: Buffer, transport: Transport): Promise<Buffer | null> {
+    const timeoutMs = this.#opts.upstreamTimeoutMs ?? 2_000;
     for (const upstream of await this.#upstreamList()) {
-      const reply = await ask(upstream, query, this.#opts.upstreamTimeoutMs ?? 2_000);
+      const reply = transport === 'udp' ? await ask(upstream, query, timeoutMs) : await askTcp(upstream, DNS_PORT, query, timeoutMs);
       if (reply !== null) return reply;
     }
     return null;
@@ -104,7 +131,7 @@ function ask(upstream: string, query: Buffer, timeoutMs: number): Promise<Buffer
     s.on('message', (msg) => {
       if (msg.length >= 2 && msg.length <= MAX_UDP && msg.readUInt16BE(0) === query.readUInt16BE(0)) finish(msg);
     });
-    s.send(query, 53, upstream);
+    s.send(query, DNS_PORT, upstream);
   });
 }
 

@@ -4,6 +4,7 @@ import { isImageDigest, type ImageDigest } from '../core/ids.js';
 import type { BlobRecord, ImageRecord, ImageRepo, NewImage } from '../core/image-repo.js';
 import type { ImageSource } from '../core/images.js';
 import type { Db } from './db.js';
+import { statementCache } from './statements.js';
 import { parseJsonColumn } from './json-column.js';
 
 /** images.config: a core/images.ts ImageConfig, closed like every JSON column (row-schemas.ts). */
@@ -35,20 +36,24 @@ interface BlobRow {
 
 /** SQLite persistence of images, their layers and names, and blobs (schema v1). */
 export class SqliteImageRepo implements ImageRepo {
-  constructor(private readonly db: Db) {}
+  private readonly sql: Db['prepare'];
+
+  constructor(private readonly db: Db) {
+    this.sql = statementCache(db);
+  }
 
   putImage(image: NewImage, blobs: readonly BlobRecord[], names: readonly string[]): void {
-    const insertBlob = this.db.prepare(
+    const insertBlob = this.sql(
       'INSERT OR IGNORE INTO blobs (digest, media_type, size_bytes, created_at) VALUES (?, ?, ?, ?)',
     );
-    const insertImage = this.db.prepare(
+    const insertImage = this.sql(
       `INSERT OR IGNORE INTO images (digest, config, source, disk_bytes, created_at, last_used_at)
        VALUES (?, ?, ?, ?, ?, ?)`,
     );
-    const insertLayer = this.db.prepare(
+    const insertLayer = this.sql(
       'INSERT OR IGNORE INTO image_layers (image_digest, position, blob_digest) VALUES (?, ?, ?)',
     );
-    const upsertName = this.db.prepare(UPSERT_NAME);
+    const upsertName = this.sql(UPSERT_NAME);
     this.db.transaction(() => {
       for (const b of blobs) insertBlob.run(b.digest, b.mediaType, b.sizeBytes, b.createdAt);
       insertImage.run(image.digest, JSON.stringify(image.config), image.source, image.diskBytes, image.createdAt, image.createdAt);
@@ -58,7 +63,7 @@ export class SqliteImageRepo implements ImageRepo {
   }
 
   addNames(digest: ImageDigest, names: readonly string[]): void {
-    const upsert = this.db.prepare(UPSERT_NAME);
+    const upsert = this.sql(UPSERT_NAME);
     this.db.transaction(() => {
       for (const n of names) upsert.run(n, digest);
     })();
@@ -66,13 +71,13 @@ export class SqliteImageRepo implements ImageRepo {
 
   getImage(digest: ImageDigest): ImageRecord | undefined {
     // Row cast: the columns are declared in migration 1 with these types (STRICT table).
-    const row = this.db.prepare('SELECT * FROM images WHERE digest = ?').get(digest) as ImageRow | undefined;
+    const row = this.sql('SELECT * FROM images WHERE digest = ?').get(digest) as ImageRow | undefined;
     return row && this.toRecord(row);
   }
 
   lookupName(name: string): ImageDigest | undefined {
     // Row cast: image_names.image_digest is TEXT NOT NULL.
-    const row = this.db.prepare('SELECT image_digest FROM image_names WHERE name = ?').get(name) as
+    const row = this.sql('SELECT image_digest FROM image_names WHERE name = ?').get(name) as
       | { image_digest: string }
       | undefined;
     return row ? parseDigest(row.image_digest) : undefined;
@@ -80,31 +85,31 @@ export class SqliteImageRepo implements ImageRepo {
 
   listImages(): ImageRecord[] {
     // Row cast: see getImage.
-    const rows = this.db.prepare('SELECT * FROM images ORDER BY created_at, digest').all() as ImageRow[];
+    const rows = this.sql('SELECT * FROM images ORDER BY created_at, digest').all() as ImageRow[];
     return rows.map((r) => this.toRecord(r));
   }
 
   listBlobs(): BlobRecord[] {
     // Row cast: the blobs table is STRICT with these column types.
-    const rows = this.db.prepare('SELECT * FROM blobs ORDER BY digest').all() as BlobRow[];
+    const rows = this.sql('SELECT * FROM blobs ORDER BY digest').all() as BlobRow[];
     return rows.map((r) => ({ digest: r.digest, mediaType: r.media_type, sizeBytes: r.size_bytes, createdAt: r.created_at }));
   }
 
   touch(digest: ImageDigest, at: number): void {
-    this.db.prepare('UPDATE images SET last_used_at = ? WHERE digest = ?').run(at, digest);
+    this.sql('UPDATE images SET last_used_at = ? WHERE digest = ?').run(at, digest);
   }
 
   setDiskBytes(digest: ImageDigest, bytes: number): void {
-    this.db.prepare('UPDATE images SET disk_bytes = ? WHERE digest = ?').run(bytes, digest);
+    this.sql('UPDATE images SET disk_bytes = ? WHERE digest = ?').run(bytes, digest);
   }
 
   removeName(name: string): boolean {
-    return this.db.prepare('DELETE FROM image_names WHERE name = ?').run(name).changes > 0;
+    return this.sql('DELETE FROM image_names WHERE name = ?').run(name).changes > 0;
   }
 
   removeImage(digest: ImageDigest): void {
     try {
-      this.db.prepare('DELETE FROM images WHERE digest = ?').run(digest);
+      this.sql('DELETE FROM images WHERE digest = ?').run(digest);
     } catch (err) {
       // sandboxes.image_digest references images(digest) without ON DELETE: SQLite refuses.
       if (err instanceof Error && 'code' in err && err.code === 'SQLITE_CONSTRAINT_FOREIGNKEY') {
@@ -118,8 +123,8 @@ export class SqliteImageRepo implements ImageRepo {
   }
 
   removeBlobs(digests: readonly string[]): string[] {
-    const referenced = this.db.prepare('SELECT 1 FROM image_layers WHERE blob_digest = ? LIMIT 1');
-    const del = this.db.prepare('DELETE FROM blobs WHERE digest = ?');
+    const referenced = this.sql('SELECT 1 FROM image_layers WHERE blob_digest = ? LIMIT 1');
+    const del = this.sql('DELETE FROM blobs WHERE digest = ?');
     const removed: string[] = [];
     this.db.transaction(() => {
       for (const d of digests) {
@@ -136,7 +141,7 @@ export class SqliteImageRepo implements ImageRepo {
     const layers = this.db
       .prepare('SELECT blob_digest FROM image_layers WHERE image_digest = ? ORDER BY position')
       .all(digest) as { blob_digest: string }[];
-    const names = this.db.prepare('SELECT name FROM image_names WHERE image_digest = ? ORDER BY name').all(digest) as {
+    const names = this.sql('SELECT name FROM image_names WHERE image_digest = ? ORDER BY name').all(digest) as {
       name: string;
     }[];
     return {

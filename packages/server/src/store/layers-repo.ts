@@ -2,6 +2,7 @@ import { ShedError, notFound } from '../core/errors.js';
 import { isImageDigest } from '../core/ids.js';
 import { isLayerId, LAYER_HOLDER_KINDS, type LayerHolderKind, type LayerId, type LayerRecord, type LayerRef, type LayerRepo, type NewLayer } from '../core/layers.js';
 import type { Db } from './db.js';
+import { statementCache } from './statements.js';
 
 interface LayerRow {
   id: string;
@@ -27,14 +28,18 @@ function toRecord(r: LayerRow): LayerRecord {
 
 /** SQLite persistence of snapshot layers and their holders (schema v2). */
 export class SqliteLayerRepo implements LayerRepo {
-  constructor(private readonly db: Db) {}
+  private readonly sql: Db['prepare'];
+
+  constructor(private readonly db: Db) {
+    this.sql = statementCache(db);
+  }
 
   putLayer(layer: NewLayer): LayerRecord {
     return this.db.transaction(() => {
       const parent = layer.parent === null ? null : this.getLayer(layer.parent);
       if (parent === undefined) throw notFound('layer', String(layer.parent));
       const depth = (parent?.depth ?? 0) + 1;
-      this.db.prepare(`INSERT INTO layers (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(
+      this.sql(`INSERT INTO layers (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(
         layer.id, layer.parent, layer.imageDigest, depth, layer.standalone ? 1 : 0, layer.method, layer.diskBytes, layer.createdAt,
       );
       return { ...layer, depth };
@@ -42,13 +47,13 @@ export class SqliteLayerRepo implements LayerRepo {
   }
 
   getLayer(id: LayerId): LayerRecord | undefined {
-    const row = this.db.prepare<[string], LayerRow>(`SELECT ${COLUMNS} FROM layers WHERE id = ?`).get(id);
+    const row = this.sql<[string], LayerRow>(`SELECT ${COLUMNS} FROM layers WHERE id = ?`).get(id);
     return row === undefined ? undefined : toRecord(row);
   }
 
   chain(id: LayerId): LayerRecord[] {
     // Depth bounds the walk, so a corrupt parent cycle cannot loop.
-    const rows = this.db.prepare<[string], LayerRow>(
+    const rows = this.sql<[string], LayerRow>(
       `WITH RECURSIVE c(${COLUMNS}, n) AS (
          SELECT ${COLUMNS}, 0 FROM layers WHERE id = ?
          UNION ALL
@@ -63,23 +68,23 @@ export class SqliteLayerRepo implements LayerRepo {
   addRef(ref: LayerRef): void {
     checkKind(ref);
     if (this.getLayer(ref.layer) === undefined) throw notFound('layer', ref.layer);
-    this.db.prepare('INSERT OR IGNORE INTO layer_refs (layer_id, holder_kind, holder_id) VALUES (?, ?, ?)').run(ref.layer, ref.kind, ref.holder);
+    this.sql('INSERT OR IGNORE INTO layer_refs (layer_id, holder_kind, holder_id) VALUES (?, ?, ?)').run(ref.layer, ref.kind, ref.holder);
   }
 
   removeRef(ref: LayerRef): boolean {
-    const r = this.db.prepare('DELETE FROM layer_refs WHERE layer_id = ? AND holder_kind = ? AND holder_id = ?').run(ref.layer, ref.kind, ref.holder);
+    const r = this.sql('DELETE FROM layer_refs WHERE layer_id = ? AND holder_kind = ? AND holder_id = ?').run(ref.layer, ref.kind, ref.holder);
     return r.changes > 0;
   }
 
   refCount(id: LayerId): number {
-    const row = this.db.prepare<[string, string], { n: number }>(
+    const row = this.sql<[string, string], { n: number }>(
       'SELECT (SELECT COUNT(*) FROM layer_refs WHERE layer_id = ?) + (SELECT COUNT(*) FROM layers WHERE parent_id = ?) AS n',
     ).get(id, id);
     return row?.n ?? 0;
   }
 
   unreferenced(): LayerRecord[] {
-    const rows = this.db.prepare<[], LayerRow>(
+    const rows = this.sql<[], LayerRow>(
       `SELECT ${COLUMNS} FROM layers l
        WHERE NOT EXISTS (SELECT 1 FROM layer_refs r WHERE r.layer_id = l.id)
          AND NOT EXISTS (SELECT 1 FROM layers c WHERE c.parent_id = l.id)
@@ -89,7 +94,7 @@ export class SqliteLayerRepo implements LayerRepo {
   }
 
   refsOf(id: LayerId): LayerRef[] {
-    const rows = this.db.prepare<[string], { holder_kind: string; holder_id: string }>(
+    const rows = this.sql<[string], { holder_kind: string; holder_id: string }>(
       'SELECT holder_kind, holder_id FROM layer_refs WHERE layer_id = ? ORDER BY holder_kind, holder_id',
     ).all(id);
     return rows.map((r) => {
@@ -100,7 +105,7 @@ export class SqliteLayerRepo implements LayerRepo {
   }
 
   heldBy(kind: LayerHolderKind): LayerRecord[] {
-    const rows = this.db.prepare<[string], LayerRow>(
+    const rows = this.sql<[string], LayerRow>(
       `SELECT ${COLUMNS} FROM layers l WHERE EXISTS (SELECT 1 FROM layer_refs r WHERE r.layer_id = l.id AND r.holder_kind = ?)
        ORDER BY created_at, id`,
     ).all(kind);
@@ -113,7 +118,7 @@ export class SqliteLayerRepo implements LayerRepo {
       if (held > 0) {
         throw new ShedError('failed_precondition', `layer ${id} is still used (${held} holders or layers above it); remove those first`, { details: { layer: id } });
       }
-      this.db.prepare('DELETE FROM layers WHERE id = ?').run(id);
+      this.sql('DELETE FROM layers WHERE id = ?').run(id);
     })();
   }
 }

@@ -5,8 +5,8 @@
 // holes (coreutils 9 finds them with SEEK_HOLE), `--reflink=auto` shares extents where the
 // filesystem can (btrfs, XFS with reflink=1) and copies the data elsewhere (ext4).
 import { constants, copyFileSync, lstatSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { open, readFile, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { ShedError } from '../../../core/errors.js';
 import type { CopyMethod } from '../../../core/driver.js';
 import { CommandError, runCommand } from '../command.js';
@@ -177,4 +177,45 @@ export async function syncFilesystem(path: string, opts: { signal?: AbortSignal;
   // No log: sync -f fails only when the path is gone or on an I/O error, and its status says
   // which; a log beside a layer would outlive the call that returned it (a background flush).
   else await runThroughHelper(opts.spawner, 'sync', ['-f', path], null, { ...(opts.signal ? { signal: opts.signal } : {}), timeoutMs: 600_000 });
+}
+
+/** Entries a layer may have for flushLayer to fsync them one by one rather than flush the filesystem. */
+const MAX_FSYNCED_ENTRIES = 256;
+
+/**
+ * Makes the layer at `dir` durable: a small one (at most MAX_FSYNCED_ENTRIES entries, the
+ * usual snapshot) by fsync of each of its files and directories and of the directory holding
+ * it, in-process; a bigger one by syncfs (`syncFilesystem`). The fsyncs write what the layer
+ * holds and nothing else, where syncfs writes every dirty page of the filesystem — other
+ * sandboxes' and other programs' too — and costs a process start (`sync -f`) besides.
+ * Symlinks and whiteouts are entries of their directory: its fsync makes them durable.
+ */
+export async function flushLayer(dir: string, opts: { signal?: AbortSignal; spawner?: Spawner } = {}): Promise<void> {
+  const paths = smallTreePaths(dir, MAX_FSYNCED_ENTRIES);
+  if (paths === null) return syncFilesystem(dir, opts);
+  for (const p of [...paths, dirname(dir)]) {
+    opts.signal?.throwIfAborted();
+    const fh = await open(p, constants.O_RDONLY | constants.O_NOFOLLOW);
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  }
+}
+
+/** `dir` and the regular files and directories below it, or null past `maxEntries` entries. */
+function smallTreePaths(dir: string, maxEntries: number): string[] | null {
+  const out = [dir];
+  let entries = 0;
+  const pending = [dir];
+  for (let d = pending.pop(); d !== undefined; d = pending.pop()) {
+    for (const ent of readdirSync(d, { withFileTypes: true })) {
+      if (++entries > maxEntries) return null;
+      const p = join(d, ent.name);
+      if (ent.isDirectory()) pending.push(p);
+      if (ent.isDirectory() || ent.isFile()) out.push(p);
+    }
+  }
+  return out;
 }

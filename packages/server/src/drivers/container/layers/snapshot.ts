@@ -14,13 +14,14 @@
 // first, then frozen only to catch up with what changed meanwhile.
 import { existsSync, mkdirSync, readdirSync, rmSync, type Dirent } from 'node:fs';
 import { dirname } from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { ShedError, errorMessage } from '../../../core/errors.js';
 import { faultPoint } from '../../../core/faults.js';
 import type { CopyMethod, SnapshotUpperOptions, UpperSnapshot } from '../../../core/driver.js';
 import type { ContainerHandleData } from '../handles.js';
 import { overlayDirs } from '../overlay.js';
 import { OciRuntime } from '../runtime.js';
-import { allocatedBytes, copyInto, copyTree, syncFilesystem } from './copy-tree.js';
+import { allocatedBytes, copyInto, copyTree, flushLayer } from './copy-tree.js';
 import { findFreezer, freeze, isFrozenNow, thaw } from './freezer.js';
 import type { Spawner } from '../spawner.js';
 import { catchUp, recordTree, settleTimes, type TreeRecord } from './two-pass.js';
@@ -131,8 +132,9 @@ async function finishLayer(destDir: string, method: CopyMethod, copied: Frozen<u
   const flush = opts.flush ?? 'wait';
   if (flush === 'none') return { bytes, method, timings, flushed: Promise.resolve({ syncMs: 0 }) };
   // For durability only: nothing reads the layer through the disk, so a caller may go on first.
-  const flushed = timed(() => syncFilesystem(destDir, toolOptions(opts)));
-  if (flush === 'background') return { bytes, method, timings, flushed };
+  // In the background it starts on the event loop's next turn, once the caller's reply is out.
+  if (flush === 'background') return { bytes, method, timings, flushed: nextTurn().then(() => timed(() => flushLayer(destDir, toolOptions(opts)))) };
+  const flushed = timed(() => flushLayer(destDir, toolOptions(opts)));
   const r = await flushed;
   if ('error' in r) throw r.error;
   return { bytes, method, timings: { ...timings, sync: r.syncMs }, flushed };
