@@ -22,8 +22,11 @@ import { check, timeMs, type Suite, type SuiteOptions } from '../suite.js';
 const SUITE = 'network';
 const SINK_PORT = 9000;
 const HOST_SINK_PORT = 19_000;
-/** As the sandbox suite: let the kernel finish a teardown (netns release included) before the next sample. */
-const SETTLE_MS = 50;
+/**
+ * Between samples: the kernel finishes a teardown (netns release included), and shedd replaces
+ * a taken spare netns in the background after the create; neither may land in the next sample.
+ */
+const SETTLE_MS = 250;
 const MiB = 1024 * 1024;
 const SINK = fileURLToPath(new URL('../../test/helpers/uplink-server.js', import.meta.url));
 

@@ -71,14 +71,27 @@ export function intToIpv4(n: number): string {
   return [24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.');
 }
 
+/**
+ * Starts a program with stdin /dev/null and its output appended to `outPath` (the driver's
+ * shed-spawn helper, which forks in microseconds where Node's spawn forks the whole daemon).
+ */
+export interface ProgramRunner {
+  run(argv: readonly string[], outPath: string, signal?: AbortSignal): Promise<{ readonly exitCode: number | null; readonly signal: number | null }>;
+}
+
 /** Where a sandbox's network lives; decided by the driver before the network is set up. */
 export interface NetworkAttachRequest {
   readonly id: SandboxId;
-  /** A file the sandbox's network namespace is bind-mounted on (the runtime joins it by path). */
+  /**
+   * A file the sandbox's network namespace is mounted on (the runtime joins it by path). Its
+   * directory is the network's own: attach makes it (or moves a ready one there).
+   */
   readonly netnsPath: string;
   /** The resolv.conf the sandbox sees (bind-mounted read-only at /etc/resolv.conf). */
   readonly resolvConfPath: string;
   readonly egress: EgressPolicy;
+  /** Runs the network's tools off the daemon's event loop when given; else Node's spawn. */
+  readonly runner?: ProgramRunner;
   signal?: AbortSignal;
 }
 
@@ -89,11 +102,13 @@ export interface NetworkAttachment {
   readonly hostIface: string;
   readonly netnsPath: string;
   /**
-   * The bridge port and the egress rules, finishing while the runtime starts the sandbox (the
-   * netns exists already). Until it resolves the sandbox's traffic is dropped: it fails closed.
-   * A create awaits it before it is done; on failure, `detach` removes everything.
+   * Waits for the bridge port and the egress rules, which go on while the runtime starts the
+   * sandbox (the netns exists already). Until they are on, the sandbox's traffic is dropped:
+   * it fails closed. The create calls it once, when the sandbox is ready, and returns only
+   * after it; the network's background work (refilling its spare netns) waits for that call,
+   * so it never competes with a runtime start. On failure, `detach` removes everything.
    */
-  readonly connected: Promise<void>;
+  finish(): Promise<void>;
 }
 
 /**

@@ -2,23 +2,25 @@
 // and resolv.conf for each sandbox; undone in reverse on failure, removed on detach, swept
 // when orphaned. Everything here lives in the kernel and survives shedd: a killed daemon's
 // sandboxes keep their network, and the next one re-applies only the base (idempotently).
+import { renameSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { DoctorCheck } from '@shed/protocol';
 import { ShedError, asShedError } from '../core/errors.js';
 import { faultPoint } from '../core/faults.js';
 import type { SandboxId } from '../core/ids.js';
-import type { LeaseRepo, NetworkAttachRequest, NetworkAttachment, SandboxNetworks } from '../core/network.js';
+import type { LeaseRepo, NetworkAttachRequest, NetworkAttachment, ProgramRunner, SandboxNetworks } from '../core/network.js';
 import { DnsForwarder } from './dns-forwarder.js';
 import { hasAddress, hostClaimedAddresses } from './host-claims.js';
 import { networkDoctorChecks } from './doctor.js';
 import { hostIfaceOf } from './names.js';
 import { readNameservers, sandboxResolvConf } from './resolv.js';
 import { baseRules } from './rules.js';
-import { connectScript, connectTakenScript, detachScript, netnsScript, spareScript, type AttachScriptInput } from './scripts.js';
+import { connectCommands, connectTakenCommands, detachScript, netnsScript, spareScript, type AttachScriptInput } from './scripts.js';
 import { candidateAddresses, checkSettings, type NetworkSettings, type Subnet } from './settings.js';
 import { SparePool, type Spare } from './spare-pool.js';
 import { sweepNetwork } from './sweep.js';
-import { mustRun, runTool } from './tools.js';
+import { mustRun, runBatch, runCommand, runTool } from './tools.js';
 
 export interface NatNetworksOptions {
   readonly settings: NetworkSettings;
@@ -29,14 +31,19 @@ export interface NatNetworksOptions {
 }
 
 const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
+/** A netns directory: traversable, like the run dir it sits in, for a runtime joining the netns. */
+const NET_DIR_MODE = 0o711;
 
 export class NatNetworks implements SandboxNetworks {
   readonly #opts: NatNetworksOptions;
   readonly #subnet: Subnet;
   #base: Promise<void> | undefined;
   #dns: DnsForwarder | undefined;
-  /** Connect scripts still running, by sandbox. */
-  readonly #connecting = new Map<SandboxId, Promise<void>>();
+  /** Connect steps not yet waited for by their create, by sandbox: when they settle, and what follows. */
+  readonly #connecting = new Map<SandboxId, { readonly settled: Promise<void>; readonly end: () => void }>();
+  #runner: ProgramRunner | undefined;
+  /** Spares taken by a create still under way: their veth keeps the spare's name until the connect step renames it. */
+  readonly #taken = new Set<SandboxId>();
   readonly #spares: SparePool;
 
   constructor(opts: NatNetworksOptions) {
@@ -62,12 +69,14 @@ export class NatNetworks implements SandboxNetworks {
 
   async attach(req: NetworkAttachRequest): Promise<NetworkAttachment> {
     await this.#ensureBase();
+    // The driver's spawn helper: the refill (not part of a create) uses it too once seen.
+    if (req.runner !== undefined) this.#runner = req.runner;
     const spare = this.#spares.take();
     return spare === undefined ? this.#attachNew(req) : this.#attachSpare(req, spare);
   }
 
   isSpare(id: SandboxId): boolean {
-    return this.#spares.holds(id);
+    return this.#spares.holds(id) || this.#taken.has(id);
   }
 
   /** Waits for a spare refill under way (tests). */
@@ -77,19 +86,21 @@ export class NatNetworks implements SandboxNetworks {
 
   async #attachNew(req: NetworkAttachRequest): Promise<NetworkAttachment> {
     const undo: (() => Promise<void>)[] = [];
+    const netDir = dirname(req.netnsPath);
     try {
       const address = await this.#lease(req.id);
       undo.push(async () => this.#opts.leases.release(req.id));
       const iface = hostIfaceOf(req.id);
       undo.push(() => this.#removeKernelState(req.id, address, iface));
-      undo.push(() => unmountNetns(req.netnsPath));
+      undo.push(() => removeNetDir(netDir));
+      await mkdir(netDir, { recursive: true, mode: NET_DIR_MODE });
       const input = this.#scriptInput(req, address, iface);
       await Promise.all([
         this.#writeResolvConf(req.resolvConfPath),
-        mustRun('setting up the sandbox network namespace', 'sh', ['-s'], netnsScript(input)),
+        runBatch('setting up the sandbox network namespace', { cmd: 'sh', args: [], text: netnsScript(input) }, { runner: req.runner, dir: netDir, name: 'netns' }),
       ]);
       // The rest runs while the runtime starts the sandbox; its undo is the caller's detach.
-      return this.#connect(req.id, input, mustRun('connecting the sandbox to the bridge', 'sh', ['-s'], connectScript(input)));
+      return this.#connect(req.id, input, runSideBySide('connecting the sandbox to the bridge', connectCommands(input), req.runner, netDir));
     } catch (err) {
       for (const u of undo.reverse()) await u().catch((e: unknown) => this.#opts.log?.warn({ sandbox: req.id, err: asShedError(e, 'undo').message }, 'undoing a network attach failed'));
       throw asShedError(err, `setting up the network of ${req.id}`);
@@ -97,59 +108,78 @@ export class NatNetworks implements SandboxNetworks {
   }
 
   /**
-   * A spare's lease goes to the sandbox and its netns to the sandbox's path (one process); the
-   * rules and the veth's rename run while the runtime starts, as for a new one.
+   * A spare's lease goes to the sandbox (one SQLite update) and its netns directory into the
+   * sandbox's run dir (one rename: the netns mount moves with it; no process). The rules and
+   * the veth's rename run while the runtime starts, as for a new one.
    */
   async #attachSpare(req: NetworkAttachRequest, spare: Spare): Promise<NetworkAttachment> {
     // Synchronously after the take: the sweep leaves the spare's lease alone only while the pool holds it.
     const address = this.#opts.leases.transfer(spare.id, req.id);
+    this.#taken.add(spare.id);
     const iface = hostIfaceOf(req.id);
+    const netDir = dirname(req.netnsPath);
     const undo: (() => Promise<void>)[] = [async () => this.#removeSpare({ ...spare, address: address ?? spare.address })];
+    let connecting: Promise<void> | undefined;
     try {
       if (address === null) throw new ShedError('internal', `spare network namespace ${spare.id} lost its address lease`);
       undo.push(async () => this.#opts.leases.release(req.id));
       undo.push(() => this.#removeKernelState(req.id, address, iface));
-      undo.push(() => unmountNetns(req.netnsPath));
+      undo.push(() => removeNetDir(netDir));
+      // Synchronous: a rename costs microseconds, less than a round trip through libuv's thread pool.
+      renameSync(dirname(spare.netnsPath), netDir);
       const input = this.#scriptInput(req, address, iface);
-      await Promise.all([
-        this.#writeResolvConf(req.resolvConfPath),
-        bindNetns(spare.netnsPath, req.netnsPath),
-      ]);
-      const connecting = mustRun('connecting the sandbox to the bridge', 'sh', ['-s'], connectTakenScript(input, spare.iface)).catch(async (err: unknown) => {
+      // Started first: these processes are what races the runtime.
+      connecting = runSideBySide('connecting the sandbox to the bridge', connectTakenCommands(input, spare.iface), req.runner, netDir).catch(async (err: unknown) => {
         // Not renamed yet, the veth is not found by the sandbox's name: the caller's detach would miss it.
         await this.#removeSpare({ ...spare, address }).catch(() => undefined);
         throw err;
       });
-      // The spare's own mount and directory go after the create, before the refill (the sandbox's path holds the netns now).
-      return this.#connect(req.id, input, connecting, () => this.#dropSpareDir(spare));
+      connecting.catch(() => undefined); // handed to #connect below, or awaited by the undo
+      await this.#writeResolvConf(req.resolvConfPath);
+      // The spare's directory (empty but for its set-up files) goes after the create.
+      return this.#connect(req.id, input, connecting, async () => {
+        await rm(spare.dir, { recursive: true, force: true });
+        this.#taken.delete(spare.id);
+      });
     } catch (err) {
+      await connecting?.catch(() => undefined); // its adds must not land after the removal
       for (const u of undo.reverse()) await u().catch((e: unknown) => this.#opts.log?.warn({ sandbox: req.id, err: asShedError(e, 'undo').message }, 'undoing a network attach failed'));
+      this.#taken.delete(spare.id);
       throw asShedError(err, `setting up the network of ${req.id}`);
     }
-  }
-
-  async #dropSpareDir(spare: Spare): Promise<void> {
-    await unmountNetns(spare.netnsPath);
-    await rm(spare.dir, { recursive: true, force: true });
   }
 
   #scriptInput(req: NetworkAttachRequest, address: string, iface: string): AttachScriptInput {
     return { id: req.id, netnsPath: req.netnsPath, address, iface, bridge: this.#opts.settings.bridge, subnet: this.#subnet, egress: req.egress, daemonPid: process.pid };
   }
 
-  /** Tracks the connect step of an attach; when it is over (the create's last wait), the spares refill. */
+  /**
+   * Tracks the connect step of an attach. When the create has waited for it (finish) or given
+   * up on it (detach), the spares refill: never while a create's runtime starts.
+   */
   #connect(id: SandboxId, input: AttachScriptInput, connecting: Promise<unknown>, after?: () => Promise<void>): NetworkAttachment {
     const connected = connecting.then(() => faultPoint('net.after-attach'));
-    connected.catch(() => undefined); // awaited by the caller; never an unhandled rejection meanwhile
-    // A detach (the create failing meanwhile) waits for it, or its adds would land after the removal.
-    const settled = connected.then(() => undefined, () => undefined).finally(() => {
+    connected.catch(() => undefined); // awaited by finish; never an unhandled rejection meanwhile
+    let done = false;
+    const end = (): void => {
+      if (done) return;
+      done = true;
       this.#connecting.delete(id);
       void (after?.() ?? Promise.resolve())
-        .catch((err: unknown) => this.#opts.log?.warn({ sandbox: id, err: asShedError(err, 'spare netns').message }, 'removing a taken spare\'s netns mount failed'))
+        .catch((err: unknown) => this.#opts.log?.warn({ sandbox: id, err: asShedError(err, 'spare netns').message }, 'removing a taken spare\'s directory failed'))
         .finally(() => this.#spares.refill());
-    });
-    this.#connecting.set(id, settled);
-    return { address: input.address, hostIface: input.iface, netnsPath: input.netnsPath, connected };
+    };
+    // A detach (the create failing meanwhile) waits for it, or its adds would land after the removal.
+    const settled = connected.then(() => undefined, () => undefined);
+    this.#connecting.set(id, { settled, end });
+    const finish = async (): Promise<void> => {
+      try {
+        await connected;
+      } finally {
+        end();
+      }
+    };
+    return { address: input.address, hostIface: input.iface, netnsPath: input.netnsPath, finish };
   }
 
   /** A spare: lease, run dir and kernel state; undone on failure. */
@@ -158,10 +188,10 @@ export class NatNetworks implements SandboxNetworks {
     const address = await this.#lease(spare.id);
     try {
       await mkdir(spare.dir, { recursive: true, mode: 0o700 });
+      await mkdir(dirname(spare.netnsPath), { mode: NET_DIR_MODE });
       const { bridge } = this.#opts.settings;
-      await mustRun('setting up a spare network namespace', 'sh', ['-s'], spareScript({
-        id: spare.id, netnsPath: spare.netnsPath, address, iface: spare.iface, bridge, subnet: this.#subnet, daemonPid: process.pid,
-      }));
+      const text = spareScript({ id: spare.id, netnsPath: spare.netnsPath, address, iface: spare.iface, bridge, subnet: this.#subnet, daemonPid: process.pid });
+      await runBatch('setting up a spare network namespace', { cmd: 'sh', args: [], text }, { runner: this.#runner, dir: spare.dir, name: 'spare' });
       return address;
     } catch (err) {
       await this.#removeSpare({ ...spare, address }).catch(() => undefined);
@@ -178,7 +208,9 @@ export class NatNetworks implements SandboxNetworks {
   }
 
   async detach(id: SandboxId): Promise<void> {
-    await this.#connecting.get(id);
+    const connecting = this.#connecting.get(id);
+    await connecting?.settled;
+    connecting?.end();
     const address = this.#opts.leases.addressOf(id);
     // No lease: attach never got past its first step, or detach already ran (the lease goes last).
     if (address === null) return;
@@ -189,14 +221,14 @@ export class NatNetworks implements SandboxNetworks {
   async sweep(knownIds: { has(id: SandboxId): boolean }): Promise<string[]> {
     const done: string[] = [];
     for (const l of this.#opts.leases.list()) {
-      if (knownIds.has(l.id) || this.#spares.holds(l.id)) continue;
+      if (knownIds.has(l.id) || this.isSpare(l.id)) continue;
       await this.#removeKernelState(l.id, l.address, hostIfaceOf(l.id));
       this.#opts.leases.release(l.id);
       done.push(`address lease ${l.address} of ${l.id}`);
     }
     // Kernel state without a lease (a lease released by hand, a database restored): only when the bridge is ours to look at.
     if (!(await hasAddress(this.#opts.settings.bridge, this.#subnet.gateway))) return done;
-    const unknown = (id: SandboxId): boolean => !knownIds.has(id) && !this.#spares.holds(id) && this.#opts.leases.addressOf(id) === null;
+    const unknown = (id: SandboxId): boolean => !knownIds.has(id) && !this.isSpare(id) && this.#opts.leases.addressOf(id) === null;
     return [...done, ...(await sweepNetwork(this.#opts.settings.bridge, unknown, (id, address) => this.#removeKernelState(id, address, hostIfaceOf(id))))];
   }
 
@@ -223,7 +255,7 @@ export class NatNetworks implements SandboxNetworks {
   async #writeResolvConf(path: string): Promise<void> {
     const { dns, resolvConf } = this.#opts.settings;
     const text = dns ? sandboxResolvConf(this.#subnet.gateway, []) : sandboxResolvConf(null, await readNameservers(resolvConf));
-    await writeFile(path, text, { mode: 0o644 });
+    writeFileSync(path, text, { mode: 0o644 });
   }
 
   async #removeKernelState(id: SandboxId, address: string | null, iface: string): Promise<void> {
@@ -264,13 +296,10 @@ export function bridgeMac(gateway: string): string {
   return ['02', '00', ...gateway.split('.').map((p) => Number(p).toString(16).padStart(2, '0'))].join(':');
 }
 
-/**
- * The sandbox's netns file becomes a second mount of the spare's: one process on the create's
- * path (spawned directly, not through sh); the spare's mount goes later, off that path.
- */
-async function bindNetns(from: string, to: string): Promise<void> {
-  await writeFile(to, '', { flag: 'wx' });
-  await mustRun('taking a spare network namespace', 'mount', ['--bind', from, to]);
+/** A sandbox's netns directory, whatever of it exists: the netns mount, then the directory. */
+async function removeNetDir(dir: string): Promise<void> {
+  await unmountNetns(join(dir, 'netns'));
+  await rm(dir, { recursive: true, force: true });
 }
 
 /** The netns file is a bind mount of nsfs: unmount it (the netns dies with its last process), then remove the file. */
@@ -280,4 +309,10 @@ export async function unmountNetns(path: string): Promise<void> {
     throw new ShedError('internal', `unmounting the netns at ${path}: ${r.stderr.trim()}`);
   }
   await rm(path, { force: true });
+}
+
+/** Runs commands side by side; waits for all (none left running behind a failure), then fails with the first failure. */
+async function runSideBySide(what: string, commands: readonly string[][], runner: ProgramRunner | undefined, dir: string): Promise<void> {
+  const results = await Promise.allSettled(commands.map((argv) => runCommand(what, argv, { runner, logPath: join(dir, 'connect.log') })));
+  for (const r of results) if (r.status === 'rejected') throw r.reason;
 }

@@ -6,7 +6,7 @@ import { parseArpTable } from './host-claims.js';
 import { hostIfaceOf, idOfHostIface } from './names.js';
 import { parseNameservers, sandboxResolvConf } from './resolv.js';
 import { baseRules, removalRules, sandboxRules } from './rules.js';
-import { connectScript, netnsScript, shQuote } from './scripts.js';
+import { connectCommands, connectTakenCommands, netnsScript, shQuote } from './scripts.js';
 import { candidateAddresses, parseSubnet } from './settings.js';
 import { mapElements, setElements } from './sweep.js';
 
@@ -88,7 +88,19 @@ describe('scripts and sweep parsing', () => {
     const s = netnsScript(input);
     assert.match(s, /unshare --net='\/run\/x\/netns'/);
     assert.match(s, /link add eth0 type veth peer name sh0123456789ab netns 42/);
-    assert.match(connectScript(input), /ip link set sh0123456789ab master shed0 up/);
+    const [link, rules] = connectCommands(input);
+    assert.deepEqual(link, ['ip', 'link', 'set', 'dev', 'sh0123456789ab', 'master', 'shed0', 'up']);
+    assert.equal(rules?.[0], 'nft');
+    assert.match(rules?.[1] ?? '', /; add element bridge shed bound \{ "sh0123456789ab" \. 10\.88\.0\.2 \}$/);
+    assert.ok(!(rules?.[1] ?? '').includes('\n'), 'one line: the spawn helper takes no newline in an argument');
+  });
+
+  it("renames a taken spare's veth and moves its port from the spare's name to the sandbox's", () => {
+    const input = { id: ID, netnsPath: '/run/x/net/netns', address: '10.88.0.2', iface: 'sh0123456789ab', bridge: 'shed0', subnet, egress: { allow: [], deny: [], allowHost: false, allowSandboxes: false }, daemonPid: 42 };
+    const [link, rules] = connectTakenCommands(input, 'shfedcba987654');
+    assert.deepEqual(link, ['ip', 'link', 'set', 'dev', 'shfedcba987654', 'name', 'sh0123456789ab', 'up']);
+    assert.match(rules?.[1] ?? '', /add element bridge shed ports \{ "sh0123456789ab" \}/);
+    assert.match(rules?.[1] ?? '', /; delete element bridge shed ports \{ "shfedcba987654" \}$/);
   });
 
   it("reads map and set elements from nft's JSON", () => {

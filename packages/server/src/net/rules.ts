@@ -8,7 +8,8 @@
 //    open, else dropped). Where br_netfilter is loaded (bridge-nf-call-iptables=1, as on many
 //    hosts) bridged IPv4 also crosses the inet hooks with the bridge as its interface, so the
 //    inet forward chain repeats the rule by address (set peers); and a port may only send IPv4/ARP from its own leased address, since
-//    CAP_NET_RAW lets a sandbox forge any source, and the maps above key on it.
+//    CAP_NET_RAW lets a sandbox forge any source, and the maps above key on it. A port with no
+//    bound address (a spare; a taken spare's veth between its rename and its rules) drops all.
 // Every statement is idempotent (add/flush), so re-applying the base keeps sandboxes' chains.
 import type { EgressPolicy } from '../core/network.js';
 import { parseEgressRule } from '../core/network.js';
@@ -61,7 +62,6 @@ export function baseRules(bridge: string, subnet: Subnet, dns: boolean): string 
     'add rule inet shed input goto refuse',
     'add rule bridge shed forward iifname @open oifname @open accept',
     'add rule bridge shed forward iifname @ports oifname @ports drop',
-    'add rule bridge shed prerouting iifname != @ports accept',
     'add rule bridge shed prerouting ether type ip iifname . ip saddr @bound accept',
     'add rule bridge shed prerouting ether type arp iifname . arp saddr ip @bound accept',
     'add rule bridge shed prerouting drop',
@@ -80,8 +80,13 @@ function match(rule: string): string {
 
 /** Adds one sandbox: its chain (deny, then allow, then the default) and its map/set elements. */
 export function sandboxRules(id: string, address: string, iface: string, policy: EgressPolicy): string {
+  return `${declarations()}${sandboxRuleLines(id, address, iface, policy).join('\n')}\n`;
+}
+
+/** sandboxRules without the declarations, one command a line: the base must be there. */
+export function sandboxRuleLines(id: string, address: string, iface: string, policy: EgressPolicy): string[] {
   const c = chainOf(id);
-  const lines = [
+  return [
     `add chain inet shed ${c}`,
     `flush chain inet shed ${c}`,
     ...policy.deny.map((r) => `add rule inet shed ${c} ${match(r)} goto refuse`),
@@ -93,7 +98,6 @@ export function sandboxRules(id: string, address: string, iface: string, policy:
     ...(policy.allowSandboxes ? [`add element bridge shed open { ${q(iface)} }`, `add element inet shed peers { ${address} }`] : []),
     `add element bridge shed bound { ${q(iface)} . ${address} }`,
   ];
-  return `${declarations()}${lines.join('\n')}\n`;
 }
 
 /**

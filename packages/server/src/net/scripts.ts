@@ -1,9 +1,11 @@
-// The shell scripts that set up and remove one sandbox's network. One `sh -s` per attach or
-// detach instead of one spawn per tool: spawning from the daemon forks a large process (~5 ms
-// here under load), while exec'ing ip, unshare and nft from sh costs about a millisecond each.
+// The shell scripts and batches that set up and remove one sandbox's network. One `sh` per
+// netns set-up or detach instead of one spawn per tool: spawning from the daemon forks a large
+// process (~5 ms here under load), while exec'ing ip, unshare and nft from sh costs about a
+// millisecond each. A create's connect step is two commands (ip, nft) run through the driver's
+// spawn helper, which forks in microseconds: no sh between, and no file written first.
 // Every value put in a script is validated first (addresses, interface names, ids) or quoted.
 import { OPEN_EGRESS, type EgressPolicy } from '../core/network.js';
-import { removalRules, sandboxRules, spareRules } from './rules.js';
+import { removalRules, sandboxRuleLines, spareRules } from './rules.js';
 import type { Subnet } from './settings.js';
 
 /** Single-quotes a string for sh. */
@@ -44,17 +46,16 @@ SHED_IP
 `;
 }
 
-/** The host side, once the netns exists: the bridge port and the rules, side by side. */
-export function connectScript(a: AttachScriptInput): string {
-  return `set -e
-ip link set ${a.iface} master ${a.bridge} up &
-link=$!
-nft -f - <<'SHED_NFT' &
-${sandboxRules(a.id, a.address, a.iface, a.egress)}SHED_NFT
-rules=$!
-wait $link
-wait $rules
-`;
+/**
+ * The host side, once the netns exists: the bridge port and the rules, two commands run side
+ * by side. Each is a plain argv (the rules are one `nft` argument, commands separated by `;`),
+ * so nothing is written to a file first.
+ */
+export function connectCommands(a: AttachScriptInput): string[][] {
+  return [
+    ['ip', 'link', 'set', 'dev', a.iface, 'master', a.bridge, 'up'],
+    ['nft', sandboxRuleLines(a.id, a.address, a.iface, a.egress).join('; ')],
+  ];
 }
 
 /**
@@ -72,34 +73,29 @@ ip link del ${iface} 2> /dev/null || ! ip link show ${iface} > /dev/null 2>&1
 
 /**
  * A spare: the netns with its veth, address and route, as for a sandbox, and the host end on
- * the bridge. Its port is in the bridge's `ports` set with no `bound` address, so it drops
- * every frame until a sandbox takes it and its rules go on.
+ * the bridge, down (a veth is renamed only while down; the taker sets it up). Its port is in
+ * the bridge's `ports` set with no `bound` address, so it drops every frame until a sandbox
+ * takes it and its rules go on.
  */
 export function spareScript(a: Omit<AttachScriptInput, 'egress'>): string {
   return `${netnsScript({ ...a, egress: OPEN_EGRESS })}nft -f - <<'SHED_NFT'
 ${spareRules(a.iface)}SHED_NFT
-ip link set ${a.iface} master ${a.bridge} up
+ip link set ${a.iface} master ${a.bridge}
 `;
 }
 
 /**
- * The host side of a taken spare, while the runtime starts: the sandbox's rules, and its host
- * veth renamed to the sandbox's name (detach and the sweep find it by that). It fails closed
- * throughout: the spare's name is a bound-less port until the rename, the new name one until
- * the rules land.
+ * The host side of a taken spare, while the runtime starts: its host veth (down since the
+ * spare was made) renamed to the sandbox's name, which detach and the sweep find it by, and
+ * up, in one request; and the sandbox's rules, which also take the spare's name out of
+ * `ports`. The two run side by side and fail closed in either order: until the rules land the
+ * port has no bound address (table bridge shed drops its frames) and the address no egress
+ * element.
  */
-export function connectTakenScript(a: AttachScriptInput, spareIface: string): string {
-  return `set -e
-ip -batch - <<'SHED_IP' &
-link set ${spareIface} down
-link set ${spareIface} name ${a.iface}
-link set ${a.iface} up
-SHED_IP
-link=$!
-nft -f - <<'SHED_NFT' &
-${sandboxRules(a.id, a.address, a.iface, a.egress)}${spareRules(spareIface, 'delete')}SHED_NFT
-rules=$!
-wait $link
-wait $rules
-`;
+export function connectTakenCommands(a: AttachScriptInput, spareIface: string): string[][] {
+  const rules = [...sandboxRuleLines(a.id, a.address, a.iface, a.egress), ...spareRules(spareIface, 'delete').trim().split('\n')];
+  return [
+    ['ip', 'link', 'set', 'dev', spareIface, 'name', a.iface, 'up'],
+    ['nft', rules.join('; ')],
+  ];
 }

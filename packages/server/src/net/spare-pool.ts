@@ -15,6 +15,7 @@ export interface Spare {
   readonly iface: string;
   /** <runRoot>/<id>: removed when taken or dropped. */
   readonly dir: string;
+  /** <dir>/net/netns: a create takes <dir>/net whole. */
   readonly netnsPath: string;
 }
 
@@ -77,7 +78,8 @@ export class SparePool {
     while (!this.#closed && this.#ready.length < this.#opts.size) {
       const id = newSandboxId();
       const dir = join(this.#opts.runRoot, id);
-      const spare = { id, iface: hostIfaceOf(id), dir, netnsPath: join(dir, 'netns') };
+      // The netns in a directory of its own, which a create moves into the sandbox's run dir.
+      const spare = { id, iface: hostIfaceOf(id), dir, netnsPath: join(dir, 'net', 'netns') };
       this.#making.add(id);
       try {
         this.#ready.push({ ...spare, address: await this.#opts.make(spare) });

@@ -1,7 +1,12 @@
 // Runs ip, nft, unshare and umount: the Debian tools that own the kernel interfaces, fed
-// batches on stdin so one spawn does many changes (`ip -batch -`, `nft -f -`).
+// batches so one spawn does many changes (`ip -batch -`, `nft -f -`): on stdin through Node's
+// spawn, or from a file through the driver's helper (runBatch).
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { ShedError } from '../core/errors.js';
+import type { ProgramRunner } from '../core/network.js';
 
 export interface ToolResult {
   readonly exitCode: number;
@@ -37,4 +42,53 @@ export async function mustRun(what: string, cmd: string, args: readonly string[]
     });
   }
   return r.stdout;
+}
+
+/**
+ * Runs one command through `runner` when there is one, its output appended to `logPath` and
+ * read back for the error; else through Node's spawn.
+ */
+export async function runCommand(what: string, argv: readonly string[], where: { readonly runner: ProgramRunner | undefined; readonly logPath: string }): Promise<void> {
+  const [cmd = '', ...args] = argv;
+  if (where.runner === undefined) {
+    await mustRun(what, cmd, args);
+    return;
+  }
+  const r = await where.runner.run(argv, where.logPath);
+  if (r.exitCode !== 0) {
+    const out = await readFile(where.logPath, 'utf8').catch(() => '');
+    const how = r.exitCode === null ? `was killed by signal ${r.signal}` : `exited ${r.exitCode}`;
+    throw new ShedError('internal', `${what}: ${cmd} ${how}: ${out.trim().split('\n').slice(-3).join('; ')}`, { details: { argv: argv.join(' ').slice(0, 2000) } });
+  }
+}
+
+/** A batch for one tool: `cmd …args, file` reads `text` from a file (`ip -batch F`, `nft -f F`, `sh F`). */
+export interface Batch {
+  readonly cmd: string;
+  readonly args: readonly string[];
+  readonly text: string;
+}
+
+/**
+ * Runs a batch through `runner` when there is one (no fork of the daemon, no blocked event
+ * loop): the text goes to `<dir>/<name>.in`, the output to `<dir>/<name>.log`, read back for
+ * the error. Without a runner: Node's spawn, the text on stdin. Both files stay in `dir`
+ * (removed with it), so a failure can be looked at.
+ */
+export async function runBatch(what: string, b: Batch, where: { readonly runner: ProgramRunner | undefined; readonly dir: string; readonly name: string }): Promise<void> {
+  if (where.runner === undefined) {
+    await mustRun(what, b.cmd, [...b.args, '-'], b.text);
+    return;
+  }
+  const input = join(where.dir, `${where.name}.in`);
+  const log = join(where.dir, `${where.name}.log`);
+  writeFileSync(input, b.text, { mode: 0o600 }); // a small file: cheaper than a thread-pool round trip
+  const r = await where.runner.run([b.cmd, ...b.args, input], log);
+  if (r.exitCode !== 0) {
+    const out = await readFile(log, 'utf8').catch(() => '');
+    const how = r.exitCode === null ? `was killed by signal ${r.signal}` : `exited ${r.exitCode}`;
+    throw new ShedError('internal', `${what}: ${b.cmd} ${b.args.join(' ')} ${input} ${how}: ${out.trim().split('\n').slice(-3).join('; ')}`, {
+      details: { input: b.text.slice(0, 2000) },
+    });
+  }
 }

@@ -81,7 +81,7 @@ export async function createContainer(ctx: CreateContext, spec: DriverCreateSpec
     });
     recordAgentTimings(opts.timer, agent);
     // Network 'nat': the bridge port and rules went on while the runtime started ('none': nothing to wait for).
-    await run.step('connect', async () => net?.connected);
+    await run.step('connect', async () => net?.finish());
     const handles = await run.step('handles', async () => collectHandles(ctx, spec, layout, runtime, net));
     stack.release();
     return { handles, agent, listener };
@@ -132,7 +132,8 @@ async function attachNetwork(
   // Pushed first: detach removes whatever attach got to, and attach undoes its own part on failure.
   stack.push('network', () => network.detach(spec.id));
   return network.attach({
-    id: spec.id, netnsPath: layout.netnsPath, resolvConfPath: layout.resolvConfPath, egress: spec.egress ?? OPEN_EGRESS, ...(signal === undefined ? {} : { signal }),
+    id: spec.id, netnsPath: layout.netnsPath, resolvConfPath: layout.resolvConfPath, egress: spec.egress ?? OPEN_EGRESS,
+    ...(ctx.spawner === undefined ? {} : { runner: ctx.spawner }), ...(signal === undefined ? {} : { signal }),
   });
 }
 

@@ -56,7 +56,8 @@ export function sandboxLayout(spec: Pick<DriverCreateSpec, 'id' | 'stateDir' | '
     socketPath,
     runtimeRoot: runtimeRootFor(runRoot, runtime),
     cgroupsPath: `${cgroupScope(runRoot)}/${containerId}`,
-    netnsPath: join(spec.runDir, 'netns'),
+    // In a directory of its own: a spare netns is moved in whole by a rename (see net/).
+    netnsPath: join(spec.runDir, 'net', 'netns'),
     resolvConfPath: join(spec.runDir, 'resolv.conf'),
   };
 }
