@@ -9,7 +9,8 @@ import { ProtocolError } from './errors.js';
 import { mutateFrame, randomFrame, randomSplits, Rng } from './fuzz.js';
 
 const CASES = 100_000;
-const TIME_LIMIT_MS = 20_000;
+/** CPU time, not wall time: a pathological (say quadratic) decoder trips it, a busy host does not. */
+const CPU_LIMIT_MS = 20_000;
 
 function runCase(rng: Rng): 'ok' | 'rejected' {
   const frames = Array.from({ length: rng.below(3) + 1 }, () => randomFrame(rng));
@@ -37,6 +38,7 @@ it(`decoder survives ${CASES} mutated frame streams`, () => {
   console.log(`fuzz seed ${seed} (set SHED_FUZZ_SEED to replay)`);
   const rng = new Rng(seed);
   const start = performance.now();
+  const cpuStart = process.cpuUsage();
   const counts = { ok: 0, rejected: 0 };
   for (let i = 0; i < CASES; i++) {
     try {
@@ -46,7 +48,9 @@ it(`decoder survives ${CASES} mutated frame streams`, () => {
     }
   }
   const ms = performance.now() - start;
-  console.log(`fuzz: ${CASES} cases in ${ms.toFixed(0)} ms: ${counts.ok} decoded, ${counts.rejected} rejected`);
-  assert.ok(counts.ok > CASES / 20 && counts.rejected > CASES / 4, 'the mix should exercise both outcomes');
-  assert.ok(ms < TIME_LIMIT_MS, `took ${ms} ms`);
+  const cpu = process.cpuUsage(cpuStart);
+  const cpuMs = (cpu.user + cpu.system) / 1000;
+  console.log(`fuzz: ${CASES} cases in ${ms.toFixed(0)} ms (${cpuMs.toFixed(0)} ms of CPU): ${counts.ok} decoded, ${counts.rejected} rejected`);
+  assert.ok(counts.ok > CASES / 20 && counts.rejected > CASES / 4, `the mix should exercise both outcomes (seed ${seed})`);
+  assert.ok(cpuMs < CPU_LIMIT_MS, `took ${cpuMs} ms of CPU (seed ${seed})`);
 });
