@@ -193,25 +193,28 @@ for (const [binary, why] of [[AGENT_BINARY, skip], [AGENT_ASAN_BINARY, asanSkip]
     });
 
     it('backpressure the other way: a server that does not read holds the writer', async () => {
-      let serverSock: Socket | undefined;
+      let accepted = (_s: Socket): void => undefined;
+      const serverSocket = new Promise<Socket>((resolve) => (accepted = resolve));
       const { server, port } = await listen((sock) => {
-        serverSock = sock;
         sock.pause();
+        accepted(sock);
       });
       try {
         const s = await c.connectTcp(port);
         const data = pattern(16 * MiB, 3);
         let done = false;
         s.write(data, () => (done = true));
+        // Accepted (a busy host may take a moment), then 300 ms in which the write could complete if nothing held it.
+        const serverSock = await Promise.race([serverSocket, sleep(10_000).then(() => assert.fail('the server never accepted the connection'))]);
         await sleep(300);
         assert.equal(done, false, 'the write completed although nothing read it');
         const got: Buffer[] = [];
-        serverSock?.on('data', (d: Buffer) => got.push(d));
-        serverSock?.resume();
+        serverSock.on('data', (d: Buffer) => got.push(d));
+        serverSock.resume();
         s.end();
-        await once(serverSock as Socket, 'end'); // set by the connection handler above
+        await once(serverSock, 'end');
         assert.equal(sha(Buffer.concat(got)), sha(data));
-        serverSock?.end();
+        serverSock.end();
         await readAll(s);
         if (!s.closed) await once(s, 'close');
       } finally {
