@@ -11,7 +11,8 @@
 // (syncfs) after the thaw, for durability only, outside the frozen span — in the background
 // when the caller asks (a snapshot's row does not wait for it: see docs/snapshots.md).
 // A big upper (TWO_PASS_MIN_ENTRIES or more) is copied in two passes (two-pass.ts): unfrozen
-// first, then frozen only to catch up with what changed meanwhile.
+// first, then frozen only to catch up with what changed meanwhile; the walks of both passes
+// run in a worker thread (walk.ts), off the event loop.
 import { existsSync, mkdirSync, readdirSync, rmSync, type Dirent } from 'node:fs';
 import { dirname } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -24,7 +25,8 @@ import { OciRuntime } from '../runtime.js';
 import { allocatedBytes, copyInto, copyTree, flushLayer } from './copy-tree.js';
 import { findFreezer, freeze, isFrozenNow, thaw } from './freezer.js';
 import type { Spawner } from '../spawner.js';
-import { catchUp, recordTree, settleTimes, type TreeRecord } from './two-pass.js';
+import { settleTimes, type CatchUp, type TreeRecord } from './two-pass.js';
+import { TreeWalk } from './walk.js';
 
 const DEFAULT_MAX_FROZEN_MS = 10_000;
 
@@ -36,8 +38,14 @@ export async function snapshotUpper(d: ContainerHandleData, destDir: string, opt
   const upper = overlayDirs(d.stateDir).upper;
   const maxFrozenMs = opts.maxFrozenMs ?? DEFAULT_MAX_FROZEN_MS;
   const t0 = performance.now();
-  const record = hasEntries(upper, TWO_PASS_MIN_ENTRIES) ? recordTree(upper) : null;
-  if (record !== null) return twoPass(d, { upper, destDir, record, t0 }, maxFrozenMs, opts);
+  if (hasEntries(upper, TWO_PASS_MIN_ENTRIES)) {
+    const walk = TreeWalk.start();
+    try {
+      if (await walk.record(upper, opts.signal)) return await twoPass(d, { upper, destDir, walk, t0 }, maxFrozenMs, opts);
+    } finally {
+      await walk.close();
+    }
+  }
   const { value: method, frozen } = await whileFrozen(d, maxFrozenMs, (timeoutMs) =>
     copyTree(upper, destDir, { ...toolOptions(opts), timeoutMs }));
   return finishLayer(destDir, method, frozen, opts);
@@ -73,11 +81,19 @@ function hasEntries(dir: string, n: number): boolean {
 /**
  * Pass 2 (the sandbox frozen): brings `dest`, pass 1's copy of `src` after `record`, up to
  * `src` as it is now, within `timeoutMs`; what it cannot do in-process is copied again whole.
+ * The walk runs in a worker thread (walk.ts): the one holding the record, or, given a record
+ * taken in-process, a worker started for this call.
  */
-export async function catchUpCopy(src: string, dest: string, record: TreeRecord, opts: { timeoutMs: number; signal?: AbortSignal; spawner?: Spawner }): Promise<void> {
+export async function catchUpCopy(src: string, dest: string, record: TreeRecord | TreeWalk, opts: { timeoutMs: number; signal?: AbortSignal; spawner?: Spawner }): Promise<void> {
   const deadline = performance.now() + opts.timeoutMs;
   const left = (): number => Math.max(1, Math.ceil(deadline - performance.now()));
-  const r = catchUp(src, dest, record, { deadline });
+  const walk = record instanceof TreeWalk ? record : await TreeWalk.load(record, opts.signal);
+  let r: CatchUp;
+  try {
+    r = await walk.catchUp(src, dest, { deadline, ...(opts.signal ? { signal: opts.signal } : {}) });
+  } finally {
+    if (walk !== record) await walk.close();
+  }
   if (r === 'unfit') {
     rmSync(dest, { recursive: true, force: true });
     await copyTree(src, dest, { ...opts, timeoutMs: left() });
@@ -88,13 +104,13 @@ export async function catchUpCopy(src: string, dest: string, record: TreeRecord,
 }
 
 /** Pass 1 unfrozen (cp of the live upper), pass 2 frozen (two-pass.ts). */
-async function twoPass(d: ContainerHandleData, p: { upper: string; destDir: string; record: TreeRecord; t0: number }, maxFrozenMs: number, opts: CaptureOptions): Promise<UpperSnapshot> {
-  const { upper, destDir, record, t0 } = p;
+async function twoPass(d: ContainerHandleData, p: { upper: string; destDir: string; walk: TreeWalk; t0: number }, maxFrozenMs: number, opts: CaptureOptions): Promise<UpperSnapshot> {
+  const { upper, destDir, walk, t0 } = p;
   const method = await copyTree(upper, destDir, { ...toolOptions(opts), live: true });
   const prepass = performance.now() - t0;
   try {
     const { frozen } = await whileFrozen(d, maxFrozenMs, async (timeoutMs) => {
-      await catchUpCopy(upper, destDir, record, { ...toolOptions(opts), timeoutMs });
+      await catchUpCopy(upper, destDir, walk, { ...toolOptions(opts), timeoutMs });
       return method;
     });
     return finishLayer(destDir, method, { ...frozen, prepass }, opts);
