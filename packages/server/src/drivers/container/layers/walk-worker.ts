@@ -1,7 +1,8 @@
 // The worker thread that runs the two-pass capture's tree walks (two-pass.ts) for walk.ts, off
 // the daemon's event loop. It keeps pass 1's record itself, so the record (an entry per file
 // of the upper) never crosses threads in the capture; only the catch-up's result comes back.
-// One request at a time: walk.ts sends the next after the answer to the last.
+// One request at a time: walk.ts sends the next after the answer to the last. A worker is kept
+// between captures (walk.ts), holding no record while idle.
 import { parentPort } from 'node:worker_threads';
 import { ShedError } from '../../../core/errors.js';
 import { catchUp, recordTree, type CatchUp, type TreeRecord } from './two-pass.js';
@@ -16,6 +17,9 @@ function handle(req: WalkRequest): boolean | CatchUp {
       return record !== null;
     case 'load':
       record = req.record;
+      return true;
+    case 'forget':
+      record = null;
       return true;
     case 'catchUp':
       if (record === null) throw new ShedError('internal', 'the tree walk was asked to catch up before recording the tree');
