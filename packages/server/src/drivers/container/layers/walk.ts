@@ -81,7 +81,10 @@ export class TreeWalk {
         const w = this.#worker;
         idle.push(w);
         // One that dies idle (it should not) is not handed out again.
-        w.once('exit', () => void idle.splice(idle.indexOf(w) >>> 0, idle.includes(w) ? 1 : 0));
+        w.once('exit', () => {
+          const i = idle.indexOf(w);
+          if (i >= 0) idle.splice(i, 1);
+        });
         return;
       } catch {
         // stopped below
