@@ -4,7 +4,9 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { access, open, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { Shed } from '@shed/sdk';
 import { parseContainerHandles, type ContainerHandleData } from '@shed/server';
 import { leakCheckedTempDir, RUN_TAG, trackRunRoot } from '../helpers/leaks.js';
 import { isRunning } from '../helpers/procs.js';
@@ -134,4 +136,72 @@ export function runCli(dirs: DaemonDirs, ...args: string[]): Promise<CliResult> 
 /** What the daemon recorded of a running container sandbox (its handles.json): init pid, cgroups, runtime state. */
 export async function containerHandles(dirs: DaemonDirs, id: string): Promise<ContainerHandleData> {
   return parseContainerHandles(JSON.parse(await readFile(join(dirs.runDir, 'sandboxes', id, 'handles.json'), 'utf8'))).data;
+}
+
+/** One shedd for a describe block, from `useShedd`: its dirs, the current daemon and a client connected to it. */
+export interface SheddFixture {
+  readonly dirs: DaemonDirs;
+  readonly d: Shedd;
+  readonly shed: Shed;
+  /**
+   * Closes the client, stops shedd (`how`: SIGTERM or SIGKILL), starts it again on the same dirs
+   * and reconnects. `extras` are for this start only; without them, the block's own extras.
+   */
+  restart(how: 'stop' | 'kill9', extras?: StartExtras): Promise<void>;
+  /** Starts shedd again on the same dirs and reconnects, after a test stopped or killed it itself (and closed the client). */
+  start(extras?: StartExtras): Promise<void>;
+}
+
+export interface UseSheddOptions {
+  /** The extras of every start, or a function of the dirs that prepares them once (a config file under dirs.dir). */
+  readonly extras?: StartExtras | ((dirs: DaemonDirs) => Promise<StartExtras>);
+  /** Runs first in the after hook, while shedd still serves (a check on the daemon, a tool's own server to stop). */
+  readonly beforeCleanup?: () => Promise<void>;
+}
+
+/**
+ * Registers a `before` that starts shedd on fresh tracked dirs and connects, and an `after` that
+ * deletes what the tests left (API-made pools, sandboxes, snapshots newest first, since a fork's
+ * snapshot may hang off an older one), closes the client and stops shedd. Call it inside
+ * `describe`, before the block's own hooks; the fixture's fields are set once its `before` ran.
+ */
+export function useShedd(prefix: string, options: UseSheddOptions = {}): SheddFixture {
+  let dirs: DaemonDirs | undefined;
+  let d: Shedd | undefined;
+  let shed: Shed | undefined;
+  let extras: StartExtras = {};
+  const ready = <T>(v: T | undefined, what: string): T => {
+    if (v === undefined) throw new Error(`useShedd: ${what} is not there before the before hook runs`);
+    return v;
+  };
+  const boot = async (once?: StartExtras): Promise<void> => {
+    d = await startShedd(ready(dirs, 'dirs'), once ?? extras);
+    shed = await Shed.connect({ socketPath: d.socketPath });
+  };
+  before(async () => {
+    dirs = await daemonDirs(prefix);
+    extras = typeof options.extras === 'function' ? await options.extras(dirs) : (options.extras ?? {});
+    await boot();
+  });
+  after(async () => {
+    await options.beforeCleanup?.();
+    if (shed !== undefined) {
+      for (const p of await shed.pools.list()) if (p.origin === 'api') await shed.pools.delete(p.name);
+      for (const s of await shed.sandboxes.list()) await s.delete();
+      for (const s of (await shed.snapshots.list()).reverse()) await shed.snapshots.delete(s).catch(() => undefined);
+      shed.close();
+    }
+    await d?.stop();
+  });
+  return {
+    get dirs() { return ready(dirs, 'dirs'); },
+    get d() { return ready(d, 'shedd'); },
+    get shed() { return ready(shed, 'the client'); },
+    async restart(how, once) {
+      ready(shed, 'the client').close();
+      await ready(d, 'shedd')[how]();
+      await boot(once);
+    },
+    start: boot,
+  };
 }
