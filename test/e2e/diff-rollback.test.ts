@@ -116,7 +116,7 @@ describe('e2e: diff and rollback', { skip }, () => {
     await assert.rejects(sb.diff(), isApiError('not_found'));
   });
 
-  it('through the CLI: fx.shed diff, --json, --tar', async () => {
+  it('through the CLI: shed diff, --json, --tar', async () => {
     const sb = await fx.shed.sandboxes.create({ name: 'diff-cli' });
     await sb.exec(['sh', '-c', 'echo x > /root/new && echo y >> /etc/passwd && rm /etc/group']);
     const text = await run(process.execPath, [CLI, 'diff', 'diff-cli'], cliEnv(fx.dirs));

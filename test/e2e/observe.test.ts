@@ -172,7 +172,7 @@ describe('e2e: events, metrics and phase timings', { skip }, () => {
     const memory = m1.samples.get('shed_sandbox_memory_bytes');
     assert.ok(memory !== undefined && memory > 0, 'the memory charged to the sandbox cgroups is read (this host has a memory controller)');
     assert.equal(m1.types.get('shed_pool_free_members'), 'gauge');
-    assert.ok(![...m1.samples.keys()].some((n) => n.startsWith('shed_pool_')), 'no pool series while fx.shed has no pools');
+    assert.ok(![...m1.samples.keys()].some((n) => n.startsWith('shed_pool_')), 'no pool series while shed has no pools');
     await sb.delete();
   });
 

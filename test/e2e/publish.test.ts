@@ -136,7 +136,7 @@ describe('e2e: published ports', { skip }, () => {
     await assert.rejects(fx.shed.sandboxes.create({ image: 'default', ports: [{ hostPort: 8080, port: 80, hostIp: 'not-ip' }] }), { code: 'invalid_argument' });
   });
 
-  it('shed create --publish, shown by fx.shed inspect; a refused connection is reset, not hung', async () => {
+  it('shed create --publish, shown by shed inspect; a refused connection is reset, not hung', async () => {
     const hostPort = await freePort();
     const r = await runCli(fx.dirs, 'create', 'default', '--publish', `127.0.0.1:${hostPort}:8000`);
     assert.equal(r.code, 0, r.stderr);

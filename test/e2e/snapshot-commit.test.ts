@@ -140,7 +140,7 @@ describe('e2e: commit, memory snapshots, stopped sandboxes', { skip }, () => {
 
   it('snapshots and diffs a stopped sandbox from its layers on disk', async () => {
     const sb = await fx.shed.sandboxes.create();
-    await sb.exec(['sh', '-c', 'echo kept > /root/kept.txt && rm /etc/group && mkdir /root/fx.d && echo x > /root/d/x']);
+    await sb.exec(['sh', '-c', 'echo kept > /root/kept.txt && rm /etc/group && mkdir /root/d && echo x > /root/d/x']);
     await sb.stop();
     assert.equal(sb.info.state, 'stopped');
     const diff = await sb.diff();

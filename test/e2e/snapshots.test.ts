@@ -172,7 +172,7 @@ describe('e2e: snapshots and forks', { skip }, () => {
     await sb.delete();
   });
 
-  it('through the CLI: fx.shed snapshot, fx.shed fork, fx.shed snapshot ls|rm', async () => {
+  it('through the CLI: shed snapshot, shed fork, shed snapshot ls|rm', async () => {
     const sb = await fx.shed.sandboxes.create({ name: 'cli-src' });
     await sb.files.write('/root/cli.txt', 'via cli');
     const taken = await cli(fx.dirs, '--json', 'snapshot', 'cli-src');
