@@ -155,7 +155,7 @@ export interface SheddFixture {
 export interface UseSheddOptions {
   /** The extras of every start, or a function of the dirs that prepares them once (a config file under dirs.dir). */
   readonly extras?: StartExtras | ((dirs: DaemonDirs) => Promise<StartExtras>);
-  /** Runs first in the after hook, while shedd still serves (a check on the daemon, a tool's own server to stop). */
+  /** Runs first in the after hook, while shedd still serves (a check on the daemon, a tool's own server to stop); the cleanup runs even if it throws. */
   readonly beforeCleanup?: () => Promise<void>;
 }
 
@@ -184,14 +184,17 @@ export function useShedd(prefix: string, options: UseSheddOptions = {}): SheddFi
     await boot();
   });
   after(async () => {
-    await options.beforeCleanup?.();
-    if (shed !== undefined) {
-      for (const p of await shed.pools.list()) if (p.origin === 'api') await shed.pools.delete(p.name);
-      for (const s of await shed.sandboxes.list()) await s.delete();
-      for (const s of (await shed.snapshots.list()).reverse()) await shed.snapshots.delete(s).catch(() => undefined);
-      shed.close();
+    try {
+      await options.beforeCleanup?.();
+    } finally {
+      if (shed !== undefined) {
+        for (const p of await shed.pools.list()) if (p.origin === 'api') await shed.pools.delete(p.name);
+        for (const s of await shed.sandboxes.list()) await s.delete();
+        for (const s of (await shed.snapshots.list()).reverse()) await shed.snapshots.delete(s).catch(() => undefined);
+        shed.close();
+      }
+      await d?.stop();
     }
-    await d?.stop();
   });
   return {
     get dirs() { return ready(dirs, 'dirs'); },
