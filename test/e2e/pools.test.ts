@@ -10,6 +10,7 @@ import { after, describe, it } from 'node:test';
 import { openDb } from '@shed/server';
 import { ShedApiError, type PoolInfo } from '@shed/sdk';
 import { useLeakCheck } from '../helpers/leaks.js';
+import { until } from '../helpers/poll.js';
 import { isRunning } from '../helpers/procs.js';
 import { containerHandles, e2eUnavailable, runCli, useShedd, type DaemonDirs } from './shedd.js';
 
@@ -28,16 +29,6 @@ max = 1
 snapshot = "ly-00000000000000ff"
 memoryMiB = 64
 `;
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const rejects = async (p: Promise<unknown>, code: string, message?: RegExp): Promise<void> =>
   assert.rejects(p, (e: unknown) => e instanceof ShedApiError && e.code === code && (message === undefined || message.test(e.message)));
