@@ -4,7 +4,6 @@
 // back to a cold create; a snapshot pool's members are forks; members survive kill -9 of
 // shedd (dead ones are cleaned up); removing a pool deletes its members; bad input has codes.
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { openDb } from '@shed/server';
@@ -34,13 +33,7 @@ const rejects = async (p: Promise<unknown>, code: string, message?: RegExp): Pro
   assert.rejects(p, (e: unknown) => e instanceof ShedApiError && e.code === code && (message === undefined || message.test(e.message)));
 
 describe('e2e: warm pools', { skip }, () => {
-  const fx = useShedd('shed-e2e-pools-', {
-    extras: async (dirs) => {
-      const configPath = join(dirs.dir, 'shedd.toml');
-      await writeFile(configPath, CONFIG);
-      return { args: ['--config', configPath] };
-    },
-  });
+  const fx = useShedd('shed-e2e-pools-', { config: CONFIG });
 
   const pool = (name: string): Promise<PoolInfo> => fx.shed.pools.get(name);
   const freeAt = (name: string, n: number): Promise<PoolInfo> =>

@@ -2,7 +2,7 @@
 // as a child process on a tracked temp dir, with the container driver and the real image
 // store. Readiness is its READY line on an inherited pipe; it is stopped by its pid.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { access, open, readFile } from 'node:fs/promises';
+import { access, open, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -145,7 +145,7 @@ export interface SheddFixture {
   readonly shed: Shed;
   /**
    * Closes the client, stops shedd (`how`: SIGTERM or SIGKILL), starts it again on the same dirs
-   * and reconnects. `extras` are for this start only; without them, the block's own extras.
+   * and reconnects. `extras` are for this start only (no config file either); without them, the block's own.
    */
   restart(how: 'stop' | 'kill9', extras?: StartExtras): Promise<void>;
   /** Starts shedd again on the same dirs and reconnects, after a test stopped or killed it itself (and closed the client). */
@@ -153,8 +153,10 @@ export interface SheddFixture {
 }
 
 export interface UseSheddOptions {
-  /** The extras of every start, or a function of the dirs that prepares them once (a config file under dirs.dir). */
-  readonly extras?: StartExtras | ((dirs: DaemonDirs) => Promise<StartExtras>);
+  /** The extras of every start. */
+  readonly extras?: StartExtras;
+  /** A config file's text: written to shedd.toml in the dirs, and passed with --config before the extras' args. */
+  readonly config?: string;
   /** Runs first in the after hook, while shedd still serves (a check on the daemon, a tool's own server to stop); the cleanup runs even if it throws. */
   readonly beforeCleanup?: () => Promise<void>;
 }
@@ -180,7 +182,12 @@ export function useShedd(prefix: string, options: UseSheddOptions = {}): SheddFi
   };
   before(async () => {
     dirs = await daemonDirs(prefix);
-    extras = typeof options.extras === 'function' ? await options.extras(dirs) : (options.extras ?? {});
+    extras = options.extras ?? {};
+    if (options.config !== undefined) {
+      const path = join(dirs.dir, 'shedd.toml');
+      await writeFile(path, options.config);
+      extras = { ...extras, args: ['--config', path, ...(extras.args ?? [])] };
+    }
     await boot();
   });
   after(async () => {
