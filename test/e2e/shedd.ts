@@ -163,8 +163,7 @@ export interface UseSheddOptions {
 
 /**
  * Registers a `before` that starts shedd on fresh tracked dirs and connects, and an `after` that
- * deletes what the tests left (API-made pools, sandboxes, snapshots newest first, since a fork's
- * snapshot may hang off an older one), closes the client and stops shedd. Call it inside
+ * deletes what the tests left (deleteAll), closes the client and stops shedd. Call it inside
  * `describe`, before the block's own hooks; the fixture's fields are set once its `before` ran.
  */
 export function useShedd(prefix: string, options: UseSheddOptions = {}): SheddFixture {
@@ -194,13 +193,13 @@ export function useShedd(prefix: string, options: UseSheddOptions = {}): SheddFi
     try {
       await options.beforeCleanup?.();
     } finally {
-      if (shed !== undefined) {
-        for (const p of await shed.pools.list()) if (p.origin === 'api') await shed.pools.delete(p.name);
-        for (const s of await shed.sandboxes.list()) await s.delete();
-        for (const s of (await shed.snapshots.list()).reverse()) await shed.snapshots.delete(s).catch(() => undefined);
-        shed.close();
+      // Stopped even when a delete fails: a shedd left running fails the leak check louder than the delete.
+      try {
+        if (shed !== undefined) await deleteAll(shed);
+      } finally {
+        shed?.close();
+        await d?.stop();
       }
-      await d?.stop();
     }
   });
   return {
@@ -214,4 +213,11 @@ export function useShedd(prefix: string, options: UseSheddOptions = {}): SheddFi
     },
     start: boot,
   };
+}
+
+/** API-made pools, then sandboxes, then snapshots newest first (a fork's snapshot may hang off an older one). */
+async function deleteAll(shed: Shed): Promise<void> {
+  for (const p of await shed.pools.list()) if (p.origin === 'api') await shed.pools.delete(p.name);
+  for (const s of await shed.sandboxes.list()) await s.delete();
+  for (const s of (await shed.snapshots.list()).reverse()) await shed.snapshots.delete(s).catch(() => undefined);
 }
