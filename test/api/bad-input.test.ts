@@ -7,15 +7,15 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LIMITS } from '@shed/protocol';
 import { ROUTES, routePath } from '@shed/protocol/client';
 import { openDb } from '@shed/server';
-import { Shed, type Sandbox } from '@shed/sdk';
+import { type Sandbox } from '@shed/sdk';
 import { useLeakCheck } from '../helpers/leaks.js';
 import { errorCode, raw, type RawRequest, type RawResponse } from '../helpers/raw-http.js';
-import { daemonDirs, e2eUnavailable, startShedd, type DaemonDirs, type Shedd } from '../e2e/shedd.js';
+import { e2eUnavailable, useShedd } from '../e2e/shedd.js';
 
 const skip = await e2eUnavailable();
 if (skip !== undefined) console.log(`# bad-input tests skipped: ${skip}`);
@@ -25,13 +25,16 @@ const STATUS = { invalid_argument: 400, not_found: 404, already_exists: 409, fai
 type Code = keyof typeof STATUS;
 
 describe('api: bad input against a real shedd', { skip }, () => {
-  let dirs: DaemonDirs;
-  let d: Shedd;
-  let shed: Shed;
+  const fx = useShedd('shed-bad-input-', {
+    beforeCleanup: async () => {
+      const health = await send({ method: 'GET', path: ROUTES.health });
+      assert.equal(health.status, 200, 'shedd is still up after everything');
+    },
+  });
   let sb: Sandbox;
   let parked: Sandbox;
 
-  const send = (r: RawRequest): Promise<RawResponse> => raw(d.socketPath, r);
+  const send = (r: RawRequest): Promise<RawResponse> => raw(fx.d.socketPath, r);
   const path = (route: string, params: Record<string, string | number> = {}): string => routePath(route, { sandbox: sb.id, ...params });
   const file = (route: string, p: string): string => `${path(route)}?path=${encodeURIComponent(p)}`;
   const expectError = async (r: RawRequest, code: Code): Promise<RawResponse> => {
@@ -43,7 +46,7 @@ describe('api: bad input against a real shedd', { skip }, () => {
   const inSandbox = async (script: string): Promise<string> => (await sb.exec(['sh', '-c', script])).stdout;
   /** Creates shedd has begun and not yet finished or undone (their operation rows are pending). */
   const createsInFlight = (): number => {
-    const db = openDb({ path: join(dirs.dataDir, 'shed.db') });
+    const db = openDb({ path: join(fx.dirs.dataDir, 'shed.db') });
     try {
       return db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM operations WHERE kind = 'create' AND state = 'pending'").get()?.n ?? 0;
     } finally {
@@ -52,20 +55,9 @@ describe('api: bad input against a real shedd', { skip }, () => {
   };
 
   before(async () => {
-    dirs = await daemonDirs('shed-bad-input-');
-    d = await startShedd(dirs);
-    shed = await Shed.connect({ socketPath: d.socketPath });
-    sb = await shed.sandboxes.create({ name: 'target' });
-    parked = await shed.sandboxes.create({ name: 'parked' });
+    sb = await fx.shed.sandboxes.create({ name: 'target' });
+    parked = await fx.shed.sandboxes.create({ name: 'parked' });
     await parked.stop({ graceMs: 0 });
-  });
-
-  after(async () => {
-    const health = await send({ method: 'GET', path: ROUTES.health });
-    for (const s of await shed.sandboxes.list()) await s.delete();
-    shed.close();
-    await d.stop();
-    assert.equal(health.status, 200, 'shedd is still up after everything');
   });
 
   it('malformed, oversized, wrongly typed and unknown-field bodies are invalid_argument', async () => {
@@ -148,9 +140,9 @@ describe('api: bad input against a real shedd', { skip }, () => {
 
   it('symlinks made inside the sandbox to /, /etc and a host path resolve inside the sandbox only', async () => {
     const probe = `shed-probe-${process.pid}-${Date.now()}`;
-    const hostSecret = join(dirs.dir, 'host-secret');
+    const hostSecret = join(fx.dirs.dir, 'host-secret');
     await writeFile(hostSecret, 'host only');
-    await inSandbox(`ln -s / /root/to-root && ln -s /etc /root/to-etc && ln -s ${hostSecret} /root/to-host && ln -s ${dirs.dir} /root/to-host-dir`);
+    await inSandbox(`ln -s / /root/to-root && ln -s /etc /root/to-etc && ln -s ${hostSecret} /root/to-host && ln -s ${fx.dirs.dir} /root/to-host-dir`);
     const hostname = await inSandbox('cat /etc/hostname');
 
     // Read through the links: the sandbox's files, never the host's.
@@ -204,13 +196,13 @@ describe('api: bad input against a real shedd', { skip }, () => {
     assert.equal(stopped.status, 200);
     await expectError({ method: 'POST', path: on(sb, ROUTES.stop), body: '{}' }, 'failed_precondition');
     assert.equal((await send({ method: 'POST', path: on(sb, ROUTES.start), body: '{}' })).status, 200);
-    const gone = await shed.sandboxes.create({ name: 'twice' });
+    const gone = await fx.shed.sandboxes.create({ name: 'twice' });
     assert.equal((await send({ method: 'DELETE', path: on(gone, ROUTES.sandbox) })).status, 200);
     await expectError({ method: 'DELETE', path: on(gone, ROUTES.sandbox) }, 'not_found');
   });
 
   it('execs racing a stop get an answer or a clean error (failed_precondition or unavailable), never internal', async () => {
-    const racer = await shed.sandboxes.create({ name: 'racer' });
+    const racer = await fx.shed.sandboxes.create({ name: 'racer' });
     const execs = Array.from({ length: 20 }, () => send({ method: 'POST', path: routePath(ROUTES.exec, { sandbox: racer.id }), body: '{"argv":["sleep","0.2"]}' }));
     await new Promise((r) => setTimeout(r, 20));
     const stop = send({ method: 'POST', path: routePath(ROUTES.stop, { sandbox: racer.id }), body: '{"graceMs": 0}' });
@@ -222,7 +214,7 @@ describe('api: bad input against a real shedd', { skip }, () => {
   });
 
   it('creates whose client hangs up part way are undone or complete, and leave nothing else', async () => {
-    const before = (await shed.sandboxes.list()).length;
+    const before = (await fx.shed.sandboxes.list()).length;
     await Promise.all(Array.from({ length: 6 }, async (_, i) => {
       const ac = new AbortController();
       setTimeout(() => ac.abort(), 2 + i * 3);
@@ -236,12 +228,12 @@ describe('api: bad input against a real shedd', { skip }, () => {
       assert.ok(Date.now() < deadline, 'the hung-up creates were still in flight after 30 s');
       await sleep(200);
     }
-    const left = (await shed.sandboxes.list()).filter((s) => (s.info.name ?? '').startsWith('hangup-'));
+    const left = (await fx.shed.sandboxes.list()).filter((s) => (s.info.name ?? '').startsWith('hangup-'));
     for (const s of left) {
       assert.equal(s.info.state, 'running', 'a create that finished is whole');
       await s.delete();
     }
-    assert.equal((await shed.sandboxes.list()).length, before);
+    assert.equal((await fx.shed.sandboxes.list()).length, before);
   });
 
   it('a flood of 1,000 requests at once: each gets its own answer, and shedd stays up', async () => {

@@ -16,7 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import { openDb } from '@shed/server';
 import { Shed, ShedApiError } from '@shed/sdk';
 import { useLeakCheck } from '../helpers/leaks.js';
-import { CLI, daemonDirs, e2eUnavailable, startShedd, type DaemonDirs, type Shedd } from './shedd.js';
+import { CLI, daemonDirs, e2eUnavailable, startShedd, useShedd, type DaemonDirs } from './shedd.js';
 
 const skip = await e2eUnavailable();
 if (skip !== undefined) console.log(`# e2e diff/rollback tests skipped: ${skip}`);
@@ -52,28 +52,19 @@ async function opsOf(dirs: DaemonDirs, sandbox: string): Promise<string[]> {
 const isApiError = (code: string) => (e: unknown): boolean => e instanceof ShedApiError && e.code === code;
 
 describe('e2e: diff and rollback', { skip }, () => {
-  let dirs: DaemonDirs;
-  let d: Shedd;
-  let shed: Shed;
+  const fx = useShedd('shed-e2e-diff-');
   let scratch: string;
 
   before(async () => {
-    dirs = await daemonDirs('shed-e2e-diff-');
-    d = await startShedd(dirs);
-    shed = await Shed.connect({ socketPath: d.socketPath });
     scratch = await mkdtemp(join(tmpdir(), 'shed-e2e-diff-out-'));
   });
 
   after(async () => {
-    for (const s of await shed.sandboxes.list()) await s.delete();
-    for (const s of await shed.snapshots.list()) await shed.snapshots.delete(s).catch(() => undefined);
-    shed.close();
-    await d.stop();
     await rm(scratch, { recursive: true, force: true });
   });
 
   it('diff lists added, modified and deleted paths; a symlink to / is a symlink, not walked; the tar has it all', async () => {
-    const sb = await shed.sandboxes.create({ name: 'diff-src' });
+    const sb = await fx.shed.sandboxes.create({ name: 'diff-src' });
     await sb.exec(['sh', '-c', 'mkdir -p /root/w && echo hi > /root/w/a && chmod 600 /etc/passwd && rm /etc/group && ln -s / /root/w/to-root']);
     const diff = await sb.diff();
     for (const p of ['/root/w', '/root/w/a', '/root/w/to-root']) assert.ok(diff.added.includes(p), `${p} added: ${JSON.stringify(diff)}`);
@@ -92,15 +83,15 @@ describe('e2e: diff and rollback', { skip }, () => {
     assert.ok(listing.some((l) => l.startsWith('-rw-------') && l.endsWith(' etc/passwd')), 'the new mode is in the tar');
     assert.ok(listing.some((l) => / 0\/0 /.test(l) && l.endsWith(' root/w/a')), 'owners shifted back into the sandbox (root is 0)');
     assert.equal((await sb.refresh()).state, 'running');
-    assert.deepEqual((await layerDirs(dirs)).filter((n) => n.startsWith('.')), [], 'no scratch capture is left');
+    assert.deepEqual((await layerDirs(fx.dirs)).filter((n) => n.startsWith('.')), [], 'no scratch capture is left');
     await sb.delete();
   });
 
   it("a fork's diff is over its snapshot, not the image", async () => {
-    const src = await shed.sandboxes.create();
+    const src = await fx.shed.sandboxes.create();
     await src.exec(['sh', '-c', 'echo one > /root/one && rm /etc/group']);
     const snap = await src.snapshot();
-    const [fork] = await shed.sandboxes.fork(snap);
+    const [fork] = await fx.shed.sandboxes.fork(snap);
     assert.ok(fork !== undefined);
     await fork.exec(['sh', '-c', 'echo two > /root/two && rm /root/one']);
     const diff = await fork.diff();
@@ -109,41 +100,41 @@ describe('e2e: diff and rollback', { skip }, () => {
     assert.ok(!diff.added.includes('/root/one') && !diff.deleted.includes('/etc/group'), 'the snapshot\'s own changes are below the fork');
     await fork.delete();
     await src.delete();
-    await shed.snapshots.delete(snap);
+    await fx.shed.snapshots.delete(snap);
   });
 
   it('bad requests get stable codes', async () => {
-    const sb = await shed.sandboxes.create({ name: 'diff-stopped' });
+    const sb = await fx.shed.sandboxes.create({ name: 'diff-stopped' });
     await sb.stop();
     assert.ok(Array.isArray((await sb.diff()).added), 'a stopped sandbox is diffed from its layers on disk');
     const snap = await sb.snapshot();
-    const other = await shed.sandboxes.create();
+    const other = await fx.shed.sandboxes.create();
     await assert.rejects(other.rollback(snap), isApiError('failed_precondition'), "another sandbox's snapshot");
     await other.delete();
     await sb.delete();
-    await shed.snapshots.delete(snap);
+    await fx.shed.snapshots.delete(snap);
     await assert.rejects(sb.diff(), isApiError('not_found'));
   });
 
   it('through the CLI: shed diff, --json, --tar', async () => {
-    const sb = await shed.sandboxes.create({ name: 'diff-cli' });
+    const sb = await fx.shed.sandboxes.create({ name: 'diff-cli' });
     await sb.exec(['sh', '-c', 'echo x > /root/new && echo y >> /etc/passwd && rm /etc/group']);
-    const text = await run(process.execPath, [CLI, 'diff', 'diff-cli'], cliEnv(dirs));
+    const text = await run(process.execPath, [CLI, 'diff', 'diff-cli'], cliEnv(fx.dirs));
     assert.equal(text.code, 0, text.stderr);
     const lines = text.stdout.trim().split('\n');
     for (const l of ['A /root/new', 'M /etc/passwd', 'D /etc/group']) assert.ok(lines.includes(l), `${l} in ${text.stdout}`);
-    const json = await run(process.execPath, [CLI, 'diff', 'diff-cli', '--json'], cliEnv(dirs));
+    const json = await run(process.execPath, [CLI, 'diff', 'diff-cli', '--json'], cliEnv(fx.dirs));
     assert.equal(json.code, 0, json.stderr);
     assert.deepEqual((JSON.parse(json.stdout) as { deleted: string[] }).deleted, ['/etc/group']);
     const tarFile = join(scratch, 'cli.tar');
-    const tar = await run('sh', ['-c', `"${process.execPath}" "${CLI}" diff diff-cli --tar > "${tarFile}"`], cliEnv(dirs));
+    const tar = await run('sh', ['-c', `"${process.execPath}" "${CLI}" diff diff-cli --tar > "${tarFile}"`], cliEnv(fx.dirs));
     assert.equal(tar.code, 0, tar.stderr);
     assert.ok((await tarListing(tarFile)).some((l) => l.endsWith(' root/new')));
     await sb.delete();
   });
 
   it('rollback makes the files exactly the snapshot\'s: contents, modes, deletions; it runs and survives kill -9', async () => {
-    const sb = await shed.sandboxes.create({ name: 'rb-src' });
+    const sb = await fx.shed.sandboxes.create({ name: 'rb-src' });
     await sb.exec(['sh', '-c', 'mkdir -p /root/w && echo a > /root/w/a && echo b > /root/w/b && chmod 750 /root/w/b && rm /etc/group']);
     const snap = await sb.snapshot();
     await sb.exec(['sh', '-c', 'echo changed > /root/w/a && chmod 600 /root/w/a && rm /root/w/b && echo c > /root/w/c && echo back > /etc/group && rm /etc/passwd']);
@@ -156,38 +147,35 @@ describe('e2e: diff and rollback', { skip }, () => {
     await expect();
     const diff = await sb.diff();
     assert.deepEqual([...diff.added, ...diff.deleted].filter((p) => p.startsWith('/root/w') || p === '/etc/group'), [], 'the writable layer starts empty over the snapshot');
-    const ops = await opsOf(dirs, sb.id);
+    const ops = await opsOf(fx.dirs, sb.id);
     assert.ok(ops.includes('rollback:done'), `a rollback operation row: ${ops.join(', ')}`);
 
-    await d.kill9();
-    d = await startShedd(dirs);
-    shed.close();
-    shed = await Shed.connect({ socketPath: d.socketPath });
-    const again = await shed.sandboxes.get('rb-src');
+    await fx.restart('kill9');
+    const again = await fx.shed.sandboxes.get('rb-src');
     assert.equal(again.info.state, 'running');
     await again.stop();
     await again.start();
     const r = await again.exec(['sh', '-c', 'cat /root/w/a; test -e /etc/group || echo no-group; test -e /root/w/c || echo no-c']);
     assert.equal(r.stdout, 'a\nno-group\nno-c\n', 'the rollback holds across a crash and a restart');
-    await assert.rejects(shed.snapshots.delete(snap), isApiError('failed_precondition'), 'the sandbox sits on the snapshot now');
+    await assert.rejects(fx.shed.snapshots.delete(snap), isApiError('failed_precondition'), 'the sandbox sits on the snapshot now');
     await again.delete();
-    await shed.snapshots.delete(snap);
+    await fx.shed.snapshots.delete(snap);
   });
 
   it("rollback of a fork to its source snapshot; another sandbox's snapshot is refused", async () => {
-    const src = await shed.sandboxes.create();
+    const src = await fx.shed.sandboxes.create();
     await src.exec(['sh', '-c', 'echo base > /root/base']);
     const snap = await src.snapshot();
-    const [fork] = await shed.sandboxes.fork(snap);
+    const [fork] = await fx.shed.sandboxes.fork(snap);
     assert.ok(fork !== undefined);
     await fork.exec(['sh', '-c', 'rm /root/base && echo mine > /root/mine']);
-    const other = await shed.sandboxes.create();
+    const other = await fx.shed.sandboxes.create();
     const foreign = await other.snapshot();
     await assert.rejects(fork.rollback(foreign), isApiError('failed_precondition'));
     await assert.rejects(fork.rollback('ly-0000000000000000'), isApiError('not_found'));
     await assert.rejects(fork.rollback('nope'), isApiError('invalid_argument'));
     assert.equal((await fork.refresh()).state, 'running', 'a refused rollback leaves it running');
-    const viaCli = await run(process.execPath, [CLI, 'rollback', fork.id, snap.layerId], cliEnv(dirs));
+    const viaCli = await run(process.execPath, [CLI, 'rollback', fork.id, snap.layerId], cliEnv(fx.dirs));
     assert.equal(viaCli.code, 0, viaCli.stderr);
     assert.equal(viaCli.stdout, `${fork.id}\n`);
     const r = await fork.exec(['sh', '-c', 'cat /root/base; test -e /root/mine || echo no-mine']);
@@ -195,9 +183,9 @@ describe('e2e: diff and rollback', { skip }, () => {
     await fork.delete();
     await other.delete();
     await src.delete();
-    await shed.snapshots.delete(foreign);
-    await shed.snapshots.delete(snap);
-    assert.deepEqual(await layerDirs(dirs), []);
+    await fx.shed.snapshots.delete(foreign);
+    await fx.shed.snapshots.delete(snap);
+    assert.deepEqual(await layerDirs(fx.dirs), []);
   });
 
   it('a shedd killed half way through a rollback comes back with the sandbox\'s files as they were', async () => {

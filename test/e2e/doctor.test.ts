@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { after, before, describe, it } from 'node:test';
-import { Shed, type DoctorCheck, type DoctorResponse } from '@shed/sdk';
+import { before, describe, it } from 'node:test';
+import { type DoctorCheck, type DoctorResponse } from '@shed/sdk';
 import { useLeakCheck } from '../helpers/leaks.js';
-import { CLI, daemonDirs, e2eUnavailable, startShedd, type Shedd } from './shedd.js';
+import { CLI, daemonDirs, e2eUnavailable, startShedd, useShedd } from './shedd.js';
 
 const skip = await e2eUnavailable();
 if (skip !== undefined) console.log(`# e2e doctor tests skipped: ${skip}`);
@@ -21,8 +21,7 @@ function exitOf(file: string, args: string[]): number | null {
 }
 
 describe('e2e: shed doctor on this host', { skip }, () => {
-  let d: Shedd;
-  let shed: Shed;
+  const fx = useShedd('shed-e2e-doctor-');
   let report: DoctorResponse;
   const check = (name: string): DoctorCheck => {
     const c = report.checks.find((x) => x.name === name);
@@ -31,14 +30,7 @@ describe('e2e: shed doctor on this host', { skip }, () => {
   };
 
   before(async () => {
-    d = await startShedd(await daemonDirs('shed-e2e-doctor-'));
-    shed = await Shed.connect({ socketPath: d.socketPath });
-    report = await shed.doctor();
-  });
-
-  after(async () => {
-    shed.close();
-    await d.stop();
+    report = await fx.shed.doctor();
   });
 
   it('reports every check with a status, a detail and a fix for each non-ok one', () => {
@@ -53,7 +45,7 @@ describe('e2e: shed doctor on this host', { skip }, () => {
   });
 
   it('agrees with the driver probe about the runtime, and overlayfs and user namespaces work here', async () => {
-    const usable = (await shed.health()).driver.usable;
+    const usable = (await fx.shed.health()).driver.usable;
     assert.equal(check('runtime').status, usable ? 'ok' : 'fail');
     assert.equal(check('overlayfs').status, 'ok');
     assert.equal(check('user-namespaces').status === 'fail', false);
@@ -104,7 +96,7 @@ describe('e2e: shed doctor on this host', { skip }, () => {
 
   it('prints a table, or JSON with --json, and exits 1 exactly when a check fails', async () => {
     const run = (args: string[]): Promise<{ code: number; stdout: string }> => new Promise((resolve) => {
-      execFile(process.execPath, [CLI, '--socket', d.socketPath, ...args], { timeout: 120_000 }, (err, stdout) => {
+      execFile(process.execPath, [CLI, '--socket', fx.d.socketPath, ...args], { timeout: 120_000 }, (err, stdout) => {
         resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout });
       });
     });

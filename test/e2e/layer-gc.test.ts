@@ -6,11 +6,10 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { openDb } from '@shed/server';
-import { Shed } from '@shed/sdk';
 import { useLeakCheck } from '../helpers/leaks.js';
-import { daemonDirs, e2eUnavailable, runCli, startShedd, type DaemonDirs, type Shedd } from './shedd.js';
+import { e2eUnavailable, runCli, useShedd, type DaemonDirs } from './shedd.js';
 
 const skip = await e2eUnavailable();
 if (skip !== undefined) console.log(`# e2e layer gc tests skipped: ${skip}`);
@@ -39,54 +38,39 @@ async function fakeLayer(dirs: DaemonDirs, name: string, bytes: number): Promise
 }
 
 describe('e2e: layer reference counting and GC', { skip }, () => {
-  let dirs: DaemonDirs;
-  let d: Shedd;
-  let shed: Shed;
-
-  before(async () => {
-    dirs = await daemonDirs('shed-e2e-layergc-');
-    d = await startShedd(dirs);
-    shed = await Shed.connect({ socketPath: d.socketPath });
-  });
-
-  after(async () => {
-    for (const s of await shed.sandboxes.list()) await s.delete();
-    for (const s of (await shed.snapshots.list()).reverse()) await shed.snapshots.delete(s).catch(() => undefined);
-    shed.close();
-    await d.stop();
-  });
+  const fx = useShedd('shed-e2e-layergc-');
 
   it('rollback, snapshot, fork and source deletes free exactly what nothing else holds', async () => {
-    const src = await shed.sandboxes.create();
+    const src = await fx.shed.sandboxes.create();
     await src.files.write('/root/a', 'a');
     const s1 = await src.snapshot();
-    const [f] = await shed.sandboxes.fork(s1);
+    const [f] = await fx.shed.sandboxes.fork(s1);
     assert.ok(f !== undefined);
     await f.exec(['sh', '-c', 'head -c 2097152 /dev/urandom > /root/big']);
     const s2 = await f.snapshot();
     assert.ok(s2.bytes >= 2 * MiB);
-    const [g] = await shed.sandboxes.fork(s2);
+    const [g] = await fx.shed.sandboxes.fork(s2);
     assert.ok(g !== undefined);
     await f.rollback(s2);
-    assert.deepEqual(await layerDirs(dirs), [s1.layerId, s2.layerId].sort());
+    assert.deepEqual(await layerDirs(fx.dirs), [s1.layerId, s2.layerId].sort());
     await f.rollback(s1);
     await g.delete();
-    assert.deepEqual(await layerDirs(dirs), [s1.layerId, s2.layerId].sort(), 's2 is still held by its snapshot');
-    await shed.snapshots.delete(s2);
-    assert.deepEqual(await layerDirs(dirs), [s1.layerId], 'nothing holds s2 once f rolled off it and g is gone');
+    assert.deepEqual(await layerDirs(fx.dirs), [s1.layerId, s2.layerId].sort(), 's2 is still held by its snapshot');
+    await fx.shed.snapshots.delete(s2);
+    assert.deepEqual(await layerDirs(fx.dirs), [s1.layerId], 'nothing holds s2 once f rolled off it and g is gone');
     await src.delete();
-    assert.deepEqual(await layerDirs(dirs), [s1.layerId], 'a snapshot outlives the sandbox it was taken of');
+    assert.deepEqual(await layerDirs(fx.dirs), [s1.layerId], 'a snapshot outlives the sandbox it was taken of');
     await f.delete();
-    assert.deepEqual(await layerDirs(dirs), [s1.layerId], 'deleting the fork leaves the snapshot');
-    await shed.snapshots.delete(s1);
-    assert.deepEqual(await layerDirs(dirs), []);
-    assert.deepEqual(sql(dirs, 'SELECT id FROM layers UNION ALL SELECT layer_id FROM layer_refs'), []);
-    const p = await shed.prune();
+    assert.deepEqual(await layerDirs(fx.dirs), [s1.layerId], 'deleting the fork leaves the snapshot');
+    await fx.shed.snapshots.delete(s1);
+    assert.deepEqual(await layerDirs(fx.dirs), []);
+    assert.deepEqual(sql(fx.dirs, 'SELECT id FROM layers UNION ALL SELECT layer_id FROM layer_refs'), []);
+    const p = await fx.shed.prune();
     assert.deepEqual(p.layers, { removed: [], freedBytes: 0 }, 'nothing was left for the GC');
   });
 
   it('system prune removes unheld layers and directories without a row, and reports allocated bytes', async () => {
-    const sb = await shed.sandboxes.create();
+    const sb = await fx.shed.sandboxes.create();
     await sb.files.write('/root/kept', 'kept');
     const kept = await sb.snapshot();
     // Rows nothing holds (a chain of two, as a pool's released layers would be) and directories without rows.
@@ -94,29 +78,29 @@ describe('e2e: layer reference counting and GC', { skip }, () => {
     const child = 'ly-00000000000000a2';
     const orphan = 'ly-00000000000000a3';
     for (const [id, par] of [[parent, null], [child, parent]] as const) {
-      sql(dirs, 'INSERT INTO layers (id, parent_id, image_digest, depth, standalone, method, disk_bytes, created_at) VALUES (?, ?, ?, ?, 0, \'copy\', 0, 0)',
+      sql(fx.dirs, 'INSERT INTO layers (id, parent_id, image_digest, depth, standalone, method, disk_bytes, created_at) VALUES (?, ?, ?, ?, 0, \'copy\', 0, 0)',
         id, par, kept.imageDigest, par === null ? 1 : 2);
-      await fakeLayer(dirs, id, MiB / 2);
+      await fakeLayer(fx.dirs, id, MiB / 2);
     }
-    await fakeLayer(dirs, orphan, MiB);
-    await fakeLayer(dirs, '.changes-0123456789ab', MiB / 4);
+    await fakeLayer(fx.dirs, orphan, MiB);
+    await fakeLayer(fx.dirs, '.changes-0123456789ab', MiB / 4);
 
-    const r = await shed.prune();
+    const r = await fx.shed.prune();
     assert.deepEqual([...r.layers.removed].sort(), ['.changes-0123456789ab', child, parent, orphan].sort());
     const data = 2 * MiB + MiB / 4;
     assert.ok(r.layers.freedBytes >= data, `freed ${r.layers.freedBytes} >= ${data}`);
     assert.ok(r.layers.freedBytes < data + MiB, `freed ${r.layers.freedBytes}: allocated blocks, not the 64 MiB holes`);
-    assert.deepEqual(await layerDirs(dirs), [kept.layerId], 'the held snapshot stays');
-    assert.deepEqual(sql(dirs, 'SELECT id FROM layers'), [{ id: kept.layerId }]);
-    const [f] = await shed.sandboxes.fork(kept);
+    assert.deepEqual(await layerDirs(fx.dirs), [kept.layerId], 'the held snapshot stays');
+    assert.deepEqual(sql(fx.dirs, 'SELECT id FROM layers'), [{ id: kept.layerId }]);
+    const [f] = await fx.shed.sandboxes.fork(kept);
     assert.equal(await f?.files.readText('/root/kept'), 'kept');
 
-    await fakeLayer(dirs, orphan, MiB);
-    const cli = await runCli(dirs, 'system', 'prune');
+    await fakeLayer(fx.dirs, orphan, MiB);
+    const cli = await runCli(fx.dirs, 'system', 'prune');
     assert.equal(cli.code, 0, cli.stderr);
     assert.match(cli.stdout, new RegExp(`layers: removed 1 \\(${orphan}\\), freed 1\\.\\d+ MiB`));
     await f?.delete();
     await sb.delete();
-    await shed.snapshots.delete(kept);
+    await fx.shed.snapshots.delete(kept);
   });
 });

@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { cgroupScope, openDb, readCgroupLayout, type ContainerHandleData } from '@shed/server';
 import { Shed, ShedApiError, type Sandbox } from '@shed/sdk';
 import { useLeakCheck } from '../helpers/leaks.js';
+import { until } from '../helpers/poll.js';
 import { isRunning } from '../helpers/procs.js';
 import { CLI, containerHandles, daemonDirs, e2eUnavailable, startShedd, type DaemonDirs, type Shedd } from './shedd.js';
 
@@ -20,16 +21,8 @@ const skip = await e2eUnavailable();
 if (skip !== undefined) console.log(`# e2e lifecycle tests skipped: ${skip}`);
 useLeakCheck();
 
-/** Polls until `fn` returns a value (not undefined), for up to `ms`. */
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 8000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
+/** `until` with this file's 8 s bound. */
+const waitFor = <T>(what: string, fn: () => Promise<T | undefined>): Promise<T> => until(what, fn, 8000);
 
 const exists = (p: string): Promise<boolean> => access(p).then(() => true, () => false);
 const mounted = async (under: string): Promise<boolean> => (await readFile('/proc/self/mountinfo', 'utf8')).includes(under);

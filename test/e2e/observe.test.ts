@@ -5,14 +5,14 @@ import { execFile, spawn } from 'node:child_process';
 import { request, type IncomingMessage } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { ShedEvent as EventSchema } from '@shed/protocol';
 import { Shed, ShedApiError, type ShedEvent } from '@shed/sdk';
 import { FormatRegistry } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { useLeakCheck } from '../helpers/leaks.js';
 import { key, parseExposition } from '../helpers/prom-text.js';
-import { CLI, daemonDirs, e2eUnavailable, startShedd, type Shedd } from './shedd.js';
+import { CLI, e2eUnavailable, useShedd } from './shedd.js';
 
 const skip = await e2eUnavailable();
 if (skip !== undefined) console.log(`# e2e observability tests skipped: ${skip}`);
@@ -60,26 +60,12 @@ async function text(res: IncomingMessage): Promise<string> {
 }
 
 describe('e2e: events, metrics and phase timings', { skip }, () => {
-  let d: Shedd;
-  let shed: Shed;
-
-  before(async () => {
-    d = await startShedd(await daemonDirs('shed-e2e-observe-'));
-    shed = await Shed.connect({ socketPath: d.socketPath });
-  });
-
-  after(async () => {
-    if (shed !== undefined) {
-      for (const s of await shed.sandboxes.list()) await s.delete();
-      shed.close();
-    }
-    await d?.stop();
-  });
+  const fx = useShedd('shed-e2e-observe-');
 
   it('streams create → exec → stop → start → delete in order through the SDK, each event as the schema says', async () => {
-    const stream = await shed.events({ sandbox: 'ev-sdk' });
+    const stream = await fx.shed.events({ sandbox: 'ev-sdk' });
     const reading = untilDeleted(stream);
-    const id = await lifecycle(shed, 'ev-sdk');
+    const id = await lifecycle(fx.shed, 'ev-sdk');
     const events = await reading;
     assert.deepEqual(events.map((e) => e.type), LIFECYCLE);
     assertOrdered(events);
@@ -92,8 +78,8 @@ describe('e2e: events, metrics and phase timings', { skip }, () => {
   });
 
   it('filters by type, and a failed create is an event too', async () => {
-    const stream = await shed.events({ types: ['create_failed'] });
-    const failing = shed.sandboxes.create({ image: 'no-such-image' }).catch((e: unknown) => e);
+    const stream = await fx.shed.events({ types: ['create_failed'] });
+    const failing = fx.shed.sandboxes.create({ image: 'no-such-image' }).catch((e: unknown) => e);
     const [e] = await untilDeleted(stream, 1);
     assert.ok((await failing) instanceof ShedApiError);
     assert.ok(e?.type === 'create_failed' && e.details.error.code === 'not_found', JSON.stringify(e));
@@ -102,7 +88,7 @@ describe('e2e: events, metrics and phase timings', { skip }, () => {
   it('the CLI streams the same events as JSON lines until interrupted', async () => {
     // --since 0 replays what is kept first, so no event is lost however late the CLI subscribes.
     const child = spawn(process.execPath, [CLI, 'events', '--json', '--sandbox', 'ev-cli', '--since', '0'], {
-      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...d.env }, stdio: ['ignore', 'pipe', 'pipe'],
+      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...fx.d.env }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
     let stderr = '';
@@ -112,7 +98,7 @@ describe('e2e: events, metrics and phase timings', { skip }, () => {
       const reading = untilDeleted((async function* () {
         for await (const l of lines) yield JSON.parse(l) as ShedEvent; // checked against the schema below
       })());
-      await lifecycle(shed, 'ev-cli');
+      await lifecycle(fx.shed, 'ev-cli');
       const events = await reading;
       assert.deepEqual(events.map((e) => e.type), LIFECYCLE);
       assertOrdered(events);
@@ -121,7 +107,7 @@ describe('e2e: events, metrics and phase timings', { skip }, () => {
     }
     assert.equal(await exited, 0, `Ctrl-C ends 'shed events' cleanly; stderr: ${stderr}`);
     const human = spawn(process.execPath, [CLI, 'events', '--sandbox', 'ev-cli', '--since', '0'], {
-      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...d.env }, stdio: ['ignore', 'pipe', 'inherit'],
+      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...fx.d.env }, stdio: ['ignore', 'pipe', 'inherit'],
     });
     const humanExited = new Promise<void>((done) => human.once('exit', () => done()));
     const lines: string[] = [];
@@ -137,12 +123,12 @@ describe('e2e: events, metrics and phase timings', { skip }, () => {
   });
 
   it('replays the events after Last-Event-ID over raw SSE, and rejects a malformed one', async () => {
-    const stream = await shed.events({ sandbox: 'ev-replay' });
+    const stream = await fx.shed.events({ sandbox: 'ev-replay' });
     const reading = untilDeleted(stream);
-    await lifecycle(shed, 'ev-replay');
+    await lifecycle(fx.shed, 'ev-replay');
     const [created, ...rest] = await reading;
     assert.ok(created !== undefined);
-    const res = await get(d.socketPath, '/v1/events?sandbox=ev-replay', { 'last-event-id': String(created.seq) });
+    const res = await get(fx.d.socketPath, '/v1/events?sandbox=ev-replay', { 'last-event-id': String(created.seq) });
     assert.equal(res.statusCode, 200);
     assert.match(String(res.headers['content-type']), /^text\/event-stream/);
     let body = '';
@@ -155,14 +141,14 @@ describe('e2e: events, metrics and phase timings', { skip }, () => {
     const types = [...body.matchAll(/^data: (.*)$/gm)].map((m) => (JSON.parse(m[1] ?? '') as ShedEvent).type);
     assert.deepEqual(ids, rest.map((e) => e.seq));
     assert.deepEqual(types, LIFECYCLE.slice(1));
-    const bad = await get(d.socketPath, '/v1/events', { 'last-event-id': 'yesterday' });
+    const bad = await get(fx.d.socketPath, '/v1/events', { 'last-event-id': 'yesterday' });
     assert.equal(bad.statusCode, 400);
     assert.equal((JSON.parse(await text(bad)) as { error: { code: string } }).error.code, 'invalid_argument');
   });
 
   it('serves /metrics in the Prometheus text format, and its counters move with a create and an exec', async () => {
     const scrape = async () => {
-      const res = await get(d.socketPath, '/metrics');
+      const res = await get(fx.d.socketPath, '/metrics');
       assert.equal(res.statusCode, 200);
       assert.match(String(res.headers['content-type']), /^text\/plain; version=0\.0\.4/);
       return parseExposition(await text(res));
@@ -170,7 +156,7 @@ describe('e2e: events, metrics and phase timings', { skip }, () => {
     const created = key('shed_sandbox_operations_total', { operation: 'create', outcome: 'ok' });
     const requests = key('shed_api_requests_total', { method: 'POST', route: '/v1/sandboxes', status: '201' });
     const m0 = await scrape();
-    const sb = await shed.sandboxes.create({ name: 'metrics' });
+    const sb = await fx.shed.sandboxes.create({ name: 'metrics' });
     await sb.exec(['true']);
     const m1 = await scrape();
     const delta = (k: string): number => (m1.samples.get(k) ?? NaN) - (m0.samples.get(k) ?? 0);
@@ -191,11 +177,11 @@ describe('e2e: events, metrics and phase timings', { skip }, () => {
   });
 
   it('inspect shows the create, start and exec phases (the JSON keeps them), and shedd logs create and start phases without env values', async () => {
-    const sb = await shed.sandboxes.create({ name: 'phases', env: { SECRET_VALUE: 'hunter2-not-logged' } });
+    const sb = await fx.shed.sandboxes.create({ name: 'phases', env: { SECRET_VALUE: 'hunter2-not-logged' } });
     await sb.stop({ graceMs: 0 });
     await sb.start();
     await sb.exec(['true']);
-    const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...d.env };
+    const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...fx.d.env };
     const run = (...args: string[]) => new Promise<string>((done, fail) =>
       execFile(process.execPath, [CLI, ...args], { env }, (err, stdout) => (err === null ? done(stdout) : fail(err))));
     const human = await run('inspect', 'phases');
@@ -204,17 +190,17 @@ describe('e2e: events, metrics and phase timings', { skip }, () => {
     const json = JSON.parse(await run('--json', 'inspect', 'phases')) as { timings: Record<string, Record<string, number> | undefined> };
     for (const op of ['create', 'start', 'lastExec']) assert.ok((json.timings[op]?.['total'] ?? -1) >= 0, `timings.${op}.total`);
     await sb.delete();
-    const log = (await readFile(d.logPath, 'utf8')).split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const log = (await readFile(fx.d.logPath, 'utf8')).split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
     const line = (msg: string) => log.find((l) => l['msg'] === msg && l['sandbox'] === sb.id);
     for (const msg of ['sandbox created', 'sandbox started']) {
       const timings = line(msg)?.['timings'] as Record<string, number> | undefined; // pino writes the object it was given
       assert.ok((timings?.['total'] ?? 0) > 0, `'${msg}' is logged with its phases`);
     }
-    assert.ok(!(await readFile(d.logPath, 'utf8')).includes('hunter2'), 'env values never reach the log');
+    assert.ok(!(await readFile(fx.d.logPath, 'utf8')).includes('hunter2'), 'env values never reach the log');
   });
 
   it('lists the event stream, its event schema and /metrics in the OpenAPI document', async () => {
-    const doc = JSON.parse(await text(await get(d.socketPath, '/v1/openapi.json'))) as { paths: Record<string, Record<string, unknown>> };
+    const doc = JSON.parse(await text(await get(fx.d.socketPath, '/v1/openapi.json'))) as { paths: Record<string, Record<string, unknown>> };
     const events = JSON.stringify(doc.paths['/v1/events']);
     assert.match(events, /text\/event-stream/);
     for (const t of ['created', 'died', 'exec_failed']) assert.ok(events.includes(`"${t}"`), `the schema names '${t}'`);
@@ -222,16 +208,13 @@ describe('e2e: events, metrics and phase timings', { skip }, () => {
   });
 
   it('a restarted shedd publishes the adoption of a sandbox that kept running, and counts it', async () => {
-    const sb = await shed.sandboxes.create({ name: 'survivor' });
-    shed.close();
-    await d.stop();
-    d = await startShedd(d);
-    shed = await Shed.connect({ socketPath: d.socketPath });
-    const stream = await shed.events({ since: 0 });
+    const sb = await fx.shed.sandboxes.create({ name: 'survivor' });
+    await fx.restart('stop');
+    const stream = await fx.shed.events({ since: 0 });
     const [adopted] = await untilDeleted(stream, 1);
     stream.close();
     assert.ok(adopted?.type === 'adopted' && adopted.sandbox === sb.id && adopted.seq === 1, JSON.stringify(adopted));
-    const metrics = parseExposition(await text(await get(d.socketPath, '/metrics')));
+    const metrics = parseExposition(await text(await get(fx.d.socketPath, '/metrics')));
     assert.equal(metrics.samples.get(key('shed_sandbox_lifecycle_events_total', { event: 'adopted' })), 1);
     assert.equal(metrics.samples.get('shed_agent_links'), 1);
   });

@@ -9,12 +9,12 @@ import { spawn } from 'node:child_process';
 import { get, request } from 'node:http';
 import { connect as tcpConnect } from 'node:net';
 import type { Socket } from 'node:net';
-import { after, before, describe, it } from 'node:test';
-import { Shed, ShedApiError, type Sandbox } from '@shed/sdk';
+import { before, describe, it } from 'node:test';
+import { ShedApiError, type Sandbox } from '@shed/sdk';
 import { useLeakCheck } from '../helpers/leaks.js';
 import { waitListening } from '../helpers/sandbox-ports.js';
 import { rssBytes } from '../helpers/procs.js';
-import { CLI, daemonDirs, e2eUnavailable, startShedd, type Shedd } from './shedd.js';
+import { CLI, e2eUnavailable, useShedd } from './shedd.js';
 
 const skip = await e2eUnavailable();
 if (skip !== undefined) console.log(`# e2e port tests skipped: ${skip}`);
@@ -51,14 +51,11 @@ async function readAll(s: NodeJS.ReadableStream): Promise<Buffer> {
 }
 
 describe('e2e: sandbox ports through shedd', { skip }, () => {
-  let d: Shedd;
-  let shed: Shed;
+  const fx = useShedd('shed-e2e-ports-');
   let sb: Sandbox;
 
   before(async () => {
-    d = await startShedd(await daemonDirs('shed-e2e-ports-'));
-    shed = await Shed.connect({ socketPath: d.socketPath });
-    sb = await shed.sandboxes.create({ image: 'default' });
+    sb = await fx.shed.sandboxes.create({ image: 'default' });
     await sb.files.write('/www/cgi-bin/echo', CGI_SCRIPT, { mode: 0o755 }).catch(async () => {
       await sb.exec(['mkdir', '-p', '/www/cgi-bin']);
       await sb.files.write('/www/cgi-bin/echo', CGI_SCRIPT, { mode: 0o755 });
@@ -69,14 +66,6 @@ describe('e2e: sandbox ports through shedd', { skip }, () => {
     await sb.spawn(['busybox', 'nc', '-ll', '-p', String(ECHO_PORT), '-e', 'cat']);
     await sb.spawn(['busybox', 'nc', '-ll', '-p', String(UPGRADE_PORT), '-e', '/upgrade.sh']);
     await Promise.all([waitListening(sb, HTTP_PORT), waitListening(sb, ECHO_PORT), waitListening(sb, UPGRADE_PORT)]);
-  });
-
-  after(async () => {
-    if (shed !== undefined) {
-      for (const s of await shed.sandboxes.list()) await s.delete();
-      shed.close();
-    }
-    await d?.stop();
   });
 
   it('proxies GET and a POST body to a CGI, with query and status', async () => {
@@ -102,15 +91,15 @@ describe('e2e: sandbox ports through shedd', { skip }, () => {
     });
     await assert.rejects(sb.ports.connect(7777), { code: 'unavailable', status: 503 });
     await assert.rejects(sb.ports.fetch(70000, '/'), { code: 'invalid_argument' });
-    await assert.rejects(shed.sandboxes.get('no-such-sandbox').then((s) => s.ports.fetch(80)), { code: 'not_found' });
+    await assert.rejects(fx.shed.sandboxes.get('no-such-sandbox').then((s) => s.ports.fetch(80)), { code: 'not_found' });
   });
 
   it('streams 64 MiB through the proxy with the same checksum and bounded daemon memory', async () => {
     await sb.exec(['sh', '-c', 'dd if=/dev/urandom of=/www/big bs=1048576 count=64 2>/dev/null']);
     const want = (await sb.exec(['sha256sum', '/www/big'])).stdout.split(' ')[0];
-    const base = (await rssBytes(d.pid)) ?? 0;
+    const base = (await rssBytes(fx.d.pid)) ?? 0;
     let peak = base;
-    const timer = setInterval(() => void rssBytes(d.pid).then((v) => (peak = Math.max(peak, v ?? 0))), 50);
+    const timer = setInterval(() => void rssBytes(fx.d.pid).then((v) => (peak = Math.max(peak, v ?? 0))), 50);
     try {
       const r = await sb.ports.fetch(HTTP_PORT, '/big');
       assert.equal(r.status, 200);
@@ -129,7 +118,7 @@ describe('e2e: sandbox ports through shedd', { skip }, () => {
   });
 
   it('pipes an upgrade raw both ways after the sandbox server’s own 101', async () => {
-    const { socketPath } = d;
+    const { socketPath } = fx.d;
     const req = request({
       socketPath, path: `/v1/sandboxes/${sb.id}/ports/${UPGRADE_PORT}/chat?room=1`,
       headers: { connection: 'Upgrade', upgrade: 'echo', 'x-custom': 'kept' },
@@ -159,7 +148,7 @@ describe('e2e: sandbox ports through shedd', { skip }, () => {
   });
 
   it('shed port-forward listens on loopback and tunnels HTTP and raw TCP connections', async () => {
-    const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...d.env };
+    const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...fx.d.env };
     const cli = spawn(process.execPath, [CLI, '--json', 'port-forward', sb.id, `0:${HTTP_PORT}`], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     const cli2 = spawn(process.execPath, [CLI, '--json', 'port-forward', sb.id, `0:${ECHO_PORT}`], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     try {

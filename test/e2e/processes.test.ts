@@ -3,10 +3,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { after, before, describe, it } from 'node:test';
-import { Shed, ShedApiError, type Sandbox, type SandboxProcess } from '@shed/sdk';
+import { before, describe, it } from 'node:test';
+import { ShedApiError, type Sandbox, type SandboxProcess } from '@shed/sdk';
 import { useLeakCheck } from '../helpers/leaks.js';
-import { CLI, daemonDirs, e2eUnavailable, runCli, startShedd, type Shedd } from './shedd.js';
+import { CLI, e2eUnavailable, runCli, useShedd } from './shedd.js';
 
 const skip = await e2eUnavailable();
 if (skip !== undefined) console.log(`# e2e process tests skipped: ${skip}`);
@@ -25,22 +25,11 @@ async function firstLines(p: SandboxProcess, want: number): Promise<string[]> {
 }
 
 describe('e2e: exec sessions (list, reattach from an offset, kill)', { skip }, () => {
-  let d: Shedd;
-  let shedClient: Shed;
+  const fx = useShedd('shed-e2e-procs-');
   let sb: Sandbox;
 
   before(async () => {
-    d = await startShedd(await daemonDirs('shed-e2e-procs-'));
-    shedClient = await Shed.connect({ socketPath: d.socketPath });
-    sb = await shedClient.sandboxes.create({ image: 'default' });
-  });
-
-  after(async () => {
-    if (shedClient !== undefined) {
-      for (const s of await shedClient.sandboxes.list()) await s.delete();
-      shedClient.close();
-    }
-    await d?.stop();
+    sb = await fx.shed.sandboxes.create({ image: 'default' });
   });
 
   it('lists spawned processes with argv, state and output end; exited ones keep their status', async () => {
@@ -81,7 +70,7 @@ describe('e2e: exec sessions (list, reattach from an offset, kill)', { skip }, (
   it('an unknown process is not_found; a bad id is refused', async () => {
     await assert.rejects(sb.attach(999_999), (e) => e instanceof ShedApiError && e.code === 'not_found');
     await assert.rejects(sb.kill(999_999), (e) => e instanceof ShedApiError && e.code === 'not_found');
-    const r = await shed(d, 'attach', sb.id, 'abc');
+    const r = await shed(fx.d, 'attach', sb.id, 'abc');
     assert.equal(r.code, 2, r.stderr);
   });
 
@@ -90,17 +79,16 @@ describe('e2e: exec sessions (list, reattach from an offset, kill)', { skip }, (
     await firstLines(p, 1);
     const stdin = p.write('hello\n');
     await stdin;
-    await d.kill9();
-    d = await startShedd(d);
-    const ps = await shed(d, 'ps', sb.id);
+    await fx.restart('kill9');
+    const ps = await shed(fx.d, 'ps', sb.id);
     assert.equal(ps.code, 0, ps.stderr);
     assert.match(ps.stdout, /^PROC\s+PID\s+STATE\s+EXIT\s+OUTPUT\s+COMMAND$/m);
     assert.match(ps.stdout, new RegExp(`^${p.procId}\\s+${p.pid}\\s+running\\s+\\d+\\s+sh -c echo ready`, 'm'));
-    const json = JSON.parse((await shed(d, '--json', 'ps', sb.id)).stdout) as { procId: number; state: string }[];
+    const json = JSON.parse((await shed(fx.d, '--json', 'ps', sb.id)).stdout) as { procId: number; state: string }[];
     assert.equal(json.find((e) => e.procId === p.procId)?.state, 'running');
     // The attach prints what was written before the restart, then waits for the exit the kill
     // brings: the kill is sent once that output has arrived, however long the CLI took to start.
-    const attach = spawn(process.execPath, [CLI, 'attach', '--offset', '0', sb.id, String(p.procId)], { env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...d.env } });
+    const attach = spawn(process.execPath, [CLI, 'attach', '--offset', '0', sb.id, String(p.procId)], { env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...fx.d.env } });
     let stdout = '';
     let stderr = '';
     const printed = new Promise<void>((resolve) => attach.stdout.setEncoding('utf8').on('data', (s: string) => {
@@ -111,7 +99,7 @@ describe('e2e: exec sessions (list, reattach from an offset, kill)', { skip }, (
     const exited = once(attach, 'close') as Promise<[number | null]>; // 'close' gives the exit code first
     await Promise.race([printed, exited.then(() => assert.fail(`attach exited before the kill: ${stderr}`))]);
     assert.equal(attach.exitCode, null, 'attach is still waiting for the exit');
-    const killed = await shed(d, 'kill', '-s', 'KILL', sb.id, String(p.procId));
+    const killed = await shed(fx.d, 'kill', '-s', 'KILL', sb.id, String(p.procId));
     assert.equal(killed.code, 0, killed.stderr);
     const [code] = await exited;
     assert.deepEqual({ code, stdout, stderr }, { code: 137, stdout: 'ready\ngot hello\n', stderr: '' });

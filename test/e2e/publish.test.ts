@@ -7,11 +7,11 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { get, type IncomingMessage } from 'node:http';
 import { createServer, type AddressInfo, type Server } from 'node:net';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Shed, ShedApiError, type Sandbox } from '@shed/sdk';
+import { ShedApiError, type Sandbox } from '@shed/sdk';
 import { useLeakCheck } from '../helpers/leaks.js';
-import { containerHandles, daemonDirs, e2eUnavailable, runCli, startShedd, type DaemonDirs, type Shedd } from './shedd.js';
+import { containerHandles, e2eUnavailable, runCli, useShedd } from './shedd.js';
 
 const skip = await e2eUnavailable();
 if (skip !== undefined) console.log(`# e2e publish tests skipped: ${skip}`);
@@ -69,41 +69,24 @@ async function serveWeb(sb: Sandbox): Promise<void> {
 }
 
 describe('e2e: published ports', { skip }, () => {
-  let dirs: DaemonDirs;
-  let d: Shedd;
-  let shed: Shed;
-
-  before(async () => {
-    dirs = await daemonDirs('shed-e2e-publish-');
-    d = await startShedd(dirs);
-    shed = await Shed.connect({ socketPath: d.socketPath });
-  });
-
-  after(async () => {
-    if (shed !== undefined) {
-      for (const s of await shed.sandboxes.list()) await s.delete();
-      shed.close();
-    }
-    await d?.stop();
-  });
+  const fx = useShedd('shed-e2e-publish-');
 
   it('forwards 127.0.0.1:HOSTPORT to the sandbox, survives kill -9 of shedd, and is released by stop and delete', async () => {
     const hostPort = await freePort();
-    const sb = await shed.sandboxes.create({ image: 'default', ports: [{ hostPort, port: 8000 }] });
+    const sb = await fx.shed.sandboxes.create({ image: 'default', ports: [{ hostPort, port: 8000 }] });
     assert.deepEqual(sb.info.ports, [{ hostIp: '127.0.0.1', hostPort, port: 8000 }]);
     await serveWeb(sb);
     assert.deepEqual(await fetchText(hostPort, '/index.html'), { status: 200, body: `hello from ${sb.id}\n` });
     assert.equal(await bindable(hostPort), false);
 
-    shed.close();
-    await d.kill9();
+    fx.shed.close();
+    await fx.d.kill9();
     // shedd is gone, and its listener with it; the sandbox and its server keep running.
     assert.equal(await bindable(hostPort), true);
-    d = await startShedd(dirs);
-    shed = await Shed.connect({ socketPath: d.socketPath });
+    await fx.start();
     assert.deepEqual(await fetchText(hostPort, '/index.html', 0), { status: 200, body: `hello from ${sb.id}\n` });
 
-    const again = await shed.sandboxes.get(sb.id);
+    const again = await fx.shed.sandboxes.get(sb.id);
     await again.stop();
     assert.equal(await bindable(hostPort), true, 'a stopped sandbox still holds its host port');
     await again.start();
@@ -116,15 +99,15 @@ describe('e2e: published ports', { skip }, () => {
 
   it('a sandbox that dies on its own releases its host port; start binds it again', async () => {
     const hostPort = await freePort();
-    const sb = await shed.sandboxes.create({ image: 'default', ports: [{ hostPort, port: 8000 }] });
+    const sb = await fx.shed.sandboxes.create({ image: 'default', ports: [{ hostPort, port: 8000 }] });
     assert.equal(await bindable(hostPort), false);
-    process.kill((await containerHandles(dirs, sb.id)).initPid, 'SIGKILL');
+    process.kill((await containerHandles(fx.dirs, sb.id)).initPid, 'SIGKILL');
     // The dropped agent link makes shedd look: the sandbox is marked stopped, then its listeners close.
-    for (let i = 0; (await shed.sandboxes.get(sb.id)).info.state !== 'stopped' || !(await bindable(hostPort)); i++) {
-      assert.ok(i < 300, `the dead sandbox still holds ${hostPort} (state ${(await shed.sandboxes.get(sb.id)).info.state})`);
+    for (let i = 0; (await fx.shed.sandboxes.get(sb.id)).info.state !== 'stopped' || !(await bindable(hostPort)); i++) {
+      assert.ok(i < 300, `the dead sandbox still holds ${hostPort} (state ${(await fx.shed.sandboxes.get(sb.id)).info.state})`);
       await sleep(30);
     }
-    const again = await shed.sandboxes.get(sb.id);
+    const again = await fx.shed.sandboxes.get(sb.id);
     await again.start();
     assert.equal(await bindable(hostPort), false, 'start did not publish again');
     await again.delete();
@@ -135,37 +118,37 @@ describe('e2e: published ports', { skip }, () => {
     const taken = await hold();
     const hostPort = (taken.address() as AddressInfo).port; // a TCP server's address
     try {
-      const before = (await shed.sandboxes.list({ all: true })).length;
-      await assert.rejects(shed.sandboxes.create({ image: 'default', name: 'clash', ports: [{ hostPort: await freePort(), port: 1 }, { hostPort, port: 80 }] }), (e: unknown) => {
+      const before = (await fx.shed.sandboxes.list({ all: true })).length;
+      await assert.rejects(fx.shed.sandboxes.create({ image: 'default', name: 'clash', ports: [{ hostPort: await freePort(), port: 1 }, { hostPort, port: 80 }] }), (e: unknown) => {
         assert.ok(e instanceof ShedApiError);
         assert.equal(e.code, 'failed_precondition');
         assert.equal(e.details['errno'], 'EADDRINUSE');
         assert.equal(e.details['hostPort'], hostPort);
         return true;
       });
-      assert.equal((await shed.sandboxes.list({ all: true })).length, before);
+      assert.equal((await fx.shed.sandboxes.list({ all: true })).length, before);
       // The name was not taken by the failed create.
-      await assert.rejects(shed.sandboxes.get('clash'), { code: 'not_found' });
+      await assert.rejects(fx.shed.sandboxes.get('clash'), { code: 'not_found' });
     } finally {
       await release(taken);
     }
-    await assert.rejects(shed.sandboxes.create({ image: 'default', ports: [{ hostPort: 70000, port: 80 }] }), { code: 'invalid_argument' });
-    await assert.rejects(shed.sandboxes.create({ image: 'default', ports: [{ hostPort: 8080, port: 80, hostIp: 'not-ip' }] }), { code: 'invalid_argument' });
+    await assert.rejects(fx.shed.sandboxes.create({ image: 'default', ports: [{ hostPort: 70000, port: 80 }] }), { code: 'invalid_argument' });
+    await assert.rejects(fx.shed.sandboxes.create({ image: 'default', ports: [{ hostPort: 8080, port: 80, hostIp: 'not-ip' }] }), { code: 'invalid_argument' });
   });
 
   it('shed create --publish, shown by shed inspect; a refused connection is reset, not hung', async () => {
     const hostPort = await freePort();
-    const r = await runCli(dirs, 'create', 'default', '--publish', `127.0.0.1:${hostPort}:8000`);
+    const r = await runCli(fx.dirs, 'create', 'default', '--publish', `127.0.0.1:${hostPort}:8000`);
     assert.equal(r.code, 0, r.stderr);
     const id = r.stdout.trim();
-    const inspect = await runCli(dirs, 'inspect', id);
+    const inspect = await runCli(fx.dirs, 'inspect', id);
     assert.match(inspect.stdout, new RegExp(`published:\\s+127\\.0\\.0\\.1:${hostPort} -> 8000`));
     // Nothing listens on 8000 in the sandbox yet: the connection is accepted, then reset.
     await assert.rejects(fetchText(hostPort, '/', 0), (e: NodeJS.ErrnoException) => e.code === 'ECONNRESET' || e.code === 'EPIPE' || e.code === 'ECONNREFUSED');
-    const bad = await runCli(dirs, 'create', 'default', '--publish', 'nonsense');
+    const bad = await runCli(fx.dirs, 'create', 'default', '--publish', 'nonsense');
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /HOSTPORT:PORT/);
-    assert.equal((await runCli(dirs, 'rm', id)).code, 0);
+    assert.equal((await runCli(fx.dirs, 'rm', id)).code, 0);
     assert.equal(await bindable(hostPort), true);
   });
 });

@@ -3,10 +3,10 @@
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { Shed, ShedApiError, type Sandbox } from '@shed/sdk';
+import { before, describe, it } from 'node:test';
+import { ShedApiError, type Sandbox } from '@shed/sdk';
 import { useLeakCheck } from '../helpers/leaks.js';
-import { daemonDirs, e2eUnavailable, startShedd, type Shedd } from './shedd.js';
+import { e2eUnavailable, useShedd } from './shedd.js';
 
 const skip = await e2eUnavailable();
 if (skip !== undefined) console.log(`# e2e SDK tests skipped: ${skip}`);
@@ -15,27 +15,16 @@ useLeakCheck();
 const code = (c: string) => (e: unknown) => e instanceof ShedApiError && e.code === c;
 
 describe('e2e: SDK → shedd → container driver → agent', { skip }, () => {
-  let d: Shedd;
-  let shed: Shed;
+  const fx = useShedd('shed-e2e-sdk-');
   let sb: Sandbox;
 
   before(async () => {
-    d = await startShedd(await daemonDirs('shed-e2e-sdk-'));
-    shed = await Shed.connect({ socketPath: d.socketPath });
-    sb = await shed.sandboxes.create({ image: 'default', name: 'e2e', labels: { suite: 'e2e-sdk' }, env: { FROM_SANDBOX: 'yes' } });
-  });
-
-  after(async () => {
-    if (shed !== undefined) {
-      for (const s of await shed.sandboxes.list()) await s.delete();
-      shed.close();
-    }
-    await d?.stop();
+    sb = await fx.shed.sandboxes.create({ image: 'default', name: 'e2e', labels: { suite: 'e2e-sdk' }, env: { FROM_SANDBOX: 'yes' } });
   });
 
   it('reports the container driver as usable', async () => {
-    const h = await shed.health();
-    assert.equal(h.pid, d.pid);
+    const h = await fx.shed.health();
+    assert.equal(h.pid, fx.d.pid);
     assert.equal(h.driver.name, 'container');
     assert.equal(h.driver.usable, true, h.driver.problems.join('; '));
   });
@@ -98,7 +87,7 @@ describe('e2e: SDK → shedd → container driver → agent', { skip }, () => {
     await assert.rejects(sb.files.readText(`/${'x'.repeat(5000)}`), code('invalid_argument'));
     // A file on the host, and a link inside the sandbox naming its host path: the link
     // resolves inside the sandbox's root, where that path does not exist.
-    const secret = join(d.dir, 'host-secret.txt');
+    const secret = join(fx.d.dir, 'host-secret.txt');
     await writeFile(secret, 'host only');
     assert.equal((await sb.exec(['ln', '-s', secret, '/tmp/escape'])).exitCode, 0);
     await assert.rejects(sb.files.readText('/tmp/escape'), code('not_found'));
@@ -108,14 +97,14 @@ describe('e2e: SDK → shedd → container driver → agent', { skip }, () => {
   });
 
   it('lists by label and inspects with create phase timings', async () => {
-    assert.deepEqual((await shed.sandboxes.list({ labels: { suite: 'e2e-sdk' } })).map((s) => s.id), [sb.id]);
+    assert.deepEqual((await fx.shed.sandboxes.list({ labels: { suite: 'e2e-sdk' } })).map((s) => s.id), [sb.id]);
     const info = await sb.refresh();
     const create = info.timings.create ?? {};
     for (const phase of ['image', 'driver', 'driver.overlay', 'driver.runtime', 'driver.ready', 'total']) {
       assert.ok(typeof create[phase] === 'number', `create timing '${phase}' in ${JSON.stringify(create)}`);
     }
     assert.ok((info.timings.lastExec?.['total'] ?? -1) >= 0, 'the last exec is timed');
-    assert.equal((await shed.sandboxes.get('e2e')).id, sb.id);
+    assert.equal((await fx.shed.sandboxes.get('e2e')).id, sb.id);
   });
 
   it('stops and starts, keeping the files', async () => {
@@ -132,19 +121,19 @@ describe('e2e: SDK → shedd → container driver → agent', { skip }, () => {
 
   it('gives stable codes to unknown fields, wrong types, unknown ids and images', async () => {
     // Bypass the SDK's typed options the way a hand-written client could.
-    await assert.rejects(shed.sandboxes.create({ image: 'default', bogus: 1 } as never), code('invalid_argument'));
-    await assert.rejects(shed.sandboxes.create({ image: 'default', memoryMiB: '512' } as never), code('invalid_argument'));
+    await assert.rejects(fx.shed.sandboxes.create({ image: 'default', bogus: 1 } as never), code('invalid_argument'));
+    await assert.rejects(fx.shed.sandboxes.create({ image: 'default', memoryMiB: '512' } as never), code('invalid_argument'));
     await assert.rejects(sb.exec([]), code('invalid_argument'));
     await assert.rejects(sb.exec(['true'], { bogus: true } as never), code('invalid_argument'));
-    await assert.rejects(shed.sandboxes.get('sb-000000000000'), code('not_found'));
-    await assert.rejects(shed.sandboxes.get('no-such-name'), code('not_found'));
-    await assert.rejects(shed.sandboxes.create({ image: 'no-such-image' }), code('not_found'));
-    await assert.rejects(shed.sandboxes.create({ name: 'e2e' }), code('already_exists'));
-    assert.equal((await shed.sandboxes.list()).length, 1, 'no failed create left a sandbox behind');
+    await assert.rejects(fx.shed.sandboxes.get('sb-000000000000'), code('not_found'));
+    await assert.rejects(fx.shed.sandboxes.get('no-such-name'), code('not_found'));
+    await assert.rejects(fx.shed.sandboxes.create({ image: 'no-such-image' }), code('not_found'));
+    await assert.rejects(fx.shed.sandboxes.create({ name: 'e2e' }), code('already_exists'));
+    assert.equal((await fx.shed.sandboxes.list()).length, 1, 'no failed create left a sandbox behind');
   });
 
   it('deletes: the sandbox and everything it had are gone', async () => {
-    const other = await shed.sandboxes.create({});
+    const other = await fx.shed.sandboxes.create({});
     assert.equal((await other.exec(['echo', 'short-lived'])).stdout, 'short-lived\n');
     await other.delete();
     await assert.rejects(other.refresh(), code('not_found'));

@@ -2,9 +2,11 @@
 // as a child process on a tracked temp dir, with the container driver and the real image
 // store. Readiness is its READY line on an inherited pipe; it is stopped by its pid.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { access, open, readFile } from 'node:fs/promises';
+import { access, open, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { Shed } from '@shed/sdk';
 import { parseContainerHandles, type ContainerHandleData } from '@shed/server';
 import { leakCheckedTempDir, RUN_TAG, trackRunRoot } from '../helpers/leaks.js';
 import { isRunning } from '../helpers/procs.js';
@@ -134,4 +136,88 @@ export function runCli(dirs: DaemonDirs, ...args: string[]): Promise<CliResult> 
 /** What the daemon recorded of a running container sandbox (its handles.json): init pid, cgroups, runtime state. */
 export async function containerHandles(dirs: DaemonDirs, id: string): Promise<ContainerHandleData> {
   return parseContainerHandles(JSON.parse(await readFile(join(dirs.runDir, 'sandboxes', id, 'handles.json'), 'utf8'))).data;
+}
+
+/** One shedd for a describe block, from `useShedd`: its dirs, the current daemon and a client connected to it. */
+export interface SheddFixture {
+  readonly dirs: DaemonDirs;
+  readonly d: Shedd;
+  readonly shed: Shed;
+  /**
+   * Closes the client, stops shedd (`how`: SIGTERM or SIGKILL), starts it again on the same dirs
+   * and reconnects. `extras` are for this start only (no config file either); without them, the block's own.
+   */
+  restart(how: 'stop' | 'kill9', extras?: StartExtras): Promise<void>;
+  /** Starts shedd again on the same dirs and reconnects, after a test stopped or killed it itself (and closed the client). */
+  start(extras?: StartExtras): Promise<void>;
+}
+
+export interface UseSheddOptions {
+  /** The extras of every start. */
+  readonly extras?: StartExtras;
+  /** A config file's text: written to shedd.toml in the dirs, and passed with --config before the extras' args. */
+  readonly config?: string;
+  /** Runs first in the after hook, while shedd still serves (a check on the daemon, a tool's own server to stop); the cleanup runs even if it throws. */
+  readonly beforeCleanup?: () => Promise<void>;
+}
+
+/**
+ * Registers a `before` that starts shedd on fresh tracked dirs and connects, and an `after` that
+ * deletes what the tests left (deleteAll), closes the client and stops shedd. Call it inside
+ * `describe`, before the block's own hooks; the fixture's fields are set once its `before` ran.
+ */
+export function useShedd(prefix: string, options: UseSheddOptions = {}): SheddFixture {
+  let dirs: DaemonDirs | undefined;
+  let d: Shedd | undefined;
+  let shed: Shed | undefined;
+  let extras: StartExtras = {};
+  const ready = <T>(v: T | undefined, what: string): T => {
+    if (v === undefined) throw new Error(`useShedd: ${what} is not there before the before hook runs`);
+    return v;
+  };
+  const boot = async (once?: StartExtras): Promise<void> => {
+    d = await startShedd(ready(dirs, 'dirs'), once ?? extras);
+    shed = await Shed.connect({ socketPath: d.socketPath });
+  };
+  before(async () => {
+    dirs = await daemonDirs(prefix);
+    extras = options.extras ?? {};
+    if (options.config !== undefined) {
+      const path = join(dirs.dir, 'shedd.toml');
+      await writeFile(path, options.config);
+      extras = { ...extras, args: ['--config', path, ...(extras.args ?? [])] };
+    }
+    await boot();
+  });
+  after(async () => {
+    try {
+      await options.beforeCleanup?.();
+    } finally {
+      // Stopped even when a delete fails: a shedd left running fails the leak check louder than the delete.
+      try {
+        if (shed !== undefined) await deleteAll(shed);
+      } finally {
+        shed?.close();
+        await d?.stop();
+      }
+    }
+  });
+  return {
+    get dirs() { return ready(dirs, 'dirs'); },
+    get d() { return ready(d, 'shedd'); },
+    get shed() { return ready(shed, 'the client'); },
+    async restart(how, once) {
+      ready(shed, 'the client').close();
+      await ready(d, 'shedd')[how]();
+      await boot(once);
+    },
+    start: boot,
+  };
+}
+
+/** API-made pools, then sandboxes, then snapshots newest first (a fork's snapshot may hang off an older one). */
+async function deleteAll(shed: Shed): Promise<void> {
+  for (const p of await shed.pools.list()) if (p.origin === 'api') await shed.pools.delete(p.name);
+  for (const s of await shed.sandboxes.list()) await s.delete();
+  for (const s of (await shed.snapshots.list()).reverse()) await shed.snapshots.delete(s).catch(() => undefined);
 }

@@ -5,10 +5,9 @@ import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { Shed } from '@shed/sdk';
+import { before, describe, it } from 'node:test';
 import { useLeakCheck } from '../helpers/leaks.js';
-import { CLI, daemonDirs, e2eUnavailable, startShedd, type Shedd } from './shedd.js';
+import { CLI, e2eUnavailable, useShedd } from './shedd.js';
 
 async function unavailable(): Promise<string | undefined> {
   const e2e = await e2eUnavailable();
@@ -33,9 +32,13 @@ function run(file: string, args: readonly string[], input?: string, env?: NodeJS
 }
 
 describe('e2e: shed shell in a terminal (tmux) and on pipes', { skip }, () => {
-  let d: Shedd;
-  let shed: Shed;
   let tmuxSocket: string;
+  const fx = useShedd('shed-e2e-shell-cli-', {
+    // Only the tmux server this test started, by its socket.
+    beforeCleanup: async () => {
+      if (tmuxSocket !== undefined) await run('tmux', ['-S', tmuxSocket, 'kill-server']);
+    },
+  });
   const tmux = async (...args: string[]): Promise<string> => {
     const r = await run('tmux', ['-S', tmuxSocket, ...args]);
     assert.equal(r.code, 0, `tmux ${args.join(' ')}: ${r.stderr}`);
@@ -53,25 +56,13 @@ describe('e2e: shed shell in a terminal (tmux) and on pipes', { skip }, () => {
   };
 
   before(async () => {
-    d = await startShedd(await daemonDirs('shed-e2e-shell-cli-'));
-    tmuxSocket = join(d.dir, 'tmux.sock');
-    shed = await Shed.connect({ socketPath: d.socketPath });
-    await shed.sandboxes.create({ image: 'default', name: 'tty' });
-  });
-
-  after(async () => {
-    // Only the tmux server this test started, by its socket.
-    if (tmuxSocket !== undefined) await run('tmux', ['-S', tmuxSocket, 'kill-server']);
-    if (shed !== undefined) {
-      for (const s of await shed.sandboxes.list()) await s.delete();
-      shed.close();
-    }
-    await d?.stop();
+    tmuxSocket = join(fx.d.dir, 'tmux.sock');
+    await fx.shed.sandboxes.create({ image: 'default', name: 'tty' });
   });
 
   it('types into a remote shell, follows window resizes and exits with its code', async () => {
-    const exitFile = join(d.dir, 'cli-exit');
-    const env = Object.entries(d.env).map(([k, v]) => `${k}=${quote(v)}`).join(' ');
+    const exitFile = join(fx.d.dir, 'cli-exit');
+    const env = Object.entries(fx.d.env).map(([k, v]) => `${k}=${quote(v)}`).join(' ');
     const cli = `env ${env} ${quote(process.execPath)} ${quote(CLI)} shell tty`;
     // The pane's command records the CLI's status, then tells the test it finished.
     const script = `${cli}; echo $? > ${quote(exitFile)}; tmux -S ${quote(tmuxSocket)} wait-for -S cli-done`;
@@ -96,13 +87,13 @@ describe('e2e: shed shell in a terminal (tmux) and on pipes', { skip }, () => {
   });
 
   it('runs on pipes when stdin is not a terminal, with the exit code', async () => {
-    const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...d.env };
+    const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...fx.d.env };
     const r = await run(process.execPath, [CLI, 'shell', 'tty'], 'echo piped-$((2+3))\nexit 4\n', env);
     assert.deepEqual(r, { code: 4, stdout: 'piped-5\n', stderr: '' });
     const cmd = await run(process.execPath, [CLI, 'shell', 'tty', '--', 'sh', '-c', 'cat; exit 5'], 'through\n', env);
     assert.deepEqual(cmd, { code: 5, stdout: 'through\n', stderr: '' });
     // --attach picks up a process a lost connection left behind, from an offset.
-    const t = await (await shed.sandboxes.get('tty')).shell({ cmd: ['sh', '-c', 'echo one; read x; echo "two-$x"'] });
+    const t = await (await fx.shed.sandboxes.get('tty')).shell({ cmd: ['sh', '-c', 'echo one; read x; echo "two-$x"'] });
     for await (const chunk of t) if (chunk.toString().includes('one')) break;
     const attached = await run(process.execPath, [CLI, 'shell', '--attach', String(t.procId), '--offset', String(t.offset), 'tty'], 'z\n', env);
     assert.equal(attached.code, 0, attached.stderr);

@@ -2,11 +2,11 @@
 // sandbox, resize, exit codes, detach and reattach from an offset, and bad input.
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { Shed, ShedApiError, type Sandbox, type Terminal } from '@shed/sdk';
 import WebSocket from 'ws';
 import { useLeakCheck } from '../helpers/leaks.js';
-import { daemonDirs, e2eUnavailable, startShedd, type Shedd } from './shedd.js';
+import { daemonDirs, e2eUnavailable, startShedd, useShedd, type Shedd } from './shedd.js';
 
 const skip = await e2eUnavailable();
 if (skip !== undefined) console.log(`# e2e terminal tests skipped: ${skip}`);
@@ -49,22 +49,11 @@ function closeOf(ws: WebSocket): Promise<{ code: number; messages: string[] }> {
 }
 
 describe('e2e: terminals (SDK shell → WebSocket → pty in a sandbox)', { skip }, () => {
-  let d: Shedd;
-  let shed: Shed;
+  const fx = useShedd('shed-e2e-shell-');
   let sb: Sandbox;
 
   before(async () => {
-    d = await startShedd(await daemonDirs('shed-e2e-shell-'));
-    shed = await Shed.connect({ socketPath: d.socketPath });
-    sb = await shed.sandboxes.create({ image: 'default', name: 'term', env: { FROM_SANDBOX: 'yes' } });
-  });
-
-  after(async () => {
-    if (shed !== undefined) {
-      for (const s of await shed.sandboxes.list()) await s.delete();
-      shed.close();
-    }
-    await d?.stop();
+    sb = await fx.shed.sandboxes.create({ image: 'default', name: 'term', env: { FROM_SANDBOX: 'yes' } });
   });
 
   it('runs a command on a terminal of the requested size, with TERM and the sandbox env', async () => {
@@ -138,7 +127,7 @@ describe('e2e: terminals (SDK shell → WebSocket → pty in a sandbox)', { skip
   it('a client that does not read stops the process instead of filling shedd (backpressure), and loses nothing', async () => {
     const total = 32 * 1024 * 1024;
     await sb.exec(['rm', '-f', '/tmp/bp-done']);
-    const ws = rawSocket(d, `/v1/sandboxes/term/shell?tty=false&cmd=sh&cmd=-c&cmd=${encodeURIComponent(`head -c ${total} /dev/zero; touch /tmp/bp-done`)}`);
+    const ws = rawSocket(fx.d, `/v1/sandboxes/term/shell?tty=false&cmd=sh&cmd=-c&cmd=${encodeURIComponent(`head -c ${total} /dev/zero; touch /tmp/bp-done`)}`);
     let received = 0;
     const texts: string[] = [];
     ws.on('message', (data, isBinary) => {
@@ -147,12 +136,12 @@ describe('e2e: terminals (SDK shell → WebSocket → pty in a sandbox)', { skip
     });
     await new Promise((resolve) => ws.once('open', resolve));
     ws.pause();
-    const rssBefore = await rssKiB(d.pid);
+    const rssBefore = await rssKiB(fx.d.pid);
     await new Promise((r) => setTimeout(r, 1000));
     const stalled = await sb.exec(['test', '-e', '/tmp/bp-done']);
     assert.equal(stalled.exitCode, 1, 'the process finished 32 MiB of output although nobody read it');
     assert.ok(received < total / 4, `received ${received} bytes while paused`);
-    const grewKiB = (await rssKiB(d.pid)) - rssBefore;
+    const grewKiB = (await rssKiB(fx.d.pid)) - rssBefore;
     assert.ok(grewKiB < 16 * 1024, `shedd grew by ${grewKiB} KiB holding unread output`);
     const closed = new Promise<number>((resolve) => ws.once('close', resolve));
     ws.resume();
@@ -171,12 +160,12 @@ describe('e2e: terminals (SDK shell → WebSocket → pty in a sandbox)', { skip
   });
 
   it('refuses bad requests with stable codes before the upgrade', async () => {
-    await assert.rejects((await shed.sandboxes.get('term')).attachTerminal(999_999), code('not_found'));
-    const ghost = await shed.sandboxes.get('term');
-    await assert.rejects(shed.sandboxes.get('nope'), code('not_found'));
+    await assert.rejects((await fx.shed.sandboxes.get('term')).attachTerminal(999_999), code('not_found'));
+    const ghost = await fx.shed.sandboxes.get('term');
+    await assert.rejects(fx.shed.sandboxes.get('nope'), code('not_found'));
     await assert.rejects(ghost.shell({ cols: 0 }), code('invalid_argument'));
     await assert.rejects(ghost.shell({ term: 'bad term' }), code('invalid_argument'));
-    const ws = rawSocket(d, '/v1/sandboxes/nope/shell');
+    const ws = rawSocket(fx.d, '/v1/sandboxes/nope/shell');
     const status = await new Promise<number>((resolve) => ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)));
     ws.terminate();
     assert.equal(status, 404);
@@ -184,7 +173,7 @@ describe('e2e: terminals (SDK shell → WebSocket → pty in a sandbox)', { skip
 
   it('closes on an unknown control message (4400) and on an oversized message (1009); shedd stays up', async () => {
     for (const bad of ['{"type":"explode"}', '{"type":"resize","cols":10}', '{"type":"resize","cols":10,"rows":10,"x":1}', 'not json']) {
-      const ws = rawSocket(d, `/v1/sandboxes/term/shell?cmd=sleep&cmd=30`);
+      const ws = rawSocket(fx.d, `/v1/sandboxes/term/shell?cmd=sleep&cmd=30`);
       const closed = closeOf(ws);
       ws.on('open', () => ws.send(bad));
       const { code: c, messages } = await closed;
@@ -193,12 +182,12 @@ describe('e2e: terminals (SDK shell → WebSocket → pty in a sandbox)', { skip
       assert.equal(last.type, 'error');
       assert.equal(last.error?.code, 'invalid_argument');
     }
-    const big = rawSocket(d, '/v1/sandboxes/term/shell?cmd=sleep&cmd=30');
+    const big = rawSocket(fx.d, '/v1/sandboxes/term/shell?cmd=sleep&cmd=30');
     const closed = closeOf(big);
     big.on('open', () => big.send(Buffer.alloc(200_000)));
     assert.equal((await closed).code, 1009);
-    const h = await shed.health();
-    assert.equal(h.pid, d.pid);
+    const h = await fx.shed.health();
+    assert.equal(h.pid, fx.d.pid);
     assert.equal((await sb.exec(['true'])).exitCode, 0);
   });
 });

@@ -5,11 +5,11 @@
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { SnapshotResponse } from '@shed/protocol';
-import { Shed, ShedApiError, type Sandbox } from '@shed/sdk';
+import { ShedApiError, type Sandbox } from '@shed/sdk';
 import { useLeakCheck } from '../helpers/leaks.js';
-import { daemonDirs, e2eUnavailable, runCli, startShedd, type DaemonDirs, type Shedd } from './shedd.js';
+import { e2eUnavailable, runCli, useShedd, type DaemonDirs } from './shedd.js';
 
 const skip = await e2eUnavailable();
 if (skip !== undefined) console.log(`# e2e snapshot commit tests skipped: ${skip}`);
@@ -19,52 +19,37 @@ const isApiError = (code: string) => (e: unknown): boolean => e instanceof ShedA
 const layerDirs = async (dirs: DaemonDirs): Promise<string[]> => readdir(join(dirs.dataDir, 'layers')).catch(() => []);
 
 describe('e2e: commit, memory snapshots, stopped sandboxes', { skip }, () => {
-  let dirs: DaemonDirs;
-  let d: Shedd;
-  let shed: Shed;
-
-  before(async () => {
-    dirs = await daemonDirs('shed-e2e-commit-');
-    d = await startShedd(dirs);
-    shed = await Shed.connect({ socketPath: d.socketPath });
-  });
-
-  after(async () => {
-    for (const s of await shed.sandboxes.list()) await s.delete();
-    for (const s of (await shed.snapshots.list()).reverse()) await shed.snapshots.delete(s).catch(() => undefined);
-    shed.close();
-    await d.stop();
-  });
+  const fx = useShedd('shed-e2e-commit-');
 
   it('commits a snapshot (a chain of two) into an image: files, modes, symlinks and deletions; it outlives the snapshot', async () => {
-    const src = await shed.sandboxes.create();
+    const src = await fx.shed.sandboxes.create();
     await src.exec(['sh', '-c', [
       'mkdir -p /opt/app && echo one > /opt/app/a.txt && chmod 0751 /opt/app/a.txt',
       'echo run > /opt/app/run.sh && chmod 4755 /opt/app/run.sh && ln -s a.txt /opt/app/link',
       'rm /etc/group && rm -r /etc/init.d 2>/dev/null; true',
     ].join(' && ')]);
     const s1 = await src.snapshot();
-    const [fork] = await shed.sandboxes.fork(s1);
+    const [fork] = await fx.shed.sandboxes.fork(s1);
     assert.ok(fork !== undefined);
     await fork.exec(['sh', '-c', 'echo two > /opt/app/b.txt && rm /opt/app/a.txt && echo changed > /etc/hostname.shed && echo extra:x:1234:1234::/:/bin/sh >> /etc/passwd']);
     const s2 = await fork.snapshot();
     assert.equal(s2.depth, 2);
-    const imagesBefore = await shed.images.list();
+    const imagesBefore = await fx.shed.images.list();
 
-    const image = await shed.snapshots.commit(s2, 'committed:v1');
+    const image = await fx.shed.snapshots.commit(s2, 'committed:v1');
     assert.match(image.digest, /^sha256:[0-9a-f]{64}$/);
     assert.deepEqual(image.names, ['committed:v1']);
-    const listed = await shed.images.list();
+    const listed = await fx.shed.images.list();
     assert.ok(listed.some((i) => i.digest === image.digest && i.names.includes('committed:v1')), 'image ls shows it');
     assert.equal(listed.length, imagesBefore.length + 1);
 
     await fork.delete();
     await src.delete();
-    await shed.snapshots.delete(s2);
-    await shed.snapshots.delete(s1);
-    assert.deepEqual(await layerDirs(dirs), [], 'no layer or scratch directory is left');
+    await fx.shed.snapshots.delete(s2);
+    await fx.shed.snapshots.delete(s1);
+    assert.deepEqual(await layerDirs(fx.dirs), [], 'no layer or scratch directory is left');
 
-    const sb = await shed.sandboxes.create({ image: 'committed:v1' });
+    const sb = await fx.shed.sandboxes.create({ image: 'committed:v1' });
     const seen = await sb.exec(['sh', '-c', [
       'cat /opt/app/b.txt /etc/hostname.shed', 'test -e /opt/app/a.txt && echo a || echo no-a', 'test -e /etc/group && echo group || echo no-group',
       'stat -c "%a %U" /opt/app/run.sh', 'readlink /opt/app/link', 'test -x /bin/sh && echo sh',
@@ -73,30 +58,30 @@ describe('e2e: commit, memory snapshots, stopped sandboxes', { skip }, () => {
     assert.match(await sb.files.readText('/etc/passwd'), /^extra:x:1234:/m, 'a file modified in the snapshot');
     await sb.delete();
     // The commit's rootfs is a hardlink clone of the base's: the base must be untouched.
-    const plain = await shed.sandboxes.create();
+    const plain = await fx.shed.sandboxes.create();
     const base0 = await plain.exec(['sh', '-c', 'test -e /etc/group && echo group; grep -c extra /etc/passwd; test -e /opt/app || echo no-app']);
     assert.equal(base0.stdout, 'group\n0\nno-app\n', 'the base image is as it was');
     await plain.delete();
 
     // The base image's layers are shared by digest: the commit added its own two layers only.
-    const manifest = JSON.parse(await readFile(join(dirs.dataDir, 'blobs', 'sha256', image.digest.slice(7)), 'utf8')) as { layers: { digest: string }[] };
+    const manifest = JSON.parse(await readFile(join(fx.dirs.dataDir, 'blobs', 'sha256', image.digest.slice(7)), 'utf8')) as { layers: { digest: string }[] };
     const base = listed.find((i) => i.names.includes('default'));
     assert.ok(base !== undefined);
-    const baseManifest = JSON.parse(await readFile(join(dirs.dataDir, 'blobs', 'sha256', base.digest.slice(7)), 'utf8')) as { layers: { digest: string }[] };
+    const baseManifest = JSON.parse(await readFile(join(fx.dirs.dataDir, 'blobs', 'sha256', base.digest.slice(7)), 'utf8')) as { layers: { digest: string }[] };
     assert.deepEqual(manifest.layers.slice(0, baseManifest.layers.length), baseManifest.layers);
     assert.equal(manifest.layers.length, baseManifest.layers.length + 2);
 
-    await shed.images.remove('committed:v1');
-    assert.ok(!(await shed.images.list()).some((i) => i.digest === image.digest));
-    assert.equal((await readdir(join(dirs.dataDir, 'images'))).includes(image.digest.slice(7)), false, 'its rootfs is gone');
+    await fx.shed.images.remove('committed:v1');
+    assert.ok(!(await fx.shed.images.list()).some((i) => i.digest === image.digest));
+    assert.equal((await readdir(join(fx.dirs.dataDir, 'images'))).includes(image.digest.slice(7)), false, 'its rootfs is gone');
   });
 
   it('commits a flattened (standalone) snapshot: a whole rootfs, no base layers', async () => {
-    const made = [await shed.sandboxes.create()];
+    const made = [await fx.shed.sandboxes.create()];
     await made[0]?.exec(['sh', '-c', 'echo 0 > /root/f0 && rm /etc/group']);
     const snaps = [await (made[0] as Sandbox).snapshot()];
     for (let i = 1; i <= 8; i++) {
-      const [f] = await shed.sandboxes.fork(snaps[i - 1] as SnapshotResponse);
+      const [f] = await fx.shed.sandboxes.fork(snaps[i - 1] as SnapshotResponse);
       assert.ok(f !== undefined);
       made.push(f);
       await f.files.write(`/root/f${i}`, `${i}\n`);
@@ -104,38 +89,38 @@ describe('e2e: commit, memory snapshots, stopped sandboxes', { skip }, () => {
     }
     const flat = snaps.at(-1) as SnapshotResponse;
     assert.equal(flat.parent, null, 'the ninth snapshot was flattened');
-    const image = await shed.snapshots.commit(flat, 'flat:v1');
-    const manifest = JSON.parse(await readFile(join(dirs.dataDir, 'blobs', 'sha256', image.digest.slice(7)), 'utf8')) as { layers: unknown[] };
+    const image = await fx.shed.snapshots.commit(flat, 'flat:v1');
+    const manifest = JSON.parse(await readFile(join(fx.dirs.dataDir, 'blobs', 'sha256', image.digest.slice(7)), 'utf8')) as { layers: unknown[] };
     assert.equal(manifest.layers.length, 1, 'one layer: the whole rootfs');
     for (const sb of made.reverse()) await sb.delete();
-    for (const snap of snaps.reverse()) await shed.snapshots.delete(snap);
-    const sb = await shed.sandboxes.create({ image: 'flat:v1' });
+    for (const snap of snaps.reverse()) await fx.shed.snapshots.delete(snap);
+    const sb = await fx.shed.sandboxes.create({ image: 'flat:v1' });
     const seen = await sb.exec(['sh', '-c', 'cat /root/f0 /root/f1 /root/f8; test -e /etc/group && echo group || echo no-group; test -x /bin/sh && echo sh']);
     assert.equal(seen.stdout, '0\n1\n8\nno-group\nsh\n', seen.stderr);
     await sb.delete();
-    await shed.images.remove('flat:v1');
-    assert.deepEqual(await layerDirs(dirs), []);
+    await fx.shed.images.remove('flat:v1');
+    assert.deepEqual(await layerDirs(fx.dirs), []);
   });
 
   it('commits through the CLI; bad names and unknown snapshots get stable codes', async () => {
-    const sb = await shed.sandboxes.create();
+    const sb = await fx.shed.sandboxes.create();
     await sb.files.write('/root/cli.txt', 'from the cli');
     const snap = await sb.snapshot();
-    const r = await runCli(dirs, '--json', 'commit', snap.layerId, 'cli-commit');
+    const r = await runCli(fx.dirs, '--json', 'commit', snap.layerId, 'cli-commit');
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual((JSON.parse(r.stdout) as { names: string[] }).names, ['cli-commit']);
-    const made = await shed.sandboxes.create({ image: 'cli-commit' });
+    const made = await fx.shed.sandboxes.create({ image: 'cli-commit' });
     assert.equal(await made.files.readText('/root/cli.txt'), 'from the cli');
     await made.delete();
-    await assert.rejects(shed.snapshots.commit(snap, 'Bad Name!'), isApiError('invalid_argument'));
-    await assert.rejects(shed.snapshots.commit('ly-0000000000000000', 'x'), isApiError('not_found'));
-    await shed.images.remove('cli-commit');
+    await assert.rejects(fx.shed.snapshots.commit(snap, 'Bad Name!'), isApiError('invalid_argument'));
+    await assert.rejects(fx.shed.snapshots.commit('ly-0000000000000000', 'x'), isApiError('not_found'));
+    await fx.shed.images.remove('cli-commit');
     await sb.delete();
-    await shed.snapshots.delete(snap);
+    await fx.shed.snapshots.delete(snap);
   });
 
   it('refuses a memory snapshot with unimplemented (501) saying why, and the daemon carries on', async () => {
-    const sb = await shed.sandboxes.create();
+    const sb = await fx.shed.sandboxes.create();
     const err = await sb.snapshot({ memory: true }).then(() => undefined, (e: unknown) => e);
     assert.ok(err instanceof ShedApiError, String(err));
     assert.equal(err.code, 'unimplemented');
@@ -144,17 +129,17 @@ describe('e2e: commit, memory snapshots, stopped sandboxes', { skip }, () => {
     assert.match(err.message, /criu check/, 'the message says what the host needs');
     assert.equal(err.details['capability'], 'memory-snapshots');
     assert.equal(typeof err.details['reason'], 'string');
-    const cli = await runCli(dirs, 'snapshot', '--memory', sb.id);
+    const cli = await runCli(fx.dirs, 'snapshot', '--memory', sb.id);
     assert.equal(cli.code, 1);
     assert.match(cli.stderr, /unimplemented/);
     assert.equal((await sb.refresh()).state, 'running');
-    assert.deepEqual(await shed.snapshots.list(), [], 'nothing was taken');
+    assert.deepEqual(await fx.shed.snapshots.list(), [], 'nothing was taken');
     assert.equal((await sb.exec(['echo', 'ok'])).stdout, 'ok\n');
     await sb.delete();
   });
 
   it('snapshots and diffs a stopped sandbox from its layers on disk', async () => {
-    const sb = await shed.sandboxes.create();
+    const sb = await fx.shed.sandboxes.create();
     await sb.exec(['sh', '-c', 'echo kept > /root/kept.txt && rm /etc/group && mkdir /root/d && echo x > /root/d/x']);
     await sb.stop();
     assert.equal(sb.info.state, 'stopped');
@@ -164,10 +149,10 @@ describe('e2e: commit, memory snapshots, stopped sandboxes', { skip }, () => {
     const snap = await sb.snapshot();
     assert.equal(snap.timings['frozen'], 0, 'nothing was frozen');
     assert.equal((await sb.refresh()).state, 'stopped', 'the snapshot did not start it');
-    const [f] = await shed.sandboxes.fork(snap);
+    const [f] = await fx.shed.sandboxes.fork(snap);
     assert.ok(f !== undefined);
     assert.equal((await f.exec(['sh', '-c', 'cat /root/kept.txt /root/d/x; test -e /etc/group || echo no-group'])).stdout, 'kept\nx\nno-group\n');
-    const tarCli = await runCli(dirs, 'diff', '--json', sb.id);
+    const tarCli = await runCli(fx.dirs, 'diff', '--json', sb.id);
     assert.equal(tarCli.code, 0, tarCli.stderr);
     assert.ok((JSON.parse(tarCli.stdout) as { added: string[] }).added.includes('/root/kept.txt'));
     let tarBytes = 0;
@@ -187,10 +172,10 @@ describe('e2e: commit, memory snapshots, stopped sandboxes', { skip }, () => {
     assert.equal(empty.parent, snap.layerId);
     await sb.start();
     assert.equal((await sb.exec(['sh', '-c', 'cat /root/kept.txt; test -e /root/new.txt || echo no-new'])).stdout, 'kept\nno-new\n');
-    await shed.snapshots.delete(empty);
+    await fx.shed.snapshots.delete(empty);
     await f.delete();
     await sb.delete();
-    await shed.snapshots.delete(snap);
-    assert.deepEqual(await layerDirs(dirs), []);
+    await fx.shed.snapshots.delete(snap);
+    assert.deepEqual(await layerDirs(fx.dirs), []);
   });
 });

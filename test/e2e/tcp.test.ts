@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Shed, ShedApiError } from '@shed/sdk';
+import { freePort } from '../helpers/free-port.js';
 import { useLeakCheck } from '../helpers/leaks.js';
 import { CLI, SHEDD, daemonDirs, e2eUnavailable, startShedd, type DaemonDirs, type Shedd } from './shedd.js';
 
@@ -20,15 +20,6 @@ const TOKEN = 'e2e-right-token-5f0c1a7d9b3e42c8a6f1';
 const WRONG = 'e2e-wrong-token-00000000000000000000';
 /** gid 1 is `daemon` on Debian; any existing group shows the chown. */
 const GROUP = 'daemon';
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const addr = srv.address();
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  if (addr === null || typeof addr === 'string') throw new Error('no port');
-  return addr.port;
-}
 
 function cli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

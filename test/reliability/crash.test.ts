@@ -14,7 +14,7 @@ import { Shed } from '@shed/sdk';
 import { useLeakCheck } from '../helpers/leaks.js';
 import { isRunning } from '../helpers/procs.js';
 import { raw } from '../helpers/raw-http.js';
-import { daemonDirs, e2eUnavailable, startShedd, type DaemonDirs, type Shedd } from '../e2e/shedd.js';
+import { e2eUnavailable, useShedd } from '../e2e/shedd.js';
 import { kernelState } from './kernel-state.js';
 
 const skip = await e2eUnavailable();
@@ -22,26 +22,16 @@ if (skip !== undefined) console.log(`# crash tests skipped: ${skip}`);
 useLeakCheck();
 
 describe('reliability: kill -9 of shedd at every step', { skip }, () => {
-  let dirs: DaemonDirs;
-  let d: Shedd;
-  let shed: Shed;
-
-  const boot = async (fault?: FaultPoint): Promise<void> => {
-    const env: Record<string, string> = fault === undefined ? {} : { SHED_ALLOW_FAULTS: '1', SHED_FAULTS: `${fault}=kill` };
-    d = await startShedd(dirs, { env });
-    shed = await Shed.connect({ socketPath: d.socketPath });
-  };
-  const restart = async (how: 'kill9' | 'stop', fault?: FaultPoint): Promise<void> => {
-    shed.close();
-    await d[how]();
-    await boot(fault);
-  };
+  const fx = useShedd('shed-crash-');
+  /** The next shedd SIGKILLs itself at `fault`; without one, it runs clean. */
+  const restart = (how: 'kill9' | 'stop', fault?: FaultPoint): Promise<void> =>
+    fx.restart(how, { env: fault === undefined ? {} : { SHED_ALLOW_FAULTS: '1', SHED_FAULTS: `${fault}=kill` } });
 
   /** Runs `action` on a shedd armed to SIGKILL itself at `point`, then starts a clean one. */
   const crashAt = async (point: FaultPoint, action: (s: Shed) => Promise<unknown>): Promise<void> => {
     await restart('stop', point);
-    const pid = d.pid;
-    await assert.rejects(action(shed), 'the request dies with shedd');
+    const pid = fx.d.pid;
+    await assert.rejects(action(fx.shed), 'the request dies with shedd');
     for (let i = 0; i < 200 && (await isRunning(pid)); i++) await new Promise((r) => setTimeout(r, 10));
     assert.equal(await isRunning(pid), false, `shedd died at ${point}`);
     await restart('kill9');
@@ -49,7 +39,7 @@ describe('reliability: kill -9 of shedd at every step', { skip }, () => {
 
   /** Every row answers as it should and the host holds exactly what the rows say. */
   const expectConsistent = async (want: { running: readonly string[]; stopped?: readonly string[] }): Promise<void> => {
-    const list = await shed.sandboxes.list();
+    const list = await fx.shed.sandboxes.list();
     const byName = new Map(list.map((s) => [s.info.name ?? s.id, s]));
     assert.deepEqual([...byName.keys()].sort(), [...want.running, ...(want.stopped ?? [])].sort(), 'the sandboxes listed');
     const runningIds: string[] = [];
@@ -64,7 +54,7 @@ describe('reliability: kill -9 of shedd at every step', { skip }, () => {
       const r = await byName.get(name)?.exec(['cat', '/etc/hostname-check']);
       assert.equal(r?.stdout, name, `exec in ${name}`);
     }));
-    const k = await kernelState(dirs);
+    const k = await kernelState(fx.dirs);
     const all = list.map((s) => s.id).sort();
     runningIds.sort();
     assert.deepEqual(k.stateDirs, all, 'a writable layer for each sandbox, no other');
@@ -79,7 +69,7 @@ describe('reliability: kill -9 of shedd at every step', { skip }, () => {
 
   /** Pending operations in the database (opened read-only beside the running daemon). */
   const pendingOperations = async (): Promise<number> => {
-    const db = openDb({ path: `${dirs.dataDir}/shed.db` });
+    const db = openDb({ path: `${fx.dirs.dataDir}/shed.db` });
     try {
       const row: unknown = db.prepare("SELECT count(*) AS n FROM operations WHERE state = 'pending'").get();
       assert.ok(typeof row === 'object' && row !== null && 'n' in row && typeof row.n === 'number');
@@ -90,7 +80,7 @@ describe('reliability: kill -9 of shedd at every step', { skip }, () => {
   };
 
   const make = async (name: string): Promise<void> => {
-    const sb = await shed.sandboxes.create({ name });
+    const sb = await fx.shed.sandboxes.create({ name });
     await sb.files.write('/etc/hostname-check', name);
   };
 
@@ -98,26 +88,22 @@ describe('reliability: kill -9 of shedd at every step', { skip }, () => {
   const running = [...idle];
 
   before(async () => {
-    dirs = await daemonDirs('shed-crash-');
-    await boot();
     for (const name of idle) await make(name);
   });
 
+  // After the fixture deleted every sandbox and stopped shedd.
   after(async () => {
-    for (const s of await shed.sandboxes.list()) await s.delete();
-    shed.close();
-    await d.stop();
-    const k = await kernelState(dirs);
+    const k = await kernelState(fx.dirs);
     assert.deepEqual(Object.values(k).flat(), [], 'nothing of any sandbox is left after the deletes');
   });
 
   it('kill -9 with several idle sandboxes: all are adopted, the same processes, exec works in each', async () => {
     const pids = new Map<string, number>();
-    for (const s of await shed.sandboxes.list()) pids.set(s.id, Number((await s.exec(['sh', '-c', 'sleep 1000 >/dev/null 2>&1 & echo $!'])).stdout));
+    for (const s of await fx.shed.sandboxes.list()) pids.set(s.id, Number((await s.exec(['sh', '-c', 'sleep 1000 >/dev/null 2>&1 & echo $!'])).stdout));
     await restart('kill9');
     await expectConsistent({ running });
     for (const [id, pid] of pids) {
-      const r = await (await shed.sandboxes.get(id)).exec(['sh', '-c', `kill -0 ${pid} && echo alive`]);
+      const r = await (await fx.shed.sandboxes.get(id)).exec(['sh', '-c', `kill -0 ${pid} && echo alive`]);
       assert.equal(r.stdout, 'alive\n', `the background process of ${id} survived`);
     }
   });
@@ -128,7 +114,7 @@ describe('reliability: kill -9 of shedd at every step', { skip }, () => {
       await expectConsistent({ running });
       // The name is free again: the rolled-back create did not keep it.
       await make(`half-${point}`);
-      await (await shed.sandboxes.get(`half-${point}`)).delete();
+      await (await fx.shed.sandboxes.get(`half-${point}`)).delete();
     });
   }
 
@@ -136,18 +122,18 @@ describe('reliability: kill -9 of shedd at every step', { skip }, () => {
     const key = `retry-${process.pid}`;
     await crashAt('create.after-driver', (s) => s.sandboxes.create({ name: 'retried', idempotencyKey: key }));
     await expectConsistent({ running });
-    const sb = await shed.sandboxes.create({ name: 'retried', idempotencyKey: key });
+    const sb = await fx.shed.sandboxes.create({ name: 'retried', idempotencyKey: key });
     assert.equal(sb.info.state, 'running');
-    assert.equal((await shed.sandboxes.create({ name: 'retried', idempotencyKey: key })).id, sb.id, 'a second retry returns the same sandbox');
+    assert.equal((await fx.shed.sandboxes.create({ name: 'retried', idempotencyKey: key })).id, sb.id, 'a second retry returns the same sandbox');
     await sb.delete();
   });
 
   it('kill -9 in a start (runtime up, handles not saved): stopped again with its kernel state released, and it starts', async () => {
     await make('restarted');
-    await (await shed.sandboxes.get('restarted')).stop({ graceMs: 0 });
+    await (await fx.shed.sandboxes.get('restarted')).stop({ graceMs: 0 });
     await crashAt('create.after-runtime', async (s) => (await s.sandboxes.get('restarted')).start());
     await expectConsistent({ running, stopped: ['restarted'] });
-    const sb = await shed.sandboxes.get('restarted');
+    const sb = await fx.shed.sandboxes.get('restarted');
     await sb.start();
     await expectConsistent({ running: [...running, 'restarted'] });
     await sb.delete();
@@ -167,7 +153,7 @@ describe('reliability: kill -9 of shedd at every step', { skip }, () => {
       await make(name);
       await crashAt(point, async (s) => (await s.sandboxes.get(name)).stop({ graceMs: 100 }));
       await expectConsistent({ running, stopped: [name] });
-      const sb = await shed.sandboxes.get(name);
+      const sb = await fx.shed.sandboxes.get(name);
       assert.ok((sb.info.stateReason ?? '') !== '', 'a stopped sandbox says why');
       await sb.start();
       assert.equal(await sb.files.readText('/etc/hostname-check'), name, 'its writable layer survived');
@@ -177,14 +163,11 @@ describe('reliability: kill -9 of shedd at every step', { skip }, () => {
   }
 
   it('the fault variable alone arms nothing', async () => {
-    shed.close();
-    await d.stop();
-    d = await startShedd(dirs, { env: { SHED_FAULTS: 'create.after-intent=kill' } });
-    shed = await Shed.connect({ socketPath: d.socketPath });
+    await fx.restart('stop', { env: { SHED_FAULTS: 'create.after-intent=kill' } });
     await make('unarmed');
-    const health = await raw(d.socketPath, { method: 'GET', path: routePath(ROUTES.health, {}) });
+    const health = await raw(fx.d.socketPath, { method: 'GET', path: routePath(ROUTES.health, {}) });
     assert.equal(health.status, 200);
-    await (await shed.sandboxes.get('unarmed')).delete();
+    await (await fx.shed.sandboxes.get('unarmed')).delete();
     await expectConsistent({ running });
   });
 });

@@ -1,10 +1,10 @@
 // Load on one real shedd: 50 creates at once, then 500 execs at once across them (each one's
 // output checked), then 50 deletes at once; afterwards the host holds nothing of any of them.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { Shed, type Sandbox } from '@shed/sdk';
+import { describe, it } from 'node:test';
+import { type Sandbox } from '@shed/sdk';
 import { useLeakCheck } from '../helpers/leaks.js';
-import { daemonDirs, e2eUnavailable, startShedd, type DaemonDirs, type Shedd } from '../e2e/shedd.js';
+import { e2eUnavailable, useShedd } from '../e2e/shedd.js';
 import { kernelState } from './kernel-state.js';
 
 const skip = await e2eUnavailable();
@@ -15,30 +15,16 @@ const SANDBOXES = 50;
 const EXECS = 500;
 
 describe('reliability: load on one shedd', { skip }, () => {
-  let dirs: DaemonDirs;
-  let d: Shedd;
-  let shed: Shed;
+  const fx = useShedd('shed-load-');
   let sandboxes: Sandbox[] = [];
 
-  before(async () => {
-    dirs = await daemonDirs('shed-load-');
-    d = await startShedd(dirs);
-    shed = await Shed.connect({ socketPath: d.socketPath });
-  });
-
-  after(async () => {
-    for (const s of await shed.sandboxes.list()) await s.delete();
-    shed.close();
-    await d.stop();
-  });
-
   it(`${SANDBOXES} concurrent creates all succeed, each a distinct running sandbox`, async () => {
-    sandboxes = await Promise.all(Array.from({ length: SANDBOXES }, (_, i) => shed.sandboxes.create({ name: `load-${i}`, labels: { load: 'yes' } })));
+    sandboxes = await Promise.all(Array.from({ length: SANDBOXES }, (_, i) => fx.shed.sandboxes.create({ name: `load-${i}`, labels: { load: 'yes' } })));
     assert.equal(new Set(sandboxes.map((s) => s.id)).size, SANDBOXES);
-    const listed = await shed.sandboxes.list({ labels: { load: 'yes' } });
+    const listed = await fx.shed.sandboxes.list({ labels: { load: 'yes' } });
     assert.equal(listed.length, SANDBOXES);
     assert.ok(listed.every((s) => s.info.state === 'running'));
-    const k = await kernelState(dirs);
+    const k = await kernelState(fx.dirs);
     assert.equal(k.containers.length, SANDBOXES);
     assert.equal(k.withProcesses.length, SANDBOXES);
   });
@@ -54,9 +40,9 @@ describe('reliability: load on one shedd', { skip }, () => {
 
   it(`${SANDBOXES} concurrent deletes leave nothing of any sandbox`, async () => {
     await Promise.all(sandboxes.map((s) => s.delete()));
-    assert.deepEqual(await shed.sandboxes.list(), []);
-    const k = await kernelState(dirs);
+    assert.deepEqual(await fx.shed.sandboxes.list(), []);
+    const k = await kernelState(fx.dirs);
     assert.deepEqual(Object.values(k).flat(), []);
-    assert.equal((await shed.health()).status, 'ok');
+    assert.equal((await fx.shed.health()).status, 'ok');
   });
 });

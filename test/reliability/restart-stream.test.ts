@@ -4,14 +4,13 @@
 // processes killed by pid): the next shedd reports it stopped with why, releases its kernel
 // state, and it starts again.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ROUTES, routePath } from '@shed/protocol/client';
-import { Shed } from '@shed/sdk';
 import { useLeakCheck } from '../helpers/leaks.js';
 import { isRunning } from '../helpers/procs.js';
 import { raw, readOutput } from '../helpers/raw-http.js';
-import { daemonDirs, e2eUnavailable, startShedd, type DaemonDirs, type Shedd } from '../e2e/shedd.js';
+import { e2eUnavailable, useShedd } from '../e2e/shedd.js';
 import { kernelState, sandboxPids } from './kernel-state.js';
 
 const skip = await e2eUnavailable();
@@ -28,29 +27,11 @@ function procIdOf(body: unknown): number {
 }
 
 describe('reliability: restarts while work is under way', { skip }, () => {
-  let dirs: DaemonDirs;
-  let d: Shedd;
-  let shed: Shed;
-
-  const boot = async (): Promise<void> => {
-    d = await startShedd(dirs);
-    shed = await Shed.connect({ socketPath: d.socketPath });
-  };
-
-  before(async () => {
-    dirs = await daemonDirs('shed-restart-stream-');
-    await boot();
-  });
-
-  after(async () => {
-    for (const s of await shed.sandboxes.list()) await s.delete();
-    shed.close();
-    await d.stop();
-  });
+  const fx = useShedd('shed-restart-stream-');
 
   it('kill -9 mid-stream: reattached from the last offset seen, the output is whole, without gaps or repeats, and the exit code arrives', async () => {
-    const sb = await shed.sandboxes.create({ name: 'streamer' });
-    const spawned = await raw(d.socketPath, {
+    const sb = await fx.shed.sandboxes.create({ name: 'streamer' });
+    const spawned = await raw(fx.d.socketPath, {
       method: 'POST', path: routePath(ROUTES.processes, { sandbox: sb.id }), body: JSON.stringify({ argv: ['sh', '-c', STREAMER] }),
     });
     assert.equal(spawned.status, 201, spawned.text);
@@ -68,16 +49,16 @@ describe('reliability: restarts while work is under way', { skip }, () => {
       } else if (rec.kind === 'exit') exit = JSON.parse(rec.data.toString('utf8'));
       else assert.fail(`unexpected ${rec.kind} record: ${rec.data.toString('utf8')}`);
     };
-    const first = readOutput(d.socketPath, outputPath(0), onRecord);
+    const first = readOutput(fx.d.socketPath, outputPath(0), onRecord);
     for (let i = 0; i < 2_000 && seen < 10_000; i++) await sleep(5);
     assert.ok(seen >= 10_000, 'output arrived before the kill');
-    shed.close();
-    await d.kill9();
+    fx.shed.close();
+    await fx.d.kill9();
     await first;
     assert.equal(exit, undefined, 'shedd died before the process ended');
     const cutAt = seen;
-    await boot();
-    const second = await readOutput(d.socketPath, outputPath(seen), onRecord);
+    await fx.start();
+    const second = await readOutput(fx.d.socketPath, outputPath(seen), onRecord);
     assert.equal(second.status, 200);
     assert.ok(cutAt > 0 && cutAt < seen, `output before (${cutAt} bytes) and after the restart (${seen})`);
     const expected = Array.from({ length: LINES }, (_, i) => `${i}\n`).join('');
@@ -89,31 +70,31 @@ describe('reliability: restarts while work is under way', { skip }, () => {
   });
 
   it('sandbox processes killed behind a stopped shedd (a reboot): stopped with why, kernel state released, starts again', async () => {
-    const sb = await shed.sandboxes.create({ name: 'rebooted' });
-    const other = await shed.sandboxes.create({ name: 'bystander' });
+    const sb = await fx.shed.sandboxes.create({ name: 'rebooted' });
+    const other = await fx.shed.sandboxes.create({ name: 'bystander' });
     await sb.files.write('/root/kept.txt', 'kept');
-    shed.close();
-    await d.stop();
-    const pids = await sandboxPids(dirs, sb.id);
+    fx.shed.close();
+    await fx.d.stop();
+    const pids = await sandboxPids(fx.dirs, sb.id);
     assert.ok(pids.length > 0, 'the sandbox had processes');
     for (const pid of pids) process.kill(pid, 'SIGKILL');
     for (let i = 0; i < 200 && (await Promise.all(pids.map(isRunning))).some(Boolean); i++) await sleep(10);
-    await boot();
+    await fx.start();
 
-    const dead = await shed.sandboxes.get('rebooted');
+    const dead = await fx.shed.sandboxes.get('rebooted');
     assert.equal(dead.info.state, 'stopped');
     assert.match(dead.info.stateReason ?? '', /processes were gone/);
-    const k = await kernelState(dirs);
+    const k = await kernelState(fx.dirs);
     for (const held of [k.runDirs, k.containers, k.cgroups, k.mounts, k.withProcesses]) assert.ok(!held.includes(sb.id), `released: ${JSON.stringify(k)}`);
     assert.ok(k.stateDirs.includes(sb.id), 'its writable layer is kept');
-    assert.equal((await (await shed.sandboxes.get('bystander')).exec(['echo', 'fine'])).stdout, 'fine\n', 'the other sandbox was adopted');
+    assert.equal((await (await fx.shed.sandboxes.get('bystander')).exec(['echo', 'fine'])).stdout, 'fine\n', 'the other sandbox was adopted');
 
     await dead.start();
     assert.equal(await dead.files.readText('/root/kept.txt'), 'kept');
     assert.equal((await dead.exec(['echo', 'back'])).stdout, 'back\n');
     await dead.delete();
     await other.delete();
-    const empty = await kernelState(dirs);
+    const empty = await kernelState(fx.dirs);
     assert.deepEqual(Object.values(empty).flat(), [], 'nothing left after the deletes');
   });
 });
