@@ -53,14 +53,14 @@ describe('snapshot of a big upper and the event loop (crun)', () => {
     if (skip !== undefined) return ctx.skip(skip);
     const running = await driver.create(env.spec());
     sb = running;
-    // 12,000 empty files in 30 directories: the walks are all there is to it (cp of empty files is quick).
-    const made = await running.agent.run(['sh', '-c', 'mkdir /repo && cd /repo && for d in $(seq 1 30); do mkdir $d; (cd $d && seq 1 400 | xargs touch); done']);
+    // 20,000 empty files in 40 directories: the walks are all there is to it (cp of empty files is quick).
+    const made = await running.agent.run(['sh', '-c', 'mkdir /repo && cd /repo && for d in $(seq 1 40); do mkdir $d; (cd $d && seq 1 500 | xargs touch); done']);
     assert.equal(made.exitCode, 0, made.stderr.toString());
     const upper = join(parseContainerHandles(running.handles).data.stateDir, 'upper');
     const t0 = performance.now();
     assert.ok(recordTree(upper) !== null);
     const recordMs = performance.now() - t0;
-    assert.ok(recordMs >= 40, `one record walk of 12,000 entries blocks the loop for a while (${recordMs.toFixed(1)} ms): the comparison below means something`);
+    assert.ok(recordMs >= 40, `one record walk of 20,000 entries blocks the loop for a while (${recordMs.toFixed(1)} ms): the comparison below means something`);
     const { value: snap, maxGapMs } = await withHeartbeat(() => driver.snapshots.snapshotUpper(running.handles, join(env.dir, 'layers', 'big'), { maxFrozenMs: 10_000 }));
     ctx.diagnostic(`record walk on the loop ${recordMs.toFixed(1)} ms; longest loop gap during the capture ${maxGapMs.toFixed(1)} ms; timings ${JSON.stringify(snap.timings)}`);
     assert.ok((snap.timings.prepass ?? 0) > 0, `the upper went through two passes: ${JSON.stringify(snap.timings)}`);
